@@ -1,0 +1,34 @@
+# The README's two commands: `make demo` and `make test`. Each builds .venv from nothing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/portcon construct examples/scores.csv --limits examples/limits.toml -o examples/output/targets.csv --json examples/output/targets.json
+
+test: $(STAMP)
+	$(BIN)/ruff check portcon tests examples benchmarks
+	$(BIN)/ruff format --check portcon tests examples benchmarks
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check portcon tests examples benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format portcon tests examples benchmarks
+	$(BIN)/ruff check --fix portcon tests examples benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_construct.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,22 @@
+"""portcon: portfolio construction as one convex program, explained by its dual values."""
+
+from portcon.construct import construct
+from portcon.errors import InfeasibleError, InputError, LimitsError, PortconError, SolverError
+from portcon.limits import Limits, ResidualStrategy, SizingMode
+from portcon.portfolio import Portfolio
+from portcon.presets import PRESETS
+
+__all__ = [
+    "PRESETS",
+    "InfeasibleError",
+    "InputError",
+    "Limits",
+    "LimitsError",
+    "Portfolio",
+    "PortconError",
+    "ResidualStrategy",
+    "SizingMode",
+    "SolverError",
+    "construct",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Rules: one family of limits per module, each rule a small immutable object."""

@@ -1,0 +1,84 @@
+"""Per-asset rules: long-only, the single-position cap, the residual caps of top-slice sizing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from portcon.constraints.base import RowBlock, Rule, Sense, identity
+
+
+@dataclass(frozen=True, eq=False)
+class _PerAssetRule(Rule):
+    """w_i <sense> bound_i for every asset of the program."""
+
+    assets: tuple[str, ...]
+    bound: np.ndarray
+    derivatives: Mapping[str, np.ndarray]
+    limit = ""
+    sense = Sense.LE
+
+    def parameters(self) -> dict[str, float | np.ndarray]:
+        return {self.limit: np.asarray(self.bound, dtype=float)}
+
+    def blocks(self) -> list[RowBlock]:
+        return [
+            RowBlock(
+                rule=self.limit,
+                subjects=self.assets,
+                sense=self.sense,
+                coefficients=identity(len(self.assets)),
+                parameter=self.limit,
+                bound_derivatives=self.derivatives,
+            )
+        ]
+
+
+class LongOnly(_PerAssetRule):
+    """w_i ≥ 0. Structural (not a Limits field).
+
+    Dual: how much the objective would fall per unit of short position allowed.
+    """
+
+    limit = "long_only"
+    sense = Sense.GE
+
+    @classmethod
+    def over(cls, assets: tuple[str, ...]) -> LongOnly:
+        """Long-only rows for these assets."""
+        return cls(assets=assets, bound=np.zeros(len(assets)), derivatives={})
+
+
+class SinglePositionCap(_PerAssetRule):
+    """w_i ≤ max_single_position.
+
+    Dual: objective decrease per unit (1.00 = 100%) of extra room for asset i.
+    """
+
+    limit = "max_single_position"
+
+    @classmethod
+    def uniform(cls, assets: tuple[str, ...], cap: float) -> SinglePositionCap:
+        """The same cap for every asset."""
+        n = len(assets)
+        return cls(assets=assets, bound=np.full(n, cap), derivatives={cls.limit: np.ones(n)})
+
+
+class ResidualPerAsset(_PerAssetRule):
+    """Top-slice: w_i ≤ r_i + max_residual_per_asset, r_i the raw tiered size.
+
+    Dual: objective decrease per unit of extra residual room for asset i.
+    """
+
+    limit = "max_residual_per_asset"
+
+
+class ResidualMultiple(_PerAssetRule):
+    """Top-slice: w_i ≤ (1 + max_residual_multiple) · r_i, r_i the raw tiered size.
+
+    Dual: objective decrease per unit of bound; per unit of the multiple it is scaled by r_i.
+    """
+
+    limit = "max_residual_multiple"

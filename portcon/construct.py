@@ -1,0 +1,155 @@
+"""`construct(scores, limits)`: the whole flow, universe → program → model → solution → report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from portcon._text import listing
+from portcon.errors import SolverError
+from portcon.limits import Limits, coerce_limits
+from portcon.optimizer.model import build
+from portcon.optimizer.program import Program, compile_program
+from portcon.optimizer.solve import Solution, solve
+from portcon.portfolio import Portfolio
+from portcon.report import explain
+from portcon.report.check import violations
+from portcon.report.metrics import compute_metrics
+from portcon.universe import Universe
+
+
+def construct(
+    scores: pd.Series | pd.DataFrame,
+    limits: Limits | str | Mapping[str, Any] | None = None,
+) -> Portfolio:
+    """Target weights for scored assets under limits, solved as one convex program.
+
+    Parameters
+    ----------
+    scores
+        A Series asset → score, or a DataFrame indexed by asset with a ``score`` column and
+        optional ``bucket``, ``sector``, ``current_weight`` and ``volatility`` columns.
+    limits
+        A :class:`Limits`, a preset name (``"balanced"``), a dict of Limits fields (a
+        ``preset`` key starts from that preset), or None for the defaults.
+
+    Returns
+    -------
+    Portfolio
+        Weights over every input asset (in input order), cash, explanations, sensitivities.
+
+    Raises
+    ------
+    InputError
+        Malformed scores.
+    LimitsError
+        Unknown, out-of-range or inconsistent limits.
+    SolverError
+        No solver reached an optimum, or the answer failed the independent limit check.
+    """
+    started = time.perf_counter()
+    universe = Universe.from_scores(scores)
+    limits = coerce_limits(limits)
+    program = compile_program(universe, limits)
+    timings = {"prepare": time.perf_counter() - started}
+    if not len(program.members):
+        return _all_cash(program, timings, started)
+    mark = time.perf_counter()
+    model = build(program)
+    timings["build"] = time.perf_counter() - mark
+    solution = solve(program, model)
+    timings.update(solution.timings)
+    mark = time.perf_counter()
+    portfolio = _report(program, solution, timings)
+    timings["report"] = time.perf_counter() - mark
+    timings["total"] = time.perf_counter() - started
+    return portfolio
+
+
+def _report(program: Program, solution: Solution, timings: dict[str, float]) -> Portfolio:
+    universe, limits = program.universe, program.limits
+    weights = np.zeros(universe.size)
+    weights[program.members] = solution.weights
+    broken = violations(weights, universe, limits)
+    if broken:
+        raise SolverError(
+            f"{solution.solver} returned weights that break limits: {listing(broken, 5)}",
+            status=solution.status,
+            solver=solution.solver,
+            tried=solution.tried,
+        )
+    table = explain.constraint_table(solution)
+    kkt = explain.attribution(program, solution)
+    sentences = explain.reasons(program, solution, table)
+    explanations = _explanations(universe, weights, sentences, kkt)
+    return Portfolio(
+        _weights=pd.Series(weights, index=universe.assets, name="weight"),
+        cash=1.0 - float(weights.sum()),
+        rollover=solution.cash,
+        cash_reason=explain.cash_reason(program, solution, table),
+        objective=solution.objective,
+        status=solution.status,
+        solver=solution.solver,
+        solve_time=solution.timings.get("solver", 0.0),
+        timings=timings,
+        limits=limits,
+        metrics=compute_metrics(weights, universe, limits),
+        _constraints=table,
+        _explanations=explanations,
+        _sensitivity=explain.sensitivity(program, solution),
+        _current=_current(universe),
+    )
+
+
+def _explanations(
+    universe: Universe,
+    weights: np.ndarray,
+    sentences: dict[str, tuple[str, str]],
+    kkt: pd.DataFrame,
+) -> pd.DataFrame:
+    labels = [str(a) for a in universe.assets]
+    frame = pd.DataFrame({"weight": weights, "score": universe.score}, index=labels)
+    for kind in ("bucket", "sector"):
+        if universe.groups(kind) is not None:
+            frame[kind] = universe.groups(kind)
+    frame["binding"] = [sentences[a][0] for a in labels]
+    frame["reason"] = [sentences[a][1] for a in labels]
+    frame = frame.join(kkt)
+    frame.index = universe.assets
+    return frame
+
+
+def _current(universe: Universe) -> pd.Series | None:
+    if universe.current_weight is None:
+        return None
+    return pd.Series(universe.current_weight, index=universe.assets, name="current_weight")
+
+
+def _all_cash(program: Program, timings: dict[str, float], started: float) -> Portfolio:
+    universe, limits = program.universe, program.limits
+    weights = np.zeros(universe.size)
+    sentences = {asset: ("", reason) for asset, reason in program.exclusions.items()}
+    empty_kkt = pd.DataFrame(index=[str(a) for a in universe.assets])
+    timings["total"] = time.perf_counter() - started
+    return Portfolio(
+        _weights=pd.Series(weights, index=universe.assets, name="weight"),
+        cash=1.0,
+        rollover=limits.target_allocation,
+        cash_reason=f"no asset is eligible: the {100 * limits.target_allocation:.1f}% target "
+        "stays in cash",
+        objective=0.0,
+        status="no_eligible_assets",
+        solver="none",
+        solve_time=0.0,
+        timings=timings,
+        limits=limits,
+        metrics=compute_metrics(weights, universe, limits),
+        _constraints=explain.constraint_table_empty(),
+        _explanations=_explanations(universe, weights, sentences, empty_kkt),
+        _sensitivity=pd.DataFrame(columns=["value", "shadow_price"]).rename_axis("field"),
+        _current=_current(universe),
+    )

@@ -1,0 +1,99 @@
+"""The portcon error tree.
+
+Every error portcon raises on purpose is a :class:`PortconError`. Each class says whether
+retrying the same call can help (``retryable``) and which exit code the command line uses.
+
+::
+
+    PortconError
+    ├── InputError        bad data: which row, which column, why          (exit 2)
+    ├── LimitsError       inconsistent or unknown limits                  (exit 2)
+    ├── InfeasibleError   no portfolio satisfies the limits               (exit 3)
+    └── SolverError       the solver failed or returned a wrong answer    (exit 4)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+
+class PortconError(Exception):
+    """Root of every error portcon raises on purpose."""
+
+    retryable: ClassVar[bool] = False
+    exit_code: ClassVar[int] = 1
+
+
+class InputError(PortconError, ValueError):
+    """The input data are malformed: the message names the row, column or asset and the fix.
+
+    Retrying with the same data cannot help.
+    """
+
+    exit_code: ClassVar[int] = 2
+
+
+class LimitsError(PortconError, ValueError):
+    """The limits are unknown, out of range or inconsistent with each other or the universe.
+
+    Retrying with the same limits cannot help.
+    """
+
+    exit_code: ClassVar[int] = 2
+
+
+class InfeasibleError(PortconError):
+    """No portfolio satisfies every limit at once.
+
+    Parameters
+    ----------
+    message
+        A plain explanation of the conflict.
+    conflicts
+        The Limits fields involved.
+    repairs
+        Alternatives, each a mapping {Limits field: new value} that on its own makes the
+        problem feasible.
+    """
+
+    exit_code: ClassVar[int] = 3
+
+    def __init__(
+        self,
+        message: str,
+        conflicts: Sequence[str] = (),
+        repairs: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.conflicts = tuple(conflicts)
+        self.repairs = tuple(dict(repair) for repair in repairs)
+
+
+class SolverError(PortconError):
+    """The solver failed, or its answer did not pass the independent limit check.
+
+    Retrying may help when the failure is numerical (``retryable`` is True).
+
+    Parameters
+    ----------
+    message
+        What happened.
+    status
+        The last solver status seen.
+    solver
+        The last solver tried.
+    tried
+        Every solver tried, in order.
+    """
+
+    retryable: ClassVar[bool] = True
+    exit_code: ClassVar[int] = 4
+
+    def __init__(
+        self, message: str, status: str = "", solver: str = "", tried: Sequence[str] = ()
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.solver = solver
+        self.tried = tuple(tried)

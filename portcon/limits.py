@@ -1,0 +1,275 @@
+"""`Limits`: every knob of a portfolio construction, validated, immutable, documented.
+
+``None`` switches a limit off. Unknown fields are rejected with a did-you-mean. Named presets
+carry the strategy presets of the rebalancer portcon replaces (see :mod:`portcon.presets`).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from portcon._text import did_you_mean
+from portcon.errors import LimitsError
+
+
+class SizingMode(StrEnum):
+    """How raw position sizes are derived from scores (one objective term each)."""
+
+    EQUAL_WEIGHT = "equal_weight"
+    SCORE_WEIGHTED = "score_weighted"
+    ADAPTIVE = "adaptive"
+    TIERED = "tiered"
+    INVERSE_VOLATILITY = "inverse_volatility"
+
+
+class ResidualStrategy(StrEnum):
+    """What `tiered` sizing does with allocation its raw sizes leave unused."""
+
+    CASH = "cash"
+    PROPORTIONAL = "proportional"
+    TOP_SLICE = "top_slice"
+
+
+DEFAULT_TIERS: tuple[tuple[float, float], ...] = ((0.9, 1.5), (0.8, 1.2), (0.7, 1.0), (0.6, 0.8))
+
+UNIT_INTERVAL_OPEN_LEFT = "must be in (0, 1]"
+
+GROUP_SIZING = "Sizing"
+GROUP_ALLOCATION = "Allocation and positions"
+GROUP_GROUPS = "Buckets and sectors"
+GROUP_RESIDUAL = "Residual (tiered sizing)"
+
+
+def _field(default: Any, group: str, description: str, **kwargs: Any) -> Any:
+    return Field(default, description=description, json_schema_extra={"group": group}, **kwargs)
+
+
+def _caps_field(group: str, description: str) -> Any:
+    return Field(
+        default_factory=dict,
+        validate_default=True,
+        description=description,
+        json_schema_extra={"group": group},
+    )
+
+
+class Limits(BaseModel):
+    """The limits and sizing choices of one portfolio construction.
+
+    Every field is optional; ``None`` switches a limit off. Build one directly
+    (``Limits(max_single_position=0.10)``), from a preset (``Limits.preset("balanced")``), from
+    a TOML file (``Limits.from_toml(path)``) or from a dict.
+
+    Raises
+    ------
+    LimitsError
+        For an unknown field (with a did-you-mean), a value out of range, or fields that
+        contradict each other.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+    sizing_mode: SizingMode = _field(
+        SizingMode.ADAPTIVE,
+        GROUP_SIZING,
+        "How raw sizes follow scores: equal_weight (equal shares), score_weighted (∝ score), "
+        "adaptive (∝ 1 + score/Σscore), tiered (score tiers × base size), inverse_volatility "
+        "(∝ score / volatility; needs a volatility column).",
+    )
+    score_tiers: tuple[tuple[float, float], ...] = _field(
+        DEFAULT_TIERS,
+        GROUP_SIZING,
+        "Tiered sizing: (score threshold, size multiplier) pairs, highest threshold first; "
+        "an asset takes the multiplier of the first threshold it reaches, none below the last.",
+    )
+    base_position_size: float | None = _field(
+        None,
+        GROUP_SIZING,
+        "Tiered sizing: base size multiplied by the tier multiplier; None uses "
+        "target_allocation / (number of eligible assets).",
+        gt=0,
+        le=1,
+    )
+    target_allocation: float = _field(
+        0.95,
+        GROUP_ALLOCATION,
+        "Fraction of the portfolio to invest, in (0, 1]. What the limits cannot absorb rolls "
+        "to cash, with its reason.",
+        gt=0,
+        le=1,
+    )
+    max_single_position: float | None = _field(
+        0.15, GROUP_ALLOCATION, "Largest weight of any one asset, in (0, 1].", gt=0, le=1
+    )
+    min_score_threshold: float | None = _field(
+        0.6,
+        GROUP_ALLOCATION,
+        "Assets scoring below this get no position; in [0, 1].",
+        ge=0,
+        le=1,
+    )
+    max_bucket_allocation: float | None = _field(
+        None, GROUP_GROUPS, "Largest total weight of any bucket, in (0, 1].", gt=0, le=1
+    )
+    bucket_caps: Mapping[str, float] = _caps_field(
+        GROUP_GROUPS,
+        "Per-bucket caps overriding max_bucket_allocation, e.g. {'Tech': 0.30}.",
+    )
+    max_sector_allocation: float | None = _field(
+        None, GROUP_GROUPS, "Largest total weight of any sector, in (0, 1].", gt=0, le=1
+    )
+    sector_caps: Mapping[str, float] = _caps_field(
+        GROUP_GROUPS,
+        "Per-sector caps overriding max_sector_allocation, e.g. {'Energy': 0.10}.",
+    )
+    residual_strategy: ResidualStrategy = _field(
+        ResidualStrategy.TOP_SLICE,
+        GROUP_RESIDUAL,
+        "Tiered sizing, when raw sizes leave part of target_allocation unused: cash (leave it "
+        "in cash), proportional (scale every position up within its limits), top_slice (add to "
+        "the highest scores first, within max_residual_per_asset and max_residual_multiple).",
+    )
+    max_residual_per_asset: float = _field(
+        0.05,
+        GROUP_RESIDUAL,
+        "top_slice: most residual any one asset receives, in (0, 1].",
+        gt=0,
+        le=1,
+    )
+    max_residual_multiple: float = _field(
+        0.5,
+        GROUP_RESIDUAL,
+        "top_slice: most residual an asset receives as a multiple of its raw size, ≥ 0.",
+        ge=0,
+    )
+
+    def __init__(self, **data: Any) -> None:
+        _reject_unknown_fields(data)
+        try:
+            super().__init__(**data)
+        except ValidationError as error:
+            raise LimitsError(_describe(error)) from error
+
+    @field_validator("bucket_caps", "sector_caps", mode="after")
+    @classmethod
+    def _freeze_caps(cls, caps: Mapping[str, float], info: Any) -> Mapping[str, float]:
+        for name, cap in caps.items():
+            if not str(name).strip():
+                raise ValueError("names must not be empty")
+            if not 0 < cap <= 1:
+                raise ValueError(f"cap for '{name}' {UNIT_INTERVAL_OPEN_LEFT}, got {cap}")
+        return MappingProxyType(dict(caps))
+
+    @field_validator("score_tiers", mode="after")
+    @classmethod
+    def _check_tiers(cls, tiers: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+        if not tiers:
+            raise ValueError("give at least one (threshold, multiplier) pair")
+        thresholds = [threshold for threshold, _ in tiers]
+        if any(later >= earlier for earlier, later in zip(thresholds, thresholds[1:], strict=False)):
+            raise ValueError(f"thresholds must be strictly decreasing, got {thresholds}")
+        for threshold, multiplier in tiers:
+            if not 0 <= threshold <= 1:
+                raise ValueError(f"threshold {threshold} must be in [0, 1]")
+            if not multiplier > 0:
+                raise ValueError(f"multiplier {multiplier} for threshold {threshold} must be > 0")
+        return tiers
+
+    @field_serializer("bucket_caps", "sector_caps")
+    def _serialize_caps(self, caps: Mapping[str, float]) -> dict[str, float]:
+        return dict(caps)
+
+    @model_validator(mode="after")
+    def _check_cross_fields(self) -> Limits:
+        if self.base_position_size is not None and self.sizing_mode != SizingMode.TIERED:
+            raise ValueError(
+                f"base_position_size applies only to sizing_mode 'tiered' (sizing_mode is "
+                f"'{self.sizing_mode}'); remove it or set sizing_mode = 'tiered'"
+            )
+        return self
+
+    # -- construction helpers ------------------------------------------------------------------
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> Limits:
+        """The named preset, with optional field overrides."""
+        from portcon.presets import preset_fields
+
+        return cls(**{**preset_fields(name), **overrides})
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Limits:
+        """Read limits from a TOML file of Limits fields (plus an optional ``preset`` key)."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as error:
+            raise LimitsError(f"limits file {str(path)!r} does not exist") from error
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise LimitsError(f"{path}: not a valid UTF-8 TOML file ({error})") from error
+        try:
+            return coerce_limits(data)
+        except LimitsError as error:
+            raise LimitsError(f"{path}: {error}") from error
+
+    def to_toml(self) -> str:
+        """The effective limits as TOML; switched-off limits appear as comments."""
+        from portcon.limits_toml import dump_limits
+
+        return dump_limits(self)
+
+    def replace(self, **changes: Any) -> Limits:
+        """A copy with some fields changed, validated like a new Limits."""
+        return type(self)(**{**self.model_dump(), **changes})
+
+
+def coerce_limits(limits: Limits | str | Mapping[str, Any] | None) -> Limits:
+    """Accept a Limits, a preset name, a mapping of fields (``preset`` key allowed) or None."""
+    if limits is None:
+        return Limits()
+    if isinstance(limits, Limits):
+        return limits
+    if isinstance(limits, str):
+        return Limits.preset(limits)
+    if isinstance(limits, Mapping):
+        fields = dict(limits)
+        preset = fields.pop("preset", None)
+        return Limits.preset(preset, **fields) if preset is not None else Limits(**fields)
+    raise LimitsError(
+        f"limits must be a Limits, a preset name or a dict of fields, not {type(limits).__name__}"
+    )
+
+
+def _reject_unknown_fields(data: Mapping[str, Any]) -> None:
+    known = Limits.model_fields
+    for name in data:
+        if name not in known:
+            raise LimitsError(f"unknown limit '{name}'{did_you_mean(name, known)}")
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"]) or "limits"
+        message = problem["msg"]
+        value = problem.get("input")
+        custom = message.startswith("Value error, ")
+        shown = "" if custom or problem["loc"] == () else f", got {value!r}"
+        message = message.removeprefix("Value error, ")
+        lines.append(f"{field}: {message}{shown}")
+    return "; ".join(lines)

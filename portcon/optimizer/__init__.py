@@ -1,0 +1,1 @@
+"""Model building, sizing objectives and solving."""

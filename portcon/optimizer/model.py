@@ -1,0 +1,84 @@
+"""Program → :class:`Model`: a DPP cvxpy Problem with named constraints, cached by structure.
+
+Building and canonicalising a cvxpy problem costs more than solving a small one. Every
+number that can change between two constructions of the same shape (scores, caps, targets)
+is a ``cp.Parameter``, so a model is built once per structure and later solves only re-bind
+Parameter values; cvxpy then skips canonicalisation.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import cvxpy as cp
+
+from portcon.constraints.base import ModelContext
+from portcon.optimizer.program import Program
+
+CACHE_SIZE = 16
+
+
+@dataclass(eq=False)
+class Model:
+    """A built problem: its variables and parameters, one constraint per rule block, in order.
+
+    Constraint k belongs to the k-th block of the program's rules (in rule order); the report
+    pairs them with the blocks of the program being solved, so a model reused for another
+    universe of the same shape never reports stale labels.
+    """
+
+    context: ModelContext
+    constraints: list[cp.Constraint]
+    problem: cp.Problem
+
+    def bind(self, program: Program) -> None:
+        """Set every Parameter from the program's current values."""
+        values = dict(program.objective.parameters())
+        for rule in program.rules:
+            values.update(rule.parameters())
+        missing = set(self.context.parameters) ^ set(values)
+        if missing:
+            raise RuntimeError(f"parameters out of step with the model: {sorted(missing)}")
+        for name, value in values.items():
+            self.context.parameters[name].value = value
+
+
+_cache: OrderedDict[Hashable, Model] = OrderedDict()
+
+
+def build(program: Program) -> Model:
+    """The model for a program: from the cache when its structure was built before."""
+    key = program.structure()
+    model = _cache.get(key)
+    if model is None:
+        model = _build(program)
+        _cache[key] = model
+        if len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    else:
+        _cache.move_to_end(key)
+    model.bind(program)
+    return model
+
+
+def clear_cache() -> None:
+    """Forget every cached model."""
+    _cache.clear()
+
+
+def _build(program: Program) -> Model:
+    context = ModelContext(len(program.members))
+    for name, value in program.objective.parameters().items():
+        context.add_parameter(name, value)
+    named: list[cp.Constraint] = []
+    for rule in program.rules:
+        for name, value in rule.parameters().items():
+            context.add_parameter(name, value)
+        named.extend(context.constrain(block) for block in rule.blocks())
+    objective, auxiliary = program.objective.expression(context)
+    problem = cp.Problem(cp.Minimize(objective), [*named, *auxiliary, context.cash >= 0])
+    if not problem.is_dcp(dpp=True):
+        raise RuntimeError("portcon built a problem that is not DPP; this is a bug")
+    return Model(context=context, constraints=named, problem=problem)

@@ -1,0 +1,180 @@
+"""Sizing modes: one small class per :class:`~portcon.limits.SizingMode`.
+
+A mode turns the scores of the assets that passed the score threshold into raw sizes (or
+shares) and picks its objective. An asset whose raw size is 0 is not held, with the mode's
+reason. Adding a mode is adding one subclass; the registry is filled by ``__init_subclass__``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from portcon.errors import InputError
+from portcon.limits import Limits, ResidualStrategy, SizingMode
+from portcon.optimizer.objectives import (
+    Proportional,
+    SizingObjective,
+    TieredDeviation,
+    TieredTopSlice,
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """The assets that passed the score threshold: what a sizing mode sees."""
+
+    score: np.ndarray
+    volatility: np.ndarray | None
+
+
+class Sizing(ABC):
+    """A sizing mode: raw sizes from scores, and the objective that realises them."""
+
+    mode: ClassVar[SizingMode]
+    phrase: ClassVar[str]
+    registry: ClassVar[dict[SizingMode, type[Sizing]]] = {}
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        Sizing.registry[cls.mode] = cls
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    @classmethod
+    def for_limits(cls, limits: Limits) -> Sizing:
+        """The sizing mode named by ``limits.sizing_mode``."""
+        return cls.registry[limits.sizing_mode](limits)
+
+    @abstractmethod
+    def raw(self, candidates: Candidates) -> np.ndarray:
+        """Raw size (or share) per candidate; 0 means not held."""
+
+    def exclusion(self, score: float) -> str:
+        """Why a candidate with raw size 0 is not held."""
+        return f"not held: {self.mode} gives score {score:.2f} no share"
+
+    def objective(self, raw: np.ndarray, score: np.ndarray) -> SizingObjective:
+        """The objective realising these raw sizes (``score`` of the same assets)."""
+        return Proportional.from_raw(raw)
+
+    def describe(self, raw: float) -> str:
+        """How an asset's size was set, for its explanation."""
+        return f"sized by {self.phrase}"
+
+
+class EqualWeight(Sizing):
+    """Equal shares for every eligible asset."""
+
+    mode = SizingMode.EQUAL_WEIGHT
+    phrase = "equal share"
+
+    def raw(self, candidates: Candidates) -> np.ndarray:
+        return np.ones_like(candidates.score)
+
+
+class ScoreWeighted(Sizing):
+    """Shares proportional to score; scores ≤ 0 get no position."""
+
+    mode = SizingMode.SCORE_WEIGHTED
+    phrase = "score share"
+
+    def raw(self, candidates: Candidates) -> np.ndarray:
+        return np.maximum(candidates.score, 0.0)
+
+    def exclusion(self, score: float) -> str:
+        return f"not held: score {score:.2f} ≤ 0 gives no score-weighted share"
+
+
+class Adaptive(Sizing):
+    """Shares ∝ 1 + score / Σ score (the rebalancer's adaptive mode)."""
+
+    mode = SizingMode.ADAPTIVE
+    phrase = "adaptive share"
+
+    def raw(self, candidates: Candidates) -> np.ndarray:
+        total = float(candidates.score.sum())
+        if total <= 0:
+            return np.ones_like(candidates.score)
+        return np.maximum(1.0 + candidates.score / total, 0.0)
+
+    def exclusion(self, score: float) -> str:
+        return f"not held: score {score:.2f} gives 1 + score/Σscore ≤ 0"
+
+
+class InverseVolatility(Sizing):
+    """Shares ∝ score / volatility; needs a ``volatility`` column."""
+
+    mode = SizingMode.INVERSE_VOLATILITY
+    phrase = "score / volatility share"
+
+    def raw(self, candidates: Candidates) -> np.ndarray:
+        if candidates.volatility is None:
+            raise InputError(
+                "sizing_mode 'inverse_volatility' needs a 'volatility' column in the scores; "
+                "add one or choose another sizing_mode"
+            )
+        return np.maximum(candidates.score, 0.0) / candidates.volatility
+
+    def exclusion(self, score: float) -> str:
+        return f"not held: score {score:.2f} ≤ 0 gives no inverse-volatility share"
+
+
+class Tiered(Sizing):
+    """Raw size = base × tier multiplier; the residual strategy decides the rest."""
+
+    mode = SizingMode.TIERED
+    phrase = "tier"
+
+    def multipliers(self, score: np.ndarray) -> np.ndarray:
+        """Tier multiplier per score (0 below the lowest tier)."""
+        result = np.zeros_like(score, dtype=float)
+        assigned = np.zeros_like(score, dtype=bool)
+        for threshold, multiplier in self.limits.score_tiers:
+            reached = (score >= threshold) & ~assigned
+            result[reached] = multiplier
+            assigned |= reached
+        return result
+
+    def base(self, held: int) -> float:
+        """The base size: base_position_size, or target_allocation / number held."""
+        if self.limits.base_position_size is not None:
+            return self.limits.base_position_size
+        return self.limits.target_allocation / max(held, 1)
+
+    def raw(self, candidates: Candidates) -> np.ndarray:
+        multipliers = self.multipliers(candidates.score)
+        return self.base(int(np.count_nonzero(multipliers))) * multipliers
+
+    def exclusion(self, score: float) -> str:
+        lowest = self.limits.score_tiers[-1][0]
+        return f"not held: score {score:.2f} below the lowest tier {lowest:.2f}"
+
+    def objective(self, raw: np.ndarray, score: np.ndarray) -> SizingObjective:
+        strategy = self.limits.residual_strategy
+        if strategy == ResidualStrategy.PROPORTIONAL:
+            return Proportional.from_raw(raw)
+        if self.limits.base_position_size is not None:
+            base_field, per_base = "base_position_size", raw / self.limits.base_position_size
+        else:
+            base_field, per_base = "target_allocation", raw / self.limits.target_allocation
+        if strategy == ResidualStrategy.CASH:
+            return TieredDeviation(raw=raw, base_field=base_field, raw_per_base=per_base)
+        return TieredTopSlice(
+            raw=raw, base_field=base_field, raw_per_base=per_base, priority=top_slice_priority(score)
+        )
+
+    def describe(self, raw: float) -> str:
+        return f"raw tier size {100 * raw:.1f}%"
+
+
+def top_slice_priority(score: np.ndarray) -> np.ndarray:
+    """Priorities in [½, 1], strictly increasing with score (the top-slice order)."""
+    low, high = float(score.min()), float(score.max())
+    if high - low <= 0:
+        return np.ones_like(score)
+    return 0.5 + 0.5 * (score - low) / (high - low)

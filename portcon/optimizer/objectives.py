@@ -1,0 +1,185 @@
+"""Sizing objectives: the term each sizing mode minimises.
+
+Each objective knows its cvxpy form (DPP: data enter through Parameters), its value and
+subgradient in numpy (for the KKT attribution, computed from the weights alone, independently
+of the solver's duals), and how it moves with the Limits fields it depends on (for
+sensitivities by the envelope theorem).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import cvxpy as cp
+import numpy as np
+
+from portcon.constraints.base import ModelContext
+
+TOP_SLICE_KINK = 2.0
+KINK_BAND = 1e-7
+
+
+class SizingObjective(ABC):
+    """One objective term over the weights (and cash)."""
+
+    @abstractmethod
+    def parameters(self) -> dict[str, float | np.ndarray]:
+        """Parameter name → value."""
+
+    @abstractmethod
+    def expression(self, ctx: ModelContext) -> tuple[cp.Expression, list[cp.Constraint]]:
+        """The cvxpy objective and any auxiliary constraints it needs."""
+
+    @abstractmethod
+    def value(self, weights: np.ndarray, cash: float) -> float:
+        """The objective at a point, in numpy."""
+
+    @abstractmethod
+    def subgradient(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper ends of ∂f/∂w_i (equal where f is differentiable)."""
+
+    def limit_derivatives(self, weights: np.ndarray) -> dict[str, float]:
+        """∂f/∂field at fixed weights for the Limits fields the objective depends on."""
+        return {}
+
+    def structure(self) -> Hashable:
+        """What must match for a built model to be reused."""
+        return type(self).__name__
+
+
+@dataclass(frozen=True, eq=False)
+class Proportional(SizingObjective):
+    """minimise ½ Σ w_i² / m_i + ρ · cash, shares m_i > 0 summing to 1.
+
+    With Σ w + cash = target and caps, the KKT conditions give w_i = min(cap_i, ν m_i): the
+    exact limit of cap-then-renormalise. ρ exceeds every cap_i / m_i, so cash is only used when
+    the limits cannot absorb the target (the rollover).
+    """
+
+    shares: np.ndarray
+    cash_penalty: float
+
+    @classmethod
+    def from_raw(cls, raw: np.ndarray) -> Proportional:
+        """Normalise raw sizes to shares and choose the cash penalty."""
+        shares = np.asarray(raw, dtype=float) / float(np.sum(raw))
+        return cls(shares=shares, cash_penalty=1.0 + 1.0 / float(shares.min()))
+
+    def parameters(self) -> dict[str, float | np.ndarray]:
+        return {
+            "sizing.scale": 1.0 / np.sqrt(self.shares),
+            "sizing.cash_penalty": self.cash_penalty,
+        }
+
+    def expression(self, ctx: ModelContext) -> tuple[cp.Expression, list[cp.Constraint]]:
+        scaled = cp.multiply(ctx.parameter("sizing.scale"), ctx.weights)
+        penalty = ctx.parameter("sizing.cash_penalty") * ctx.cash
+        return 0.5 * cp.sum_squares(scaled) + penalty, []
+
+    def value(self, weights: np.ndarray, cash: float) -> float:
+        return float(0.5 * np.sum(weights**2 / self.shares) + self.cash_penalty * cash)
+
+    def subgradient(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        gradient = weights / self.shares
+        return gradient, gradient
+
+
+@dataclass(frozen=True, eq=False)
+class _Tiered(SizingObjective):
+    """Shared data of tiered objectives: raw sizes r_i = base · multiplier_i.
+
+    ``base_field`` is the Limits field the base size comes from (``base_position_size``, or
+    ``target_allocation`` when the base is target / n), ``raw_per_base`` is ∂r_i/∂field.
+    """
+
+    raw: np.ndarray
+    base_field: str
+    raw_per_base: np.ndarray
+
+    def _raw_derivative(self, per_raw: np.ndarray) -> dict[str, float]:
+        return {self.base_field: float(per_raw @ self.raw_per_base)}
+
+
+@dataclass(frozen=True, eq=False)
+class TieredDeviation(_Tiered):
+    """minimise ½ Σ (w_i − r_i)² / r_i: hold raw sizes, scale down proportionally to fit.
+
+    Cash costs nothing: when raw sizes do not fill the target the rest stays in cash.
+    """
+
+    def parameters(self) -> dict[str, float | np.ndarray]:
+        root = np.sqrt(self.raw)
+        return {"sizing.scale": 1.0 / root, "sizing.root_raw": root}
+
+    def expression(self, ctx: ModelContext) -> tuple[cp.Expression, list[cp.Constraint]]:
+        scaled = cp.multiply(ctx.parameter("sizing.scale"), ctx.weights)
+        return 0.5 * cp.sum_squares(scaled - ctx.parameter("sizing.root_raw")), []
+
+    def value(self, weights: np.ndarray, cash: float) -> float:
+        return float(0.5 * np.sum((weights - self.raw) ** 2 / self.raw))
+
+    def subgradient(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        gradient = (weights - self.raw) / self.raw
+        return gradient, gradient
+
+    def limit_derivatives(self, weights: np.ndarray) -> dict[str, float]:
+        ratio = (weights - self.raw) / self.raw
+        return self._raw_derivative(-ratio - 0.5 * ratio**2)
+
+
+@dataclass(frozen=True, eq=False)
+class TieredTopSlice(_Tiered):
+    """Hold raw sizes first, then give the residual to the highest scores first.
+
+    f(w) = Σ ½ s_i² / r_i + (κ − π_i) s_i − π_i w_i with shortfall s_i = max(r_i − w_i, 0),
+    priorities π_i ∈ (0, 1] increasing with score and κ = 2 > π. f is convex with slope
+    (w − r)/r − κ below the raw size and −π above it, so every unit first goes to raw
+    sizes (scaled down proportionally when they overflow the target), then to residual in
+    order of π (the greedy top slice, as one linear program), and only then to cash.
+    """
+
+    priority: np.ndarray
+
+    def parameters(self) -> dict[str, float | np.ndarray]:
+        return {
+            "sizing.scale": 1.0 / np.sqrt(self.raw),
+            "sizing.raw": self.raw,
+            "sizing.kink": TOP_SLICE_KINK - self.priority,
+            "sizing.priority": self.priority,
+        }
+
+    def expression(self, ctx: ModelContext) -> tuple[cp.Expression, list[cp.Constraint]]:
+        shortfall = cp.Variable(ctx.size, name="shortfall", nonneg=True)
+        scaled = cp.multiply(ctx.parameter("sizing.scale"), shortfall)
+        objective = (
+            0.5 * cp.sum_squares(scaled)
+            + ctx.parameter("sizing.kink") @ shortfall
+            - ctx.parameter("sizing.priority") @ ctx.weights
+        )
+        return objective, [shortfall + ctx.weights >= ctx.parameter("sizing.raw")]
+
+    def _shortfall(self, weights: np.ndarray) -> np.ndarray:
+        return np.maximum(self.raw - weights, 0.0)
+
+    def value(self, weights: np.ndarray, cash: float) -> float:
+        shortfall = self._shortfall(weights)
+        kink = TOP_SLICE_KINK - self.priority
+        return float(
+            np.sum(0.5 * shortfall**2 / self.raw + kink * shortfall - self.priority * weights)
+        )
+
+    def subgradient(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        below = np.minimum(weights - self.raw, 0.0) / self.raw - TOP_SLICE_KINK
+        lower = np.where(weights > self.raw + KINK_BAND, -self.priority, below)
+        upper = np.where(weights < self.raw - KINK_BAND, below, -self.priority)
+        return lower, upper
+
+    def limit_derivatives(self, weights: np.ndarray) -> dict[str, float]:
+        shortfall = self._shortfall(weights)
+        per_raw = shortfall / self.raw - 0.5 * (shortfall / self.raw) ** 2
+        # At the kink (w = r) the derivative jumps by κ − π; report the mid-point there.
+        side = np.where(shortfall > KINK_BAND, 1.0, np.where(weights > self.raw + KINK_BAND, 0, 0.5))
+        per_raw = per_raw + side * (TOP_SLICE_KINK - self.priority)
+        return self._raw_derivative(per_raw)

@@ -1,0 +1,189 @@
+"""Universe + Limits → :class:`Program`: the assets in play, the objective and the rules.
+
+Assets excluded before optimisation (score below threshold, no share under the sizing mode)
+are not variables of the program; each carries its reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import numpy as np
+
+from portcon._text import listing
+from portcon.constraints.base import Rule
+from portcon.constraints.groups import GroupCap
+from portcon.constraints.portfolio import TargetAllocation
+from portcon.constraints.positions import (
+    LongOnly,
+    ResidualMultiple,
+    ResidualPerAsset,
+    SinglePositionCap,
+)
+from portcon.errors import LimitsError
+from portcon.limits import Limits
+from portcon.optimizer.modes import Candidates, Sizing
+from portcon.optimizer.objectives import SizingObjective, TieredTopSlice
+from portcon.universe import Universe
+
+GROUP_FIELDS = {
+    "bucket": ("max_bucket_allocation", "bucket_caps"),
+    "sector": ("max_sector_allocation", "sector_caps"),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    """The convex program for one universe and one set of limits.
+
+    Attributes
+    ----------
+    universe, limits
+        The inputs.
+    members
+        Positions (in the universe) of the assets that are variables of the program.
+    exclusions
+        Asset → reason, for assets that are not variables.
+    sizing
+        The sizing mode.
+    raw
+        Raw size or share per member.
+    objective
+        The sizing objective over the members.
+    rules
+        The constraint rules over the members.
+    """
+
+    universe: Universe
+    limits: Limits
+    members: np.ndarray
+    exclusions: dict[str, str]
+    sizing: Sizing
+    raw: np.ndarray
+    objective: SizingObjective
+    rules: list[Rule]
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        """Labels of the member assets."""
+        return tuple(str(a) for a in self.universe.assets[self.members])
+
+    def structure(self) -> Hashable:
+        """Everything that fixes the cvxpy problem's shape; values are Parameters."""
+        return (
+            len(self.members),
+            self.objective.structure(),
+            tuple(rule.structure() for rule in self.rules),
+        )
+
+
+def compile_program(universe: Universe, limits: Limits) -> Program:
+    """Select the assets in play, size them and list the rules.
+
+    Raises
+    ------
+    LimitsError
+        When a limit refers to a column or group the universe does not have.
+    InputError
+        When the sizing mode needs a column the scores lack.
+    """
+    _check_groups(universe, limits)
+    sizing = Sizing.for_limits(limits)
+    exclusions: dict[str, str] = {}
+    threshold = limits.min_score_threshold
+    candidate = np.ones(universe.size, dtype=bool)
+    if threshold is not None:
+        candidate = universe.score >= threshold
+        for position in np.flatnonzero(~candidate):
+            exclusions[str(universe.assets[position])] = (
+                f"not held: score {universe.score[position]:.2f} below min_score_threshold "
+                f"{threshold:.2f}"
+            )
+    members = np.flatnonzero(candidate)
+    raw = _raw_sizes(universe, sizing, members)
+    while len(members) and np.any(raw <= 0):
+        for position in members[raw <= 0]:
+            exclusions[str(universe.assets[position])] = sizing.exclusion(universe.score[position])
+        members = members[raw > 0]
+        raw = _raw_sizes(universe, sizing, members)
+    objective = sizing.objective(raw, universe.score[members]) if len(members) else None
+    rules = _rules(universe, limits, members, objective)
+    return Program(universe, limits, members, exclusions, sizing, raw, objective, rules)
+
+
+def _raw_sizes(universe: Universe, sizing: Sizing, members: np.ndarray) -> np.ndarray:
+    if not len(members):
+        return np.zeros(0)
+    volatility = None if universe.volatility is None else universe.volatility[members]
+    return sizing.raw(Candidates(score=universe.score[members], volatility=volatility))
+
+
+def _rules(
+    universe: Universe, limits: Limits, members: np.ndarray, objective: SizingObjective | None
+) -> list[Rule]:
+    assets = tuple(str(a) for a in universe.assets[members])
+    size = len(assets)
+    rules: list[Rule] = [TargetAllocation(size=size, target=limits.target_allocation)]
+    rules.append(LongOnly.over(assets))
+    if limits.max_single_position is not None:
+        rules.append(SinglePositionCap.uniform(assets, limits.max_single_position))
+    for kind, (global_field, override_field) in GROUP_FIELDS.items():
+        labels = universe.groups(kind)
+        global_cap = getattr(limits, global_field)
+        overrides = dict(getattr(limits, override_field))
+        if labels is None or (global_cap is None and not overrides):
+            continue
+        rules.append(
+            GroupCap(
+                kind=kind,
+                labels=labels[members],
+                global_field=global_field,
+                global_cap=global_cap,
+                override_field=override_field,
+                overrides={name: cap for name, cap in overrides.items() if name in labels[members]},
+            )
+        )
+    if isinstance(objective, TieredTopSlice):
+        rules.extend(_residual_rules(assets, limits, objective))
+    return rules
+
+
+def _residual_rules(
+    assets: tuple[str, ...], limits: Limits, objective: TieredTopSlice
+) -> list[Rule]:
+    raw, per_base, base_field = objective.raw, objective.raw_per_base, objective.base_field
+    multiple = limits.max_residual_multiple
+    return [
+        ResidualPerAsset(
+            assets=assets,
+            bound=raw + limits.max_residual_per_asset,
+            derivatives={"max_residual_per_asset": np.ones(len(assets)), base_field: per_base},
+        ),
+        ResidualMultiple(
+            assets=assets,
+            bound=(1.0 + multiple) * raw,
+            derivatives={"max_residual_multiple": raw, base_field: (1.0 + multiple) * per_base},
+        ),
+    ]
+
+
+def _check_groups(universe: Universe, limits: Limits) -> None:
+    for kind, (global_field, override_field) in GROUP_FIELDS.items():
+        labels = universe.groups(kind)
+        overrides = getattr(limits, override_field)
+        wanted = getattr(limits, global_field) is not None or bool(overrides)
+        if wanted and labels is None:
+            used = global_field if getattr(limits, global_field) is not None else override_field
+            raise LimitsError(
+                f"{used} is set but the scores have no '{kind}' column; add the column or "
+                f"switch the limit off"
+            )
+        unknown = [name for name in overrides if labels is not None and name not in set(labels)]
+        if unknown:
+            known = sorted(set(labels))
+            raise LimitsError(
+                f"{override_field} names {kind}(s) {listing(unknown)} that no asset has; "
+                f"{kind}s present: {listing(known, limit=12)}"
+            )
+

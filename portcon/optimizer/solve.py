@@ -1,0 +1,150 @@
+"""Model → :class:`Solution`: solve with a fallback chain, tidy round-off, record timings."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import numpy as np
+
+from portcon.constraints.base import RowBlock, Sense, multipliers
+from portcon.errors import SolverError
+from portcon.optimizer.model import Model
+from portcon.optimizer.program import Program
+
+SOLVER_CHAIN: tuple[tuple[str, dict[str, float]], ...] = (
+    ("CLARABEL", {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}),
+    ("ECOS", {"abstol": 1e-9, "reltol": 1e-9, "feastol": 1e-9}),
+    ("SCS", {"eps_abs": 1e-9, "eps_rel": 1e-9}),
+)
+ZERO_WEIGHT = 1e-10
+LARGEST_REPAIR = 1e-6
+
+
+@dataclass(frozen=True, eq=False)
+class Solution:
+    """What the solver returned, aligned with the program's rule blocks.
+
+    Attributes
+    ----------
+    weights
+        Weights of the program's members, round-off tidied (see :func:`tidy`).
+    cash
+        The program's cash variable: the part of target_allocation left uninvested.
+    objective
+        The minimised objective at ``weights``.
+    blocks
+        The program's rule blocks, in order.
+    multipliers
+        Signed multipliers per block (shadow prices of its rows).
+    bounds
+        Parameter name → value used in this solve.
+    status, solver
+        Final solver status and the solver that produced it.
+    tried
+        Every solver tried, in order.
+    timings
+        Seconds: ``build`` (compile or fetch the model), ``solve`` (cvxpy solve call),
+        ``solver`` (the solver's own time).
+    """
+
+    weights: np.ndarray
+    cash: float
+    objective: float
+    blocks: list[RowBlock]
+    multipliers: list[np.ndarray]
+    bounds: dict[str, np.ndarray]
+    status: str
+    solver: str
+    tried: tuple[str, ...]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def solve(program: Program, model: Model) -> Solution:
+    """Solve the model with the first solver of the chain that reports an optimum.
+
+    Raises
+    ------
+    SolverError
+        When every solver of the chain fails or reports a non-optimal status.
+    """
+    tried: list[str] = []
+    status = "not solved"
+    for solver, options in SOLVER_CHAIN:
+        tried.append(solver)
+        started = time.perf_counter()
+        try:
+            model.problem.solve(solver=solver, **options)
+        except (cp.error.SolverError, ValueError, ArithmeticError):
+            status = "solver error"
+            continue
+        elapsed = time.perf_counter() - started
+        status = model.problem.status
+        if status == cp.OPTIMAL:
+            return _solution(program, model, solver, tuple(tried), elapsed)
+    raise SolverError(
+        f"no solver reached an optimum (last status: {status}); tried {', '.join(tried)}",
+        status=status,
+        solver=tried[-1],
+        tried=tried,
+    )
+
+
+def _solution(
+    program: Program, model: Model, solver: str, tried: tuple[str, ...], elapsed: float
+) -> Solution:
+    blocks = [block for rule in program.rules for block in rule.blocks()]
+    bounds = {
+        name: np.asarray(parameter.value, dtype=float)
+        for name, parameter in model.context.parameters.items()
+    }
+    raw = np.asarray(model.context.weights.value, dtype=float)
+    weights = tidy(raw, blocks, bounds)
+    cash = max(0.0, float(program.limits.target_allocation - weights.sum()))
+    stats = model.problem.solver_stats
+    return Solution(
+        weights=weights,
+        cash=cash,
+        objective=program.objective.value(weights, cash),
+        blocks=blocks,
+        multipliers=[multipliers(b, c) for b, c in zip(blocks, model.constraints, strict=True)],
+        bounds=bounds,
+        status=str(model.problem.status),
+        solver=solver,
+        tried=tried,
+        timings={"solve": elapsed, "solver": float(stats.solve_time or 0.0)},
+    )
+
+
+def tidy(
+    weights: np.ndarray, blocks: list[RowBlock], bounds: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Remove interior-point round-off so every limit holds exactly.
+
+    Weights below 1e-10 become 0; per-asset bounds are clipped; a group or budget row that
+    overshoots its bound by round-off has its members scaled down. A repair larger than 1e-6
+    is not made: the independent check then reports the violation.
+    """
+    weights = np.where(np.abs(weights) < ZERO_WEIGHT, 0.0, weights)
+    for block in blocks:
+        bound = np.broadcast_to(bounds[block.parameter], (block.rows,))
+        if block.is_identity:
+            if block.sense == Sense.LE:
+                over = weights > bound
+                repairable = over & (weights - bound <= LARGEST_REPAIR)
+                weights = np.where(repairable, bound, weights)
+            elif block.sense == Sense.GE:
+                under = weights < bound
+                repairable = under & (bound - weights <= LARGEST_REPAIR)
+                weights = np.where(repairable, bound, weights)
+            continue
+        if block.sense == Sense.GE:
+            continue
+        matrix = block.coefficients
+        for row in range(block.rows):
+            members = matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]
+            total = float(weights[members].sum())
+            if bound[row] < total <= bound[row] + LARGEST_REPAIR and total > 0:
+                weights[members] *= bound[row] / total
+    return weights

@@ -1,0 +1,154 @@
+"""`Portfolio`: target weights with their explanations, sensitivities and metrics."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from portcon.limits import Limits
+from portcon.report.metrics import Metrics
+
+CASH_LABEL = "CASH"
+
+
+@dataclass(frozen=True, eq=False)
+class Portfolio:
+    """The result of :func:`portcon.construct`. Immutable: accessors return copies.
+
+    Attributes
+    ----------
+    cash
+        1 − Σ weights: cash by choice (1 − target_allocation) plus any rollover.
+    rollover
+        The part of target_allocation the limits could not absorb.
+    cash_reason
+        Why there is a rollover (empty when there is none).
+    objective
+        The minimised objective value.
+    status, solver, solve_time
+        Solver status, the solver that produced the answer, its own solve time in seconds.
+    timings
+        Seconds per stage: ``prepare``, ``build``, ``solve``, ``solver``, ``report``, ``total``.
+    limits
+        The effective limits.
+    metrics
+        Concentration, cash and group exposure.
+    """
+
+    _weights: pd.Series
+    cash: float
+    rollover: float
+    cash_reason: str
+    objective: float
+    status: str
+    solver: str
+    solve_time: float
+    timings: dict[str, float]
+    limits: Limits
+    metrics: Metrics
+    _constraints: pd.DataFrame
+    _explanations: pd.DataFrame
+    _sensitivity: pd.DataFrame
+    _current: pd.Series | None = field(default=None)
+
+    @property
+    def weights(self) -> pd.Series:
+        """Target weight per input asset, in input order (0 for assets not held)."""
+        return self._weights.copy()
+
+    @property
+    def trades(self) -> pd.Series | None:
+        """Target minus current weight per asset, or None without current weights."""
+        return None if self._current is None else self._weights - self._current
+
+    @property
+    def constraints(self) -> pd.DataFrame:
+        """One row per constraint row.
+
+        Columns: ``rule`` (the Limits field), ``subject`` (asset, bucket, sector or
+        ``portfolio``), ``sense``, ``bound``, ``value``, ``slack``, ``shadow_price`` (decrease of
+        the objective per unit increase of the bound), ``binding``.
+        """
+        return self._constraints.copy()
+
+    @property
+    def explanations(self) -> pd.DataFrame:
+        """One row per asset: weight, score, binding limits, a reason, and the KKT identity.
+
+        The columns after ``reason`` are the parts of the stationarity identity
+        ``sizing + Σ rules = residual`` (≈ 0); NaN for assets excluded before optimisation.
+        """
+        return self._explanations.copy()
+
+    def sensitivity(self) -> pd.DataFrame:
+        """Per Limits field: ``value`` and ``shadow_price``.
+
+        The shadow price is the decrease of the minimised objective per unit increase of the
+        field: raising it by 0.01 lowers the objective by about 0.01 × shadow_price. Per-name
+        caps appear as ``bucket_caps[Tech]``.
+        """
+        return self._sensitivity.copy()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per asset plus a ``CASH`` row: weight, score, groups, trade, binding, reason."""
+        columns = [c for c in ("weight", "score", "bucket", "sector") if c in self._explanations]
+        frame = self._explanations[[*columns, "binding", "reason"]].copy()
+        if self._current is not None:
+            frame.insert(frame.columns.get_loc("binding"), "current_weight", self._current)
+            frame.insert(frame.columns.get_loc("binding"), "trade", self.trades)
+        cash_row = pd.DataFrame(
+            {"weight": [self.cash], "binding": [""], "reason": [self._cash_sentence()]},
+            index=pd.Index([CASH_LABEL], name=frame.index.name),
+        )
+        return pd.concat([frame, cash_row.reindex(columns=frame.columns)])
+
+    def _cash_sentence(self) -> str:
+        chosen = 1.0 - self.limits.target_allocation
+        sentence = f"{100 * chosen:.1f}% by target_allocation"
+        return f"{sentence}; {self.cash_reason}" if self.cash_reason else sentence
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as JSON-safe types (NaN becomes None)."""
+        return _json_safe(
+            {
+                "weights": self._weights.to_dict(),
+                "cash": self.cash,
+                "rollover": self.rollover,
+                "cash_reason": self.cash_reason,
+                "objective": self.objective,
+                "status": self.status,
+                "solver": self.solver,
+                "solve_time": self.solve_time,
+                "timings": self.timings,
+                "limits": self.limits.model_dump(mode="json"),
+                "metrics": self.metrics.to_dict(),
+                "constraints": self._constraints.to_dict(orient="records"),
+                "explanations": self._explanations.reset_index().to_dict(orient="records"),
+                "sensitivity": self._sensitivity.reset_index().to_dict(orient="records"),
+            }
+        )
+
+    def __repr__(self) -> str:
+        held = int((self._weights > 0).sum())
+        return (
+            f"Portfolio({held} positions, invested {100 * (1 - self.cash):.1f}%, "
+            f"status={self.status!r}, solver={self.solver!r})"
+        )
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value

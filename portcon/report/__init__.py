@@ -1,0 +1,1 @@
+"""Solutions → explanations, sensitivities, metrics and the independent limit check."""

@@ -1,0 +1,186 @@
+"""Solution → explanations: constraint table, KKT attribution, reasons, sensitivities.
+
+At the optimum every member asset satisfies the stationarity identity
+``∂f/∂w_i + Σ_rules (Aᵀ g)_i = 0``: the marginal value of the sizing objective is paid for by
+the prices g of the limits that touch the asset. Each rule's part is one column of the
+explanations; the ``sizing`` column is computed from the weights alone (not from the duals),
+so the ``residual`` column is a real check of the solver's answer.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from portcon._text import percent
+from portcon.constraints.base import Sense
+from portcon.optimizer.objectives import TieredDeviation, TieredTopSlice
+from portcon.optimizer.program import Program
+from portcon.optimizer.solve import Solution
+
+BINDING_TOLERANCE = 1e-7
+STRUCTURAL_RULES = ("long_only",)
+GROUP_KIND = {
+    "max_bucket_allocation": "bucket",
+    "bucket_caps": "bucket",
+    "max_sector_allocation": "sector",
+    "sector_caps": "sector",
+}
+
+
+def constraint_table(solution: Solution) -> pd.DataFrame:
+    """One row per constraint row: rule, subject, sense, bound, value, slack, shadow price."""
+    frames = []
+    for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
+        values = block.coefficients @ solution.weights
+        bound = _bound(block, solution)
+        slack = values - bound if block.sense == Sense.GE else bound - values
+        frames.append(
+            pd.DataFrame(
+                {
+                    "rule": block.rule,
+                    "subject": list(block.subjects),
+                    "sense": str(block.sense),
+                    "bound": bound,
+                    "value": values,
+                    "slack": slack,
+                    "shadow_price": prices,
+                    "binding": np.abs(slack) <= BINDING_TOLERANCE,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True) if frames else constraint_table_empty()
+
+
+def _bound(block, solution: Solution) -> np.ndarray:
+    return np.broadcast_to(solution.bounds[block.parameter], (block.rows,)).astype(float)
+
+
+def constraint_table_empty() -> pd.DataFrame:
+    """An empty constraint table with the usual columns."""
+    columns = ["rule", "subject", "sense", "bound", "value", "slack", "shadow_price", "binding"]
+    return pd.DataFrame(columns=columns)
+
+
+def attribution(program: Program, solution: Solution) -> pd.DataFrame:
+    """Per member asset: the sizing term, each rule's part of stationarity, and the residual."""
+    columns: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(program.members)))
+    for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
+        columns[block.rule] = columns[block.rule] + block.coefficients.T @ prices
+    paid = sum(columns.values(), np.zeros(len(program.members)))
+    lower, upper = program.objective.subgradient(solution.weights)
+    sizing = np.clip(-paid, lower, upper)
+    frame = pd.DataFrame({"sizing": sizing, **columns}, index=list(program.assets))
+    frame["residual"] = sizing + paid
+    return frame
+
+
+def sensitivity(program: Program, solution: Solution) -> pd.DataFrame:
+    """Per Limits field: decrease of the minimised objective per unit increase of the field."""
+    totals: dict[str, float] = defaultdict(float)
+    for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
+        for field, derivative in block.bound_derivatives.items():
+            totals[field] += float(prices @ derivative)
+    for field, derivative in program.objective.limit_derivatives(solution.weights).items():
+        totals[field] -= derivative
+    rows = [(field, _limit_value(program, field), price) for field, price in totals.items()]
+    frame = pd.DataFrame(rows, columns=["field", "value", "shadow_price"]).set_index("field")
+    return frame.sort_index()
+
+
+def _limit_value(program: Program, field: str) -> float:
+    if "[" in field:
+        name, key = field.rstrip("]").split("[", 1)
+        return float(getattr(program.limits, name)[key])
+    return float(getattr(program.limits, field))
+
+
+def reasons(program: Program, solution: Solution, table: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Asset → (binding limits, plain-sentence reason) for every asset of the universe."""
+    result = {asset: ("", reason) for asset, reason in program.exclusions.items()}
+    binding_rows = table[table["binding"] & ~table["rule"].isin(("target_allocation", *STRUCTURAL_RULES))]
+    touching = _rows_touching(solution)
+    for position, asset in enumerate(program.assets):
+        weight = float(solution.weights[position])
+        limits = [
+            (rule, subject, price)
+            for index, rule, subject, price in touching[position]
+            if index in binding_rows.index
+        ]
+        names = ", ".join(dict.fromkeys(rule for rule, _, _ in limits))
+        result[asset] = (names, _reason(program, solution, position, weight, limits))
+    return result
+
+
+def _rows_touching(solution: Solution) -> list[list[tuple[int, str, str, float]]]:
+    """For each member asset, the (table row, rule, subject, shadow price) of rows touching it."""
+    touching: list[list[tuple[int, str, str, float]]] = [[] for _ in solution.weights]
+    offset = 0
+    for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
+        matrix = block.coefficients
+        for row in range(block.rows):
+            for asset in matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]:
+                touching[asset].append((offset + row, block.rule, block.subjects[row], prices[row]))
+        offset += block.rows
+    return touching
+
+
+def _reason(
+    program: Program,
+    solution: Solution,
+    position: int,
+    weight: float,
+    limits: list[tuple[str, str, float]],
+) -> str:
+    cap_rules = [(r, s, p) for r, s, p in limits if r not in GROUP_KIND]
+    group_rules = [(r, s, p) for r, s, p in limits if r in GROUP_KIND]
+    group_text = "; ".join(
+        f"{subject} {GROUP_KIND[rule]} cap binding ({rule}, shadow price {price:.3g})"
+        for rule, subject, price in group_rules
+    )
+    if weight <= 0:
+        blockers = group_text or "no room under the limits"
+        return f"not held: {blockers}"
+    if cap_rules:
+        rule, _, _ = cap_rules[0]
+        head = f"capped at {percent(weight)} by {rule}"
+    else:
+        head = _sizing_sentence(program, solution, position, weight)
+    return f"{head}; {group_text}" if group_text else head
+
+
+def _sizing_sentence(program: Program, solution: Solution, position: int, weight: float) -> str:
+    objective = program.objective
+    if isinstance(objective, TieredDeviation | TieredTopSlice):
+        raw = float(objective.raw[position])
+        if weight > raw + BINDING_TOLERANCE:
+            extra = weight - raw
+            return f"raw tier size {percent(raw)} + {percent(extra)} top-slice residual"
+        if weight < raw - BINDING_TOLERANCE:
+            return f"raw tier size {percent(raw)} scaled to {percent(weight)} to fit the limits"
+        return f"held at raw tier size {percent(raw)}"
+    return f"sized {percent(weight)} by {program.sizing.phrase}"
+
+
+def cash_reason(program: Program, solution: Solution, table: pd.DataFrame) -> str:
+    """Why part of target_allocation is uninvested (empty when it is all invested)."""
+    target = program.limits.target_allocation
+    if not len(program.members):
+        return f"no asset is eligible: {percent(target)} target stays in cash"
+    if solution.cash <= BINDING_TOLERANCE:
+        return ""
+    objective = program.objective
+    invested = target - solution.cash
+    if isinstance(objective, TieredDeviation):
+        why = "residual_strategy 'cash' keeps what the raw tier sizes leave"
+    else:
+        binding = table[table["binding"] & (table["rule"] != "target_allocation")]
+        counts = binding["rule"].value_counts()
+        held_by = ", ".join(f"{rule} ({count} rows)" for rule, count in counts.items())
+        why = f"every eligible asset is at a binding limit: {held_by}"
+    return (
+        f"{percent(solution.cash)} of target_allocation {percent(target)} rolled to cash: the "
+        f"limits absorb {percent(invested)}; {why}"
+    )

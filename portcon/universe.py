@@ -1,0 +1,227 @@
+"""Inputs → :class:`Universe`: a validated asset table with labels recorded once.
+
+Scores arrive as a ``pd.Series`` (asset → score) or a ``pd.DataFrame`` indexed by asset with
+a ``score`` column and optional ``bucket``, ``sector``, ``current_weight`` and ``volatility``
+columns. Everything is checked here, at the boundary; downstream code works on numpy arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from portcon._text import did_you_mean, listing
+from portcon.errors import InputError
+
+SCORE = "score"
+GROUP_COLUMNS = ("bucket", "sector")
+NUMERIC_COLUMNS = ("current_weight", "volatility")
+KNOWN_COLUMNS = (SCORE, *GROUP_COLUMNS, *NUMERIC_COLUMNS)
+ASSET_COLUMN_NAMES = ("asset", "ticker", "symbol", "name", "id")
+WEIGHT_SUM_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class Universe:
+    """Validated per-asset data, aligned on one asset order.
+
+    Attributes
+    ----------
+    assets
+        Asset labels, in the caller's order.
+    score
+        Scores, float64.
+    bucket, sector
+        Group label per asset (object arrays of str), or None when not given.
+    current_weight
+        Current portfolio weights (0 for assets not held), or None.
+    volatility
+        Per-asset volatility (> 0), or None.
+    """
+
+    assets: pd.Index
+    score: np.ndarray
+    bucket: np.ndarray | None = None
+    sector: np.ndarray | None = None
+    current_weight: np.ndarray | None = None
+    volatility: np.ndarray | None = None
+
+    @property
+    def size(self) -> int:
+        """Number of assets."""
+        return len(self.assets)
+
+    def groups(self, kind: str) -> np.ndarray | None:
+        """Group labels of one kind (``"bucket"`` or ``"sector"``), or None when absent."""
+        return {"bucket": self.bucket, "sector": self.sector}[kind]
+
+    @classmethod
+    def from_scores(cls, scores: pd.Series | pd.DataFrame) -> Universe:
+        """Validate scores (and optional per-asset columns) into a Universe.
+
+        Raises
+        ------
+        InputError
+            Naming the asset, column or row at fault and how to fix it.
+        """
+        frame = _as_frame(scores)
+        _check_columns(frame)
+        assets = _check_labels(frame.index)
+        score = _numeric_column(frame, SCORE, assets)
+        groups = {kind: _group_column(frame, kind, assets) for kind in GROUP_COLUMNS}
+        current = _numeric_column(frame, "current_weight", assets)
+        volatility = _numeric_column(frame, "volatility", assets)
+        if current is not None:
+            _check_current_weights(current, assets)
+        if volatility is not None:
+            _check_volatility(volatility, assets)
+        return cls(
+            assets=assets,
+            score=score,
+            bucket=groups["bucket"],
+            sector=groups["sector"],
+            current_weight=current,
+            volatility=volatility,
+        )
+
+
+def read_scores_csv(path: str | Path) -> pd.DataFrame:
+    """Read a scores CSV: one row per asset, the asset label in the first column.
+
+    The label column may be named ``asset``, ``ticker``, ``symbol``, ``name`` or ``id``, or be
+    the first column whatever its name.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, not UTF-8, empty or not a CSV table.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"scores file {str(path)!r} does not exist")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {error.start}); save the file as UTF-8 CSV"
+        ) from error
+    if not text.strip():
+        raise InputError(f"{path}: the file is empty; expected a header row and one row per asset")
+    try:
+        frame = pd.read_csv(path, encoding="utf-8-sig", skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise InputError(f"{path}: not a readable CSV table ({error})") from error
+    if frame.shape[1] < 2:
+        raise InputError(
+            f"{path}: found {frame.shape[1]} column(s); expected an asset column and a "
+            f"'{SCORE}' column separated by commas"
+        )
+    label_column = next(
+        (col for col in frame.columns if str(col).strip().lower() in ASSET_COLUMN_NAMES),
+        frame.columns[0],
+    )
+    frame.columns = [str(col).strip() for col in frame.columns]
+    frame = frame.set_index(str(label_column).strip())
+    frame.index = frame.index.map(lambda label: str(label).strip() if pd.notna(label) else label)
+    frame.index.name = "asset"
+    return frame
+
+
+def _as_frame(scores: pd.Series | pd.DataFrame) -> pd.DataFrame:
+    if isinstance(scores, pd.Series):
+        return scores.rename(SCORE).to_frame()
+    if isinstance(scores, pd.DataFrame):
+        return scores
+    raise InputError(
+        f"scores must be a pandas Series (asset → score) or a DataFrame indexed by asset with a "
+        f"'{SCORE}' column, not {type(scores).__name__}"
+    )
+
+
+def _check_columns(frame: pd.DataFrame) -> None:
+    columns = [str(col) for col in frame.columns]
+    for column in columns:
+        if column not in KNOWN_COLUMNS:
+            hint = did_you_mean(column, KNOWN_COLUMNS)
+            if hint:
+                raise InputError(f"unknown column '{column}'{hint}")
+    if SCORE not in columns:
+        hint = "".join(did_you_mean(col, [SCORE]) for col in columns)
+        raise InputError(
+            f"missing column '{SCORE}'{hint}; columns found: {listing(columns) or 'none'}"
+        )
+    duplicated = sorted({col for col in columns if columns.count(col) > 1})
+    if duplicated:
+        raise InputError(f"column(s) {listing(duplicated)} appear more than once")
+
+
+def _check_labels(index: pd.Index) -> pd.Index:
+    if len(index) == 0:
+        raise InputError("the universe is empty: no assets were given")
+    missing = [position for position, label in enumerate(index) if pd.isna(label)]
+    if missing:
+        rows = listing(position + 1 for position in missing)
+        raise InputError(f"asset label missing in row(s) {rows}; every row needs an asset name")
+    duplicated = index[index.duplicated()].unique()
+    if len(duplicated):
+        raise InputError(
+            f"duplicate asset(s) {listing(duplicated)}; each asset must appear once"
+        )
+    return pd.Index(index, name=index.name or "asset")
+
+
+def _numeric_column(frame: pd.DataFrame, column: str, assets: pd.Index) -> np.ndarray | None:
+    if column not in frame.columns:
+        return None
+    raw = frame[column]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    not_numbers = assets[np.isnan(values) & raw.notna().to_numpy()]
+    if len(not_numbers):
+        examples = listing(f"{asset}={raw[asset]!r}" for asset in not_numbers)
+        raise InputError(f"column '{column}': not a number for {examples}")
+    bad = assets[~np.isfinite(values)]
+    if len(bad):
+        raise InputError(
+            f"column '{column}': missing, NaN or infinite value for asset(s) {listing(bad)}; "
+            "give a finite number or drop the asset"
+        )
+    return values
+
+
+def _group_column(frame: pd.DataFrame, column: str, assets: pd.Index) -> np.ndarray | None:
+    if column not in frame.columns:
+        return None
+    raw = frame[column]
+    missing = assets[raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()]
+    if len(missing):
+        raise InputError(
+            f"column '{column}': no {column} for asset(s) {listing(missing)}; give every asset "
+            f"a {column} or drop the column"
+        )
+    return raw.astype(str).str.strip().to_numpy(dtype=object)
+
+
+def _check_current_weights(current: np.ndarray, assets: pd.Index) -> None:
+    negative = assets[current < 0]
+    if len(negative):
+        raise InputError(
+            f"column 'current_weight': negative weight for asset(s) {listing(negative)}; "
+            "portcon builds long-only portfolios"
+        )
+    total = float(current.sum())
+    if total > 1 + WEIGHT_SUM_TOLERANCE:
+        raise InputError(
+            f"column 'current_weight': weights sum to {total:.6f} > 1; current weights are "
+            "fractions of the portfolio (0.05 = 5%)"
+        )
+
+
+def _check_volatility(volatility: np.ndarray, assets: pd.Index) -> None:
+    not_positive = assets[volatility <= 0]
+    if len(not_positive):
+        raise InputError(
+            f"column 'volatility': volatility must be > 0, found {listing(not_positive)} ≤ 0"
+        )
