@@ -31,6 +31,7 @@ class Model:
 
     context: ModelContext
     constraints: list[cp.Constraint]
+    auxiliary: list[cp.Constraint]
     problem: cp.Problem
 
     def bind(self, program: Program) -> None:
@@ -81,4 +82,4 @@ def _build(program: Program) -> Model:
     problem = cp.Problem(cp.Minimize(objective), [*named, *auxiliary, context.cash >= 0])
     if not problem.is_dcp(dpp=True):
         raise RuntimeError("portcon built a problem that is not DPP; this is a bug")
-    return Model(context=context, constraints=named, problem=problem)
+    return Model(context=context, constraints=named, auxiliary=auxiliary, problem=problem)

@@ -40,8 +40,13 @@ class SizingObjective(ABC):
     def subgradient(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper ends of ∂f/∂w_i (equal where f is differentiable)."""
 
-    def limit_derivatives(self, weights: np.ndarray) -> dict[str, float]:
-        """∂f/∂field at fixed weights for the Limits fields the objective depends on."""
+    def limit_derivatives(
+        self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
+    ) -> dict[str, float]:
+        """∂L/∂field at the optimum for the Limits fields the objective depends on.
+
+        ``auxiliary_duals`` are the duals of the constraints :meth:`expression` added, in order.
+        """
         return {}
 
     def structure(self) -> Hashable:
@@ -124,7 +129,9 @@ class TieredDeviation(_Tiered):
         gradient = (weights - self.raw) / self.raw
         return gradient, gradient
 
-    def limit_derivatives(self, weights: np.ndarray) -> dict[str, float]:
+    def limit_derivatives(
+        self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
+    ) -> dict[str, float]:
         ratio = (weights - self.raw) / self.raw
         return self._raw_derivative(-ratio - 0.5 * ratio**2)
 
@@ -176,10 +183,11 @@ class TieredTopSlice(_Tiered):
         upper = np.where(weights < self.raw - KINK_BAND, below, -self.priority)
         return lower, upper
 
-    def limit_derivatives(self, weights: np.ndarray) -> dict[str, float]:
+    def limit_derivatives(
+        self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
+    ) -> dict[str, float]:
+        # L = ½ s²/r + (κ − π) s − π w + η (r − s − w): ∂L/∂r = −½ s²/r² + η, exact at the kink
+        # too, where η (the shortfall row's dual) picks the right one-sided slope.
         shortfall = self._shortfall(weights)
-        per_raw = shortfall / self.raw - 0.5 * (shortfall / self.raw) ** 2
-        # At the kink (w = r) the derivative jumps by κ − π; report the mid-point there.
-        side = np.where(shortfall > KINK_BAND, 1.0, np.where(weights > self.raw + KINK_BAND, 0, 0.5))
-        per_raw = per_raw + side * (TOP_SLICE_KINK - self.priority)
-        return self._raw_derivative(per_raw)
+        (shortfall_dual,) = auxiliary_duals
+        return self._raw_derivative(-0.5 * (shortfall / self.raw) ** 2 + shortfall_dual)

@@ -40,6 +40,8 @@ class Solution:
         Signed multipliers per block (shadow prices of its rows).
     bounds
         Parameter name → value used in this solve.
+    auxiliary_duals
+        Duals of the objective's auxiliary constraints, in order.
     status, solver
         Final solver status and the solver that produced it.
     tried
@@ -55,6 +57,7 @@ class Solution:
     blocks: list[RowBlock]
     multipliers: list[np.ndarray]
     bounds: dict[str, np.ndarray]
+    auxiliary_duals: list[np.ndarray]
     status: str
     solver: str
     tried: tuple[str, ...]
@@ -110,6 +113,7 @@ def _solution(
         blocks=blocks,
         multipliers=[multipliers(b, c) for b, c in zip(blocks, model.constraints, strict=True)],
         bounds=bounds,
+        auxiliary_duals=[np.asarray(c.dual_value, dtype=float) for c in model.auxiliary],
         status=str(model.problem.status),
         solver=solver,
         tried=tried,

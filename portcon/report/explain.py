@@ -83,7 +83,9 @@ def sensitivity(program: Program, solution: Solution) -> pd.DataFrame:
     for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
         for field, derivative in block.bound_derivatives.items():
             totals[field] += float(prices @ derivative)
-    for field, derivative in program.objective.limit_derivatives(solution.weights).items():
+    for field, derivative in program.objective.limit_derivatives(
+        solution.weights, solution.auxiliary_duals
+    ).items():
         totals[field] -= derivative
     rows = [(field, _limit_value(program, field), price) for field, price in totals.items()]
     frame = pd.DataFrame(rows, columns=["field", "value", "shadow_price"]).set_index("field")
