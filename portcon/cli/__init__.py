@@ -1,0 +1,1 @@
+"""The `portcon` command line: argument parsing and rendering only."""

@@ -1,0 +1,40 @@
+"""Output files: written atomically, never over an input."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from portcon.errors import InputError
+
+
+def refuse_inputs(outputs: list[Path], inputs: list[Path]) -> None:
+    """Raise when an output path is one of the inputs, or two outputs are the same file."""
+    resolved_inputs = {path.resolve() for path in inputs}
+    seen: set[Path] = set()
+    for output in outputs:
+        resolved = output.resolve()
+        if resolved in resolved_inputs:
+            raise InputError(f"refusing to write {output}: it is an input file; choose another path")
+        if resolved in seen:
+            raise InputError(f"two outputs go to the same file {output}; give different paths")
+        seen.add(resolved)
+        if not resolved.parent.is_dir():
+            raise InputError(f"cannot write {output}: folder {resolved.parent} does not exist")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise

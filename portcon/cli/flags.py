@@ -1,0 +1,117 @@
+"""Command-line flags generated from the `Limits` fields, so the two never drift."""
+
+from __future__ import annotations
+
+import argparse
+import types
+import typing
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+from portcon.limits import Limits
+
+OFF_WORDS = ("none", "off")
+
+
+def add_limit_flags(parser: argparse.ArgumentParser) -> None:
+    """One ``--field-name`` flag per Limits field, in argument groups named like the fields'."""
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for name, info in Limits.model_fields.items():
+        group_name = (info.json_schema_extra or {}).get("group", "Other")
+        if group_name not in groups:
+            groups[group_name] = parser.add_argument_group(f"limits: {group_name}")
+        parse, metavar, extra = _parser_for(info.annotation)
+        default = info.get_default(call_default_factory=True)
+        shown = _shown(default)
+        help_text = f"{info.description} [default: {shown}]"
+        groups[group_name].add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            type=parse,
+            metavar=metavar,
+            default=argparse.SUPPRESS,
+            help=help_text.replace("%", "%%"),
+            **extra,
+        )
+
+
+def given_limits(arguments: argparse.Namespace) -> dict[str, Any]:
+    """The Limits fields given on the command line."""
+    return {name: getattr(arguments, name) for name in Limits.model_fields if hasattr(arguments, name)}
+
+
+def _parser_for(annotation: Any) -> tuple[Any, str, dict[str, Any]]:
+    optional = _is_optional(annotation)
+    core = _strip_none(annotation)
+    if isinstance(core, type) and issubclass(core, Enum):
+        return core, "{" + ",".join(m.value for m in core) + "}", {}
+    origin = typing.get_origin(core)
+    if origin in (Mapping, dict) or core is Mapping:
+        return _parse_mapping, "NAME=CAP,...", {}
+    if origin is tuple:
+        return _parse_tiers, "SCORE:MULT,...", {}
+    if core is float:
+        return (_optional(float) if optional else float), ("X|off" if optional else "X"), {}
+    if core is int:
+        return (_optional(int) if optional else int), ("N|off" if optional else "N"), {}
+    return str, "TEXT", {}
+
+
+def _is_optional(annotation: Any) -> bool:
+    return type(None) in typing.get_args(annotation)
+
+
+def _strip_none(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        remaining = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        return remaining[0] if len(remaining) == 1 else annotation
+    return annotation
+
+
+def _optional(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        if text.strip().lower() in OFF_WORDS:
+            return None
+        return kind(text)
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _parse_mapping(text: str) -> dict[str, float]:
+    result = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, separator, value = item.rpartition("=")
+        if not separator or not name.strip():
+            raise argparse.ArgumentTypeError(f"expected NAME=CAP, got {item!r}")
+        try:
+            result[name.strip()] = float(value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"cap for {name.strip()!r} is not a number") from error
+    return result
+
+
+def _parse_tiers(text: str) -> tuple[tuple[float, float], ...]:
+    tiers = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        threshold, separator, multiplier = item.partition(":")
+        try:
+            tiers.append((float(threshold), float(multiplier)))
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"expected SCORE:MULTIPLIER, got {item!r}") from error
+        if not separator:
+            raise argparse.ArgumentTypeError(f"expected SCORE:MULTIPLIER, got {item!r}")
+    return tuple(tiers)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "off"
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, Mapping):
+        return ",".join(f"{k}={v}" for k, v in value.items()) or "none"
+    if isinstance(value, tuple):
+        return ",".join(f"{a}:{b}" for a, b in value)
+    return str(value)

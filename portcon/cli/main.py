@@ -1,0 +1,122 @@
+"""`portcon` entry point: construct, presets, limits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from portcon.cli.files import refuse_inputs, write_atomically
+from portcon.cli.flags import add_limit_flags, given_limits
+from portcon.cli.render import render
+from portcon.construct import construct
+from portcon.errors import LimitsError, PortconError
+from portcon.limits import Limits
+from portcon.presets import DESCRIPTIONS, PRESETS, preset_fields
+from portcon.universe import read_scores_csv
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with one flag per Limits field."""
+    parser = argparse.ArgumentParser(
+        prog="portcon",
+        description="Target portfolio weights from scores and limits, explained by dual values.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    construct_parser = commands.add_parser(
+        "construct",
+        help="build target weights from a scores CSV",
+        description="Build target weights from a scores CSV (one row per asset: asset, score, "
+        "optional bucket, sector, current_weight, volatility).",
+    )
+    construct_parser.add_argument("scores", type=Path, help="scores CSV file")
+    _add_limit_sources(construct_parser)
+    construct_parser.add_argument("-o", "--output", type=Path, help="write targets as CSV")
+    construct_parser.add_argument("--json", type=Path, help="write the full result as JSON")
+    construct_parser.add_argument(
+        "-q", "--quiet", action="store_true", help="do not print the targets table"
+    )
+    commands.add_parser("presets", help="list the named presets")
+    limits_parser = commands.add_parser(
+        "limits", help="print the effective limits as TOML", description="Print effective limits."
+    )
+    _add_limit_sources(limits_parser)
+    return parser
+
+
+def _add_limit_sources(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--limits", type=Path, metavar="FILE.toml", help="limits file (TOML)")
+    parser.add_argument("--preset", choices=list(PRESETS), help="start from a named preset")
+    add_limit_flags(parser)
+
+
+def effective_limits(arguments: argparse.Namespace) -> Limits:
+    """Preset, then the limits file, then flags: later sources override earlier ones."""
+    from_file: dict[str, Any] = {}
+    if arguments.limits is not None:
+        from_file = _read_toml(arguments.limits)
+    preset = arguments.preset or from_file.pop("preset", None)
+    from_file.pop("preset", None)
+    fields = preset_fields(preset) if preset else {}
+    return Limits(**{**fields, **from_file, **given_limits(arguments)})
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise LimitsError(f"limits file {str(path)!r} does not exist") from error
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise LimitsError(f"{path}: not a valid UTF-8 TOML file ({error})") from error
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Carry out one parsed command; returns the exit code."""
+    if arguments.command == "presets":
+        for name in PRESETS:
+            print(f"{name:<13} {DESCRIPTIONS[name]}")
+        return EXIT_OK
+    limits = effective_limits(arguments)
+    if arguments.command == "limits":
+        print(limits.to_toml(), end="")
+        return EXIT_OK
+    outputs = [path for path in (arguments.output, arguments.json) if path is not None]
+    inputs = [arguments.scores, *([arguments.limits] if arguments.limits else [])]
+    refuse_inputs(outputs, inputs)
+    portfolio = construct(read_scores_csv(arguments.scores), limits)
+    contents = {}
+    if arguments.output is not None:
+        contents[arguments.output] = portfolio.to_frame().to_csv(float_format="%.10g")
+    if arguments.json is not None:
+        contents[arguments.json] = json.dumps(portfolio.to_dict(), indent=2) + "\n"
+    for path, text in contents.items():
+        write_atomically(path, text)
+    if not arguments.quiet:
+        print(render(portfolio))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, run, map errors to exit codes (2 input/limits, 3 infeasible, 4 solver)."""
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    try:
+        return run(arguments)
+    except PortconError as error:
+        print(f"portcon: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("portcon: interrupted; no output written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Plain-text rendering of a Portfolio for the terminal."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from portcon.portfolio import Portfolio
+
+REASON_WIDTH = 110
+
+
+def render(portfolio: Portfolio) -> str:
+    """Targets with reasons, the binding limits with their prices, and the metrics."""
+    explanations = portfolio.explanations
+    held = explanations[explanations["weight"] > 0].sort_values("weight", ascending=False)
+    excluded = explanations[explanations["weight"] <= 0]
+    lines = [f"Targets ({len(held)} held, {len(excluded)} not held)", ""]
+    lines.append(_table(held, show_weight=True))
+    if len(excluded):
+        lines += ["", "Not held", "", _table(excluded, show_weight=False)]
+    lines += ["", _cash_line(portfolio), "", "Binding limits", ""]
+    lines.append(_binding(portfolio))
+    lines += ["", "Metrics", "", _metrics(portfolio)]
+    lines += ["", f"solver {portfolio.solver} ({portfolio.status}), {_ms(portfolio)}"]
+    return "\n".join(lines)
+
+
+def _table(frame: pd.DataFrame, show_weight: bool) -> str:
+    groups = [column for column in ("bucket", "sector") if column in frame]
+    rows = []
+    for asset, row in frame.iterrows():
+        cells = [str(asset)]
+        if show_weight:
+            cells.append(f"{100 * row['weight']:6.2f}%")
+        cells.append(f"{row['score']:.3f}")
+        cells += [str(row[column]) for column in groups]
+        cells.append(_clip(str(row["reason"])))
+        rows.append(cells)
+    header = ["asset", *(["weight"] if show_weight else []), "score", *groups, "reason"]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
+    out = [_row(header, widths), _row(["-" * w for w in widths], widths)]
+    out += [_row(cells, widths) for cells in rows]
+    return "\n".join(out)
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= REASON_WIDTH else text[: REASON_WIDTH - 1] + "…"
+
+
+def _cash_line(portfolio: Portfolio) -> str:
+    line = f"Cash {100 * portfolio.cash:.2f}%"
+    return f"{line}: {portfolio.cash_reason}" if portfolio.cash_reason else line
+
+
+def _binding(portfolio: Portfolio) -> str:
+    sensitivity = portfolio.sensitivity()
+    if sensitivity.empty:
+        return "none"
+    lines = []
+    for field, row in sensitivity.iterrows():
+        price = row["shadow_price"]
+        if abs(price) < 1e-9:
+            continue
+        lines.append(
+            f"{field} = {row['value']:g}: shadow price {price:.4g} "
+            f"(raising it by 0.01 changes the objective by {-0.01 * price:+.4g})"
+        )
+    return "\n".join(lines) or "none"
+
+
+def _metrics(portfolio: Portfolio) -> str:
+    metrics = portfolio.metrics
+    lines = [
+        f"positions {metrics.positions}, largest {100 * metrics.largest_position:.2f}%, "
+        f"HHI {metrics.hhi:.4f}, effective positions {metrics.effective_positions:.1f}, "
+        f"invested {100 * metrics.invested:.2f}%",
+    ]
+    for kind, table in (("bucket", metrics.bucket_exposure), ("sector", metrics.sector_exposure)):
+        if table is None:
+            continue
+        parts = []
+        for group, row in table.iterrows():
+            cap = "" if pd.isna(row["cap"]) else f" / {100 * row['cap']:.1f}%"
+            parts.append(f"{group} {100 * row['exposure']:.1f}%{cap}")
+        lines.append(f"{kind} exposure: " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+def _ms(portfolio: Portfolio) -> str:
+    total = portfolio.timings.get("total", 0.0)
+    return f"{1000 * total:.1f} ms total, {1000 * portfolio.solve_time:.1f} ms in the solver"
