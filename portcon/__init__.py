@@ -1,6 +1,6 @@
 """portcon: portfolio construction as one convex program, explained by its dual values."""
 
-from portcon.construct import construct
+from portcon.construction import construct
 from portcon.errors import InfeasibleError, InputError, LimitsError, PortconError, SolverError
 from portcon.limits import Limits, ResidualStrategy, SizingMode
 from portcon.portfolio import Portfolio
@@ -12,8 +12,8 @@ __all__ = [
     "InputError",
     "Limits",
     "LimitsError",
-    "Portfolio",
     "PortconError",
+    "Portfolio",
     "ResidualStrategy",
     "SizingMode",
     "SolverError",

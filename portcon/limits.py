@@ -6,6 +6,7 @@ carry the strategy presets of the rebalancer portcon replaces (see :mod:`portcon
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from collections.abc import Mapping
 from enum import StrEnum
@@ -177,11 +178,13 @@ class Limits(BaseModel):
 
     @field_validator("score_tiers", mode="after")
     @classmethod
-    def _check_tiers(cls, tiers: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+    def _check_tiers(
+        cls, tiers: tuple[tuple[float, float], ...]
+    ) -> tuple[tuple[float, float], ...]:
         if not tiers:
             raise ValueError("give at least one (threshold, multiplier) pair")
         thresholds = [threshold for threshold, _ in tiers]
-        if any(later >= earlier for earlier, later in zip(thresholds, thresholds[1:], strict=False)):
+        if any(later >= earlier for earlier, later in itertools.pairwise(thresholds)):
             raise ValueError(f"thresholds must be strictly decreasing, got {thresholds}")
         for threshold, multiplier in tiers:
             if not 0 <= threshold <= 1:

@@ -82,7 +82,6 @@ def preset_fields(name: str) -> dict[str, Any]:
     """
     if name not in PRESETS:
         raise LimitsError(
-            f"unknown preset '{name}'{did_you_mean(name, PRESETS)}; "
-            f"presets: {', '.join(PRESETS)}"
+            f"unknown preset '{name}'{did_you_mean(name, PRESETS)}; presets: {', '.join(PRESETS)}"
         )
     return dict(PRESETS[name])

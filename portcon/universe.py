@@ -7,6 +7,7 @@ columns. Everything is checked here, at the boundary; downstream code works on n
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,16 +144,17 @@ def _as_frame(scores: pd.Series | pd.DataFrame) -> pd.DataFrame:
 
 def _check_columns(frame: pd.DataFrame) -> None:
     columns = [str(col) for col in frame.columns]
+    if SCORE not in columns:
+        close = difflib.get_close_matches(SCORE, columns, n=1, cutoff=0.6)
+        hint = f" ('{close[0]}' looks misspelt: rename it to '{SCORE}')" if close else ""
+        raise InputError(
+            f"missing column '{SCORE}'{hint}; columns found: {listing(columns) or 'none'}"
+        )
     for column in columns:
         if column not in KNOWN_COLUMNS:
             hint = did_you_mean(column, KNOWN_COLUMNS)
             if hint:
                 raise InputError(f"unknown column '{column}'{hint}")
-    if SCORE not in columns:
-        hint = "".join(did_you_mean(col, [SCORE]) for col in columns)
-        raise InputError(
-            f"missing column '{SCORE}'{hint}; columns found: {listing(columns) or 'none'}"
-        )
     duplicated = sorted({col for col in columns if columns.count(col) > 1})
     if duplicated:
         raise InputError(f"column(s) {listing(duplicated)} appear more than once")
@@ -167,9 +169,7 @@ def _check_labels(index: pd.Index) -> pd.Index:
         raise InputError(f"asset label missing in row(s) {rows}; every row needs an asset name")
     duplicated = index[index.duplicated()].unique()
     if len(duplicated):
-        raise InputError(
-            f"duplicate asset(s) {listing(duplicated)}; each asset must appear once"
-        )
+        raise InputError(f"duplicate asset(s) {listing(duplicated)}; each asset must appear once")
     return pd.Index(index, name=index.name or "asset")
 
 

@@ -94,7 +94,9 @@ def test_shadow_prices_match_finite_differences(mode: dict, seed: int) -> None:
 
 def test_binding_cap_has_positive_price_and_slack_cap_zero() -> None:
     scores = random_universe(3, n=10, buckets=0, low=0.6)
-    portfolio = portcon.construct(scores, dict(sizing_mode="score_weighted", max_single_position=0.12))
+    portfolio = portcon.construct(
+        scores, dict(sizing_mode="score_weighted", max_single_position=0.12)
+    )
     caps = portfolio.constraints.query("rule == 'max_single_position'")
     assert (caps.loc[caps["binding"], "shadow_price"] > 1e-6).all()
     assert (caps.loc[~caps["binding"], "shadow_price"].abs() < 1e-7).all()

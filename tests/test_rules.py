@@ -44,7 +44,7 @@ def test_single_cap_and_budget_rows() -> None:
 
 
 def test_models_are_reused_for_the_same_structure() -> None:
-    program_a, model_a = _model(Limits(max_single_position=0.15))
-    program_b, model_b = _model(Limits(max_single_position=0.25))
+    _program_a, model_a = _model(Limits(max_single_position=0.15))
+    _program_b, model_b = _model(Limits(max_single_position=0.25))
     assert model_a is model_b
     assert model_b.context.parameter("max_single_position").value[0] == 0.25

@@ -42,10 +42,7 @@ def test_cash_strategy_holds_raw_sizes_and_scales_overflow(seed: int) -> None:
     )
     raw = _raw(scores, target, base)
     held = np.minimum(raw, cap)
-    if held.sum() <= target:
-        expected = held
-    else:
-        expected = cap_and_renormalise(raw, cap, target)
+    expected = held if held.sum() <= target else cap_and_renormalise(raw, cap, target)
     np.testing.assert_allclose(portfolio.weights.to_numpy(), expected, atol=WEIGHT_TOLERANCE)
 
 

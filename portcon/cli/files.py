@@ -17,7 +17,9 @@ def refuse_inputs(outputs: list[Path], inputs: list[Path]) -> None:
     for output in outputs:
         resolved = output.resolve()
         if resolved in resolved_inputs:
-            raise InputError(f"refusing to write {output}: it is an input file; choose another path")
+            raise InputError(
+                f"refusing to write {output}: it is an input file; choose another path"
+            )
         if resolved in seen:
             raise InputError(f"two outputs go to the same file {output}; give different paths")
         seen.add(resolved)

@@ -38,7 +38,9 @@ def add_limit_flags(parser: argparse.ArgumentParser) -> None:
 
 def given_limits(arguments: argparse.Namespace) -> dict[str, Any]:
     """The Limits fields given on the command line."""
-    return {name: getattr(arguments, name) for name in Limits.model_fields if hasattr(arguments, name)}
+    return {
+        name: getattr(arguments, name) for name in Limits.model_fields if hasattr(arguments, name)
+    }
 
 
 def _parser_for(annotation: Any) -> tuple[Any, str, dict[str, Any]]:

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from portcon._text import did_you_mean
 from portcon.cli.files import refuse_inputs, write_atomically
 from portcon.cli.flags import add_limit_flags, given_limits
 from portcon.cli.render import render
-from portcon.construct import construct
+from portcon.construction import construct
 from portcon.errors import LimitsError, PortconError
 from portcon.limits import Limits
 from portcon.presets import DESCRIPTIONS, PRESETS, preset_fields
@@ -107,7 +108,12 @@ def run(arguments: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run, map errors to exit codes (2 input/limits, 3 infeasible, 4 solver)."""
     parser = build_parser()
-    arguments = parser.parse_args(argv)
+    arguments, unknown = parser.parse_known_args(argv)
+    if unknown:
+        options = [f"--{name.replace('_', '-')}" for name in Limits.model_fields]
+        options += ["--limits", "--preset", "--output", "--json", "--quiet"]
+        first = unknown[0].split("=", 1)[0]
+        parser.error(f"unknown option {first}{did_you_mean(first, options)}")
     try:
         return run(arguments)
     except PortconError as error:

@@ -81,7 +81,10 @@ class RowBlock:
     def is_identity(self) -> bool:
         """True when the block is one row per asset with coefficient 1."""
         matrix = self.coefficients
-        return matrix.shape[0] == matrix.shape[1] and (matrix != sp.eye_array(matrix.shape[0])).nnz == 0
+        return (
+            matrix.shape[0] == matrix.shape[1]
+            and (matrix != sp.eye_array(matrix.shape[0])).nnz == 0
+        )
 
 
 def multipliers(block: RowBlock, constraint: cp.Constraint) -> np.ndarray:

@@ -58,7 +58,9 @@ class GroupCap(Rule):
             if field == self.global_field:
                 derivatives = {field: np.ones(len(groups))}
             else:
-                derivatives = {f"{field}[{g}]": np.eye(len(groups))[k] for k, g in enumerate(groups)}
+                derivatives = {
+                    f"{field}[{g}]": np.eye(len(groups))[k] for k, g in enumerate(groups)
+                }
             blocks.append(
                 RowBlock(
                     rule=field,

@@ -165,7 +165,10 @@ class Tiered(Sizing):
         if strategy == ResidualStrategy.CASH:
             return TieredDeviation(raw=raw, base_field=base_field, raw_per_base=per_base)
         return TieredTopSlice(
-            raw=raw, base_field=base_field, raw_per_base=per_base, priority=top_slice_priority(score)
+            raw=raw,
+            base_field=base_field,
+            raw_per_base=per_base,
+            priority=top_slice_priority(score),
         )
 
     def describe(self, raw: float) -> str:

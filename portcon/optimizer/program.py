@@ -186,4 +186,3 @@ def _check_groups(universe: Universe, limits: Limits) -> None:
                 f"{override_field} names {kind}(s) {listing(unknown)} that no asset has; "
                 f"{kind}s present: {listing(known, limit=12)}"
             )
-

@@ -15,7 +15,6 @@ from portcon.optimizer.model import Model
 from portcon.optimizer.program import Program
 
 
-
 def _polished(problem: cp.Problem) -> bool:
     """OSQP's answer is exact only when its active-set polish succeeded."""
     info = getattr(problem.solver_stats.extra_stats, "info", None)
@@ -40,7 +39,11 @@ class Attempt:
 # the KKT system of the identified active set exactly; without a successful polish the answer
 # is not taken and the interior-point solvers follow.
 SOLVER_CHAIN: tuple[Attempt, ...] = (
-    Attempt("OSQP", {"eps_abs": 1e-7, "eps_rel": 1e-7, "polishing": True, "max_iter": 200_000}, _polished),
+    Attempt(
+        "OSQP",
+        {"eps_abs": 1e-7, "eps_rel": 1e-7, "polishing": True, "max_iter": 200_000},
+        _polished,
+    ),
     Attempt("CLARABEL", {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}),
     Attempt("ECOS", {"abstol": 1e-9, "reltol": 1e-9, "feastol": 1e-9}),
     Attempt("SCS", {"eps_abs": 1e-9, "eps_rel": 1e-9}),
@@ -150,9 +153,7 @@ def _solution(
     )
 
 
-def tidy(
-    weights: np.ndarray, blocks: list[RowBlock], bounds: dict[str, np.ndarray]
-) -> np.ndarray:
+def tidy(weights: np.ndarray, blocks: list[RowBlock], bounds: dict[str, np.ndarray]) -> np.ndarray:
     """Remove interior-point round-off so every limit holds exactly.
 
     Weights below 1e-10 become 0; per-asset bounds are clipped; a group or budget row that

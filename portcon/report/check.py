@@ -72,7 +72,9 @@ def _tier_violations(
     held = int(np.count_nonzero(multiplier))
     base = limits.base_position_size or limits.target_allocation / max(held, 1)
     raw = base * multiplier
-    ceiling = np.minimum(raw + limits.max_residual_per_asset, (1 + limits.max_residual_multiple) * raw)
+    ceiling = np.minimum(
+        raw + limits.max_residual_per_asset, (1 + limits.max_residual_multiple) * raw
+    )
     for position in np.flatnonzero(w > ceiling + tolerance):
         found.append(
             f"top_slice residual {universe.assets[position]}: {w[position]:.10f} > "

@@ -99,10 +99,14 @@ def _limit_value(program: Program, field: str) -> float:
     return float(getattr(program.limits, field))
 
 
-def reasons(program: Program, solution: Solution, table: pd.DataFrame) -> dict[str, tuple[str, str]]:
+def reasons(
+    program: Program, solution: Solution, table: pd.DataFrame
+) -> dict[str, tuple[str, str]]:
     """Asset → (binding limits, plain-sentence reason) for every asset of the universe."""
     result = {asset: ("", reason) for asset, reason in program.exclusions.items()}
-    binding_rows = table[table["binding"] & ~table["rule"].isin(("target_allocation", *STRUCTURAL_RULES))]
+    binding_rows = table[
+        table["binding"] & ~table["rule"].isin(("target_allocation", *STRUCTURAL_RULES))
+    ]
     touching = _rows_touching(solution)
     for position, asset in enumerate(program.assets):
         weight = float(solution.weights[position])

@@ -44,6 +44,7 @@ class Metrics:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary."""
+
         def frame(table: pd.DataFrame | None) -> dict[str, dict[str, float | None]] | None:
             if table is None:
                 return None
