@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	mkdir -p examples/output
 	$(BIN)/portcon construct examples/scores.csv --limits examples/limits.toml -o examples/output/targets.csv --json examples/output/targets.json
 
 test: $(STAMP)

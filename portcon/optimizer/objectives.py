@@ -158,14 +158,14 @@ class TieredTopSlice(_Tiered):
         }
 
     def expression(self, ctx: ModelContext) -> tuple[cp.Expression, list[cp.Constraint]]:
-        shortfall = cp.Variable(ctx.size, name="shortfall", nonneg=True)
+        shortfall = cp.Variable(ctx.size, name="shortfall")
         scaled = cp.multiply(ctx.parameter("sizing.scale"), shortfall)
         objective = (
             0.5 * cp.sum_squares(scaled)
             + ctx.parameter("sizing.kink") @ shortfall
             - ctx.parameter("sizing.priority") @ ctx.weights
         )
-        return objective, [shortfall + ctx.weights >= ctx.parameter("sizing.raw")]
+        return objective, [shortfall + ctx.weights >= ctx.parameter("sizing.raw"), shortfall >= 0]
 
     def _shortfall(self, weights: np.ndarray) -> np.ndarray:
         return np.maximum(self.raw - weights, 0.0)
@@ -189,5 +189,5 @@ class TieredTopSlice(_Tiered):
         # L = ½ s²/r + (κ − π) s − π w + η (r − s − w): ∂L/∂r = −½ s²/r² + η, exact at the kink
         # too, where η (the shortfall row's dual) picks the right one-sided slope.
         shortfall = self._shortfall(weights)
-        (shortfall_dual,) = auxiliary_duals
+        shortfall_dual = auxiliary_duals[0]
         return self._raw_derivative(-0.5 * (shortfall / self.raw) ** 2 + shortfall_dual)

@@ -8,17 +8,40 @@ from dataclasses import dataclass, field
 
 import cvxpy as cp
 import numpy as np
+from cvxpy.constraints.nonpos import Inequality
 
 from portcon.constraints.base import RowBlock, Sense, multipliers
 from portcon.errors import SolverError
 from portcon.optimizer.model import Model
 from portcon.optimizer.program import Program
 
+ZERO_WEIGHT = 1e-10
+LARGEST_REPAIR = 1e-6
+UNRESOLVED = 1e-8
+SNAP = 1e-9
+
 
 def _polished(problem: cp.Problem) -> bool:
     """OSQP's answer is exact only when its active-set polish succeeded."""
     info = getattr(problem.solver_stats.extra_stats, "info", None)
     return getattr(info, "status_polish", 0) == 1
+
+
+def _complementary(problem: cp.Problem) -> bool:
+    """True when every inequality row is clearly active or clearly slack.
+
+    An interior-point answer is accurate to the solver tolerance where strict complementarity
+    holds (slack or multiplier ≈ 0); at a degenerate row both are about √tolerance, and the
+    weights are only that accurate.
+    """
+    for constraint in problem.constraints:
+        if not isinstance(constraint, Inequality):
+            continue
+        slack = -np.asarray(constraint.expr.value, dtype=float)
+        dual = np.asarray(constraint.dual_value, dtype=float)
+        if np.any(np.minimum(slack, dual) > UNRESOLVED):
+            return False
+    return True
 
 
 def _always(problem: cp.Problem) -> bool:
@@ -34,22 +57,26 @@ class Attempt:
     accept: Callable[[cp.Problem], bool] = _always
 
 
-# Interior-point answers are only about √tolerance accurate at degenerate optima (a raw size
-# exactly at its cap), so quadratic programs go first to OSQP, whose active-set polish solves
-# the KKT system of the identified active set exactly; without a successful polish the answer
-# is not taken and the interior-point solvers follow.
+CLARABEL_OPTIONS: dict[str, float | bool | int] = {
+    "tol_gap_abs": 1e-10,
+    "tol_gap_rel": 1e-10,
+    "tol_feas": 1e-10,
+}
+# Clarabel first (fast, accurate duals). At a degenerate optimum (say a raw size exactly at its
+# cap) it is only ~√tolerance accurate, so OSQP follows: its active-set polish solves the KKT
+# system of the identified active set exactly. Failing both, any optimal answer is taken (the
+# independent limit check still guards it), then ECOS and SCS.
 SOLVER_CHAIN: tuple[Attempt, ...] = (
+    Attempt("CLARABEL", CLARABEL_OPTIONS, _complementary),
     Attempt(
         "OSQP",
-        {"eps_abs": 1e-7, "eps_rel": 1e-7, "polishing": True, "max_iter": 200_000},
+        {"eps_abs": 1e-6, "eps_rel": 1e-6, "polishing": True, "max_iter": 100_000},
         _polished,
     ),
-    Attempt("CLARABEL", {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}),
+    Attempt("CLARABEL", CLARABEL_OPTIONS),
     Attempt("ECOS", {"abstol": 1e-9, "reltol": 1e-9, "feastol": 1e-9}),
     Attempt("SCS", {"eps_abs": 1e-9, "eps_rel": 1e-9}),
 )
-ZERO_WEIGHT = 1e-10
-LARGEST_REPAIR = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,7 +144,7 @@ def solve(program: Program, model: Model) -> Solution:
         if status == cp.OPTIMAL and attempt.accept(model.problem):
             return _solution(program, model, attempt.solver, tuple(tried), elapsed)
         if status == cp.OPTIMAL:
-            status = "optimal, not polished"
+            status = "optimal, not accurate enough"
     raise SolverError(
         f"no solver reached an optimum (last status: {status}); tried {', '.join(tried)}",
         status=status,
@@ -156,7 +183,8 @@ def _solution(
 def tidy(weights: np.ndarray, blocks: list[RowBlock], bounds: dict[str, np.ndarray]) -> np.ndarray:
     """Remove interior-point round-off so every limit holds exactly.
 
-    Weights below 1e-10 become 0; per-asset bounds are clipped; a group or budget row that
+    Weights below 1e-10 become 0; weights within 1e-9 of a per-asset bound are set to it and
+    those beyond it by round-off are clipped; a group or budget row that
     overshoots its bound by round-off has its members scaled down. A repair larger than 1e-6
     is not made: the independent check then reports the violation.
     """
@@ -164,13 +192,10 @@ def tidy(weights: np.ndarray, blocks: list[RowBlock], bounds: dict[str, np.ndarr
     for block in blocks:
         bound = np.broadcast_to(bounds[block.parameter], (block.rows,))
         if block.is_identity:
-            if block.sense == Sense.LE:
-                over = weights > bound
-                repairable = over & (weights - bound <= LARGEST_REPAIR)
-                weights = np.where(repairable, bound, weights)
-            elif block.sense == Sense.GE:
-                under = weights < bound
-                repairable = under & (bound - weights <= LARGEST_REPAIR)
+            if block.sense != Sense.EQ:
+                near = np.abs(weights - bound) <= SNAP
+                beyond = (weights > bound) if block.sense == Sense.LE else (weights < bound)
+                repairable = near | (beyond & (np.abs(weights - bound) <= LARGEST_REPAIR))
                 weights = np.where(repairable, bound, weights)
             continue
         if block.sense == Sense.GE:

@@ -104,38 +104,34 @@ def reasons(
 ) -> dict[str, tuple[str, str]]:
     """Asset → (binding limits, plain-sentence reason) for every asset of the universe."""
     result = {asset: ("", reason) for asset, reason in program.exclusions.items()}
-    binding_rows = table[
-        table["binding"] & ~table["rule"].isin(("target_allocation", *STRUCTURAL_RULES))
-    ]
-    touching = _rows_touching(solution)
+    holding = _binding_rows_by_asset(solution, table)
     for position, asset in enumerate(program.assets):
         weight = float(solution.weights[position])
-        limits = [
-            (rule, subject, price)
-            for index, rule, subject, price in touching[position]
-            if index in binding_rows.index
-        ]
+        limits = holding[position]
         names = ", ".join(dict.fromkeys(rule for rule, _, _ in limits))
-        result[asset] = (names, _reason(program, solution, position, weight, limits))
+        result[asset] = (names, _reason(program, position, weight, limits))
     return result
 
 
-def _rows_touching(solution: Solution) -> list[list[tuple[int, str, str, float]]]:
-    """For each member asset, the (table row, rule, subject, shadow price) of rows touching it."""
-    touching: list[list[tuple[int, str, str, float]]] = [[] for _ in solution.weights]
+def _binding_rows_by_asset(
+    solution: Solution, table: pd.DataFrame
+) -> list[list[tuple[str, str, float]]]:
+    """For each member asset, (rule, subject, shadow price) of the binding limit rows on it."""
+    skipped = ("target_allocation", *STRUCTURAL_RULES)
+    binding = table["binding"].to_numpy(dtype=bool) & ~table["rule"].isin(skipped).to_numpy()
+    holding: list[list[tuple[str, str, float]]] = [[] for _ in solution.weights]
     offset = 0
     for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
         matrix = block.coefficients
-        for row in range(block.rows):
+        for row in np.flatnonzero(binding[offset : offset + block.rows]):
             for asset in matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]:
-                touching[asset].append((offset + row, block.rule, block.subjects[row], prices[row]))
+                holding[asset].append((block.rule, block.subjects[row], float(prices[row])))
         offset += block.rows
-    return touching
+    return holding
 
 
 def _reason(
     program: Program,
-    solution: Solution,
     position: int,
     weight: float,
     limits: list[tuple[str, str, float]],
@@ -153,11 +149,11 @@ def _reason(
         rule, _, _ = cap_rules[0]
         head = f"capped at {percent(weight)} by {rule}"
     else:
-        head = _sizing_sentence(program, solution, position, weight)
+        head = _sizing_sentence(program, position, weight)
     return f"{head}; {group_text}" if group_text else head
 
 
-def _sizing_sentence(program: Program, solution: Solution, position: int, weight: float) -> str:
+def _sizing_sentence(program: Program, position: int, weight: float) -> str:
     objective = program.objective
     if isinstance(objective, TieredDeviation | TieredTopSlice):
         raw = float(objective.raw[position])
