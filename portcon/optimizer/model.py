@@ -33,6 +33,16 @@ class Model:
     constraints: list[cp.Constraint]
     auxiliary: list[cp.Constraint]
     problem: cp.Problem
+    solves: int = 0
+
+    @property
+    def first_solve(self) -> bool:
+        """True until the model has been solved once.
+
+        A DPP compilation costs about three plain ones, and pays off only from the second
+        solve of the same structure: the first solve treats Parameters as constants.
+        """
+        return self.solves == 0
 
     def bind(self, program: Program) -> None:
         """Set every Parameter from the program's current values."""

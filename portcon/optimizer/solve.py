@@ -135,11 +135,14 @@ def solve(program: Program, model: Model) -> Solution:
         tried.append(attempt.solver)
         started = time.perf_counter()
         try:
-            model.problem.solve(solver=attempt.solver, **attempt.options)
+            model.problem.solve(
+                solver=attempt.solver, ignore_dpp=model.first_solve, **attempt.options
+            )
         except (cp.error.SolverError, cp.error.DCPError, ValueError, ArithmeticError):
             status = "solver error"
             continue
         elapsed = time.perf_counter() - started
+        model.solves += 1
         status = model.problem.status
         if status == cp.OPTIMAL and attempt.accept(model.problem):
             return _solution(program, model, attempt.solver, tuple(tried), elapsed)
