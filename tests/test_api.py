@@ -66,7 +66,8 @@ def test_inputs_are_not_modified_and_order_is_kept() -> None:
 def test_portfolio_is_immutable_and_serialisable() -> None:
     scores = pd.Series({"a": 0.9, "b": 0.8, "c": 0.3})
     portfolio = portcon.construct(scores)
-    portfolio.weights.iloc[0] = 99.0
+    weights = portfolio.weights
+    weights.iloc[0] = 99.0
     assert portfolio.weights.iloc[0] != 99.0
     with pytest.raises(AttributeError):
         portfolio.cash = 0.0  # type: ignore[misc]
