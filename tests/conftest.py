@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 
 def random_universe(
@@ -26,3 +29,8 @@ def random_universe(
 def universe_factory():
     """The random_universe function, for tests that need several."""
     return random_universe
+
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")

@@ -27,6 +27,10 @@ from portcon.optimizer.modes import Candidates, Sizing
 from portcon.optimizer.objectives import SizingObjective, TieredTopSlice
 from portcon.universe import Universe
 
+# Raw sizes below this fraction of the largest are not held: such a position would be under
+# 0.01% of the largest, and 1/share amplifies solver round-off in its explanation.
+NEGLIGIBLE_SHARE = 1e-4
+
 GROUP_FIELDS = {
     "bucket": ("max_bucket_allocation", "bucket_caps"),
     "sector": ("max_sector_allocation", "sector_caps"),
@@ -102,10 +106,14 @@ def compile_program(universe: Universe, limits: Limits) -> Program:
             )
     members = np.flatnonzero(candidate)
     raw = _raw_sizes(universe, sizing, members)
-    while len(members) and np.any(raw <= 0):
-        for position in members[raw <= 0]:
-            exclusions[str(universe.assets[position])] = sizing.exclusion(universe.score[position])
-        members = members[raw > 0]
+    while len(members) and np.any(negligible := raw <= NEGLIGIBLE_SHARE * raw.max()):
+        for position, size in zip(members[negligible], raw[negligible], strict=True):
+            exclusions[str(universe.assets[position])] = (
+                sizing.exclusion(universe.score[position])
+                if size <= 0
+                else f"not held: its {sizing.phrase} is below {NEGLIGIBLE_SHARE:g} of the largest"
+            )
+        members = members[~negligible]
         raw = _raw_sizes(universe, sizing, members)
     objective = sizing.objective(raw, universe.score[members]) if len(members) else None
     rules = _rules(universe, limits, members, objective)
