@@ -218,13 +218,7 @@ class Limits(BaseModel):
     @classmethod
     def from_toml(cls, path: str | Path) -> Limits:
         """Read limits from a TOML file of Limits fields (plus an optional ``preset`` key)."""
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as error:
-            raise LimitsError(f"limits file {str(path)!r} does not exist") from error
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-            raise LimitsError(f"{path}: not a valid UTF-8 TOML file ({error})") from error
+        data = read_limits_file(path)
         try:
             return coerce_limits(data)
         except LimitsError as error:
@@ -239,6 +233,23 @@ class Limits(BaseModel):
     def replace(self, **changes: Any) -> Limits:
         """A copy with some fields changed, validated like a new Limits."""
         return type(self)(**{**self.model_dump(), **changes})
+
+
+def read_limits_file(path: str | Path) -> dict[str, Any]:
+    """The fields of a limits TOML file, unvalidated (a ``preset`` key may be among them).
+
+    Raises
+    ------
+    LimitsError
+        When the file is missing or not valid UTF-8 TOML.
+    """
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise LimitsError(f"limits file {str(path)!r} does not exist") from error
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise LimitsError(f"{path}: not a valid UTF-8 TOML file ({error})") from error
 
 
 def coerce_limits(limits: Limits | str | Mapping[str, Any] | None) -> Limits:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,8 @@ from portcon.cli.files import refuse_inputs, write_atomically
 from portcon.cli.flags import add_limit_flags, given_limits
 from portcon.cli.render import render
 from portcon.construction import construct
-from portcon.errors import LimitsError, PortconError
-from portcon.limits import Limits
+from portcon.errors import PortconError
+from portcon.limits import Limits, read_limits_file
 from portcon.presets import DESCRIPTIONS, PRESETS, preset_fields
 from portcon.universe import read_scores_csv
 
@@ -63,20 +62,11 @@ def effective_limits(arguments: argparse.Namespace) -> Limits:
     """Preset, then the limits file, then flags: later sources override earlier ones."""
     from_file: dict[str, Any] = {}
     if arguments.limits is not None:
-        from_file = _read_toml(arguments.limits)
+        from_file = read_limits_file(arguments.limits)
     preset = arguments.preset or from_file.pop("preset", None)
     from_file.pop("preset", None)
     fields = preset_fields(preset) if preset else {}
     return Limits(**{**fields, **from_file, **given_limits(arguments)})
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise LimitsError(f"limits file {str(path)!r} does not exist") from error
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise LimitsError(f"{path}: not a valid UTF-8 TOML file ({error})") from error
 
 
 def run(arguments: argparse.Namespace) -> int:
