@@ -63,6 +63,10 @@ class RowBlock:
         """Number of rows."""
         return len(self.subjects)
 
+    def bound_values(self, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The bound of every row, read from parameter values by name."""
+        return np.broadcast_to(parameters[self.parameter], (self.rows,)).astype(float)
+
     def layout(self) -> Hashable:
         """The block's shape in the problem (not its labels or bound values)."""
         matrix = self.coefficients

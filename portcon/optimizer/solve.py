@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -104,7 +105,7 @@ class Solution:
     tried
         Every solver tried, in order.
     timings
-        Seconds: ``build`` (compile or fetch the model), ``solve`` (cvxpy solve call),
+        Seconds: ``solve`` (the accepted cvxpy solve call, compilation included) and
         ``solver`` (the solver's own time).
     """
 
@@ -131,13 +132,17 @@ def solve(program: Program, model: Model) -> Solution:
     """
     tried: list[str] = []
     status = "not solved"
+    plain_compile = model.first_solve
     for attempt in SOLVER_CHAIN:
         tried.append(attempt.solver)
         started = time.perf_counter()
         try:
-            model.problem.solve(
-                solver=attempt.solver, ignore_dpp=model.first_solve, **attempt.options
-            )
+            with warnings.catch_warnings():
+                # an inaccurate status is handled by the chain, not shown to the user
+                warnings.simplefilter("ignore", UserWarning)
+                model.problem.solve(
+                    solver=attempt.solver, ignore_dpp=plain_compile, **attempt.options
+                )
         except (cp.error.SolverError, cp.error.DCPError, ValueError, ArithmeticError):
             status = "solver error"
             continue
@@ -193,7 +198,7 @@ def tidy(weights: np.ndarray, blocks: list[RowBlock], bounds: dict[str, np.ndarr
     """
     weights = np.where(np.abs(weights) < ZERO_WEIGHT, 0.0, weights)
     for block in blocks:
-        bound = np.broadcast_to(bounds[block.parameter], (block.rows,))
+        bound = block.bound_values(bounds)
         if block.is_identity:
             if block.sense != Sense.EQ:
                 near = np.abs(weights - bound) <= SNAP

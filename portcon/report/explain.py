@@ -35,7 +35,7 @@ def constraint_table(solution: Solution) -> pd.DataFrame:
     frames = []
     for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
         values = block.coefficients @ solution.weights
-        bound = _bound(block, solution)
+        bound = block.bound_values(solution.bounds)
         slack = values - bound if block.sense == Sense.GE else bound - values
         frames.append(
             pd.DataFrame(
@@ -52,10 +52,6 @@ def constraint_table(solution: Solution) -> pd.DataFrame:
             )
         )
     return pd.concat(frames, ignore_index=True) if frames else constraint_table_empty()
-
-
-def _bound(block, solution: Solution) -> np.ndarray:
-    return np.broadcast_to(solution.bounds[block.parameter], (block.rows,)).astype(float)
 
 
 def constraint_table_empty() -> pd.DataFrame:
