@@ -1,0 +1,161 @@
+"""`FactorModel`: a risk model Σ = B F Bᵀ + diag(s), from a vendor or from a dense covariance.
+
+Inside the optimizer risk is ‖Gᵀw‖² + ‖√s ∘ w‖² with G = B·chol(F): a handful of factor
+columns instead of an N × N matrix, which is what keeps large problems fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from portcon._text import listing
+from portcon.errors import InputError
+
+SYMMETRY_TOLERANCE = 1e-10
+PSD_TOLERANCE = 1e-10
+
+
+@dataclass(frozen=True, eq=False)
+class FactorModel:
+    """A factor risk model.
+
+    Parameters
+    ----------
+    loadings
+        Assets × factors exposures B.
+    factor_covariance
+        Factors × factors covariance F (symmetric positive semidefinite).
+    specific_variance
+        Per-asset specific (idiosyncratic) variance s ≥ 0.
+
+    Raises
+    ------
+    InputError
+        When the labels do not line up, values are not finite, F is not symmetric PSD, or a
+        specific variance is negative.
+    """
+
+    loadings: pd.DataFrame
+    factor_covariance: pd.DataFrame
+    specific_variance: pd.Series
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.loadings, pd.DataFrame):
+            raise InputError("FactorModel.loadings must be a DataFrame (assets × factors)")
+        factors = list(self.loadings.columns)
+        if (
+            not isinstance(self.factor_covariance, pd.DataFrame)
+            or list(self.factor_covariance.index) != factors
+            or list(self.factor_covariance.columns) != factors
+        ):
+            raise InputError(
+                "FactorModel.factor_covariance must be a DataFrame indexed and columned by the "
+                f"loadings' factors ({listing(factors)})"
+            )
+        if not isinstance(
+            self.specific_variance, pd.Series
+        ) or not self.specific_variance.index.equals(self.loadings.index):
+            raise InputError(
+                "FactorModel.specific_variance must be a Series indexed like the loadings' assets"
+            )
+        for name, values in (
+            ("loadings", self.loadings.to_numpy(dtype=float)),
+            ("factor_covariance", self.factor_covariance.to_numpy(dtype=float)),
+            ("specific_variance", self.specific_variance.to_numpy(dtype=float)),
+        ):
+            if not np.all(np.isfinite(values)):
+                raise InputError(f"FactorModel.{name} has NaN or infinite values")
+        check_psd(self.factor_covariance.to_numpy(dtype=float), "FactorModel.factor_covariance")
+        negative = self.specific_variance.index[self.specific_variance.to_numpy() < 0]
+        if len(negative):
+            raise InputError(f"FactorModel.specific_variance is negative for {listing(negative)}")
+
+    @property
+    def assets(self) -> pd.Index:
+        """The assets the model covers."""
+        return self.loadings.index
+
+    def exposures(self) -> np.ndarray:
+        """G = B·L with F = L Lᵀ, so that Σ = G Gᵀ + diag(s)."""
+        factor = root(self.factor_covariance.to_numpy(dtype=float))
+        return self.loadings.to_numpy(dtype=float) @ factor
+
+    def covariance(self) -> pd.DataFrame:
+        """The dense covariance B F Bᵀ + diag(s)."""
+        exposures = self.exposures()
+        dense = exposures @ exposures.T + np.diag(self.specific_variance.to_numpy(dtype=float))
+        return pd.DataFrame(dense, index=self.assets, columns=self.assets)
+
+    def subset(self, assets: pd.Index) -> FactorModel:
+        """The model restricted to (and ordered like) ``assets``."""
+        return FactorModel(
+            loadings=self.loadings.loc[assets],
+            factor_covariance=self.factor_covariance,
+            specific_variance=self.specific_variance.loc[assets],
+        )
+
+    @classmethod
+    def from_covariance(cls, covariance: pd.DataFrame) -> FactorModel:
+        """Factor a dense covariance once: B = V √Λ over its positive eigenvalues, s = 0."""
+        matrix = check_covariance(covariance)
+        eigenvalues, eigenvectors = np.linalg.eigh(matrix)
+        keep = eigenvalues > PSD_TOLERANCE * max(float(eigenvalues.max()), 1e-300)
+        loadings = eigenvectors[:, keep] * np.sqrt(eigenvalues[keep])
+        factors = [f"pc{k + 1}" for k in range(loadings.shape[1])]
+        return cls(
+            loadings=pd.DataFrame(loadings, index=covariance.index, columns=factors),
+            factor_covariance=pd.DataFrame(np.eye(len(factors)), index=factors, columns=factors),
+            specific_variance=pd.Series(0.0, index=covariance.index),
+        )
+
+    @classmethod
+    def from_estimator(cls, estimator: object, assets: pd.Index) -> FactorModel:
+        """From a fitted estimator: its factor attributes if it has them, else its covariance_."""
+        if hasattr(estimator, "loadings_"):
+            factors = [f"f{k + 1}" for k in range(estimator.loadings_.shape[1])]
+            return cls(
+                loadings=pd.DataFrame(estimator.loadings_, index=assets, columns=factors),
+                factor_covariance=pd.DataFrame(
+                    estimator.factor_covariance_, index=factors, columns=factors
+                ),
+                specific_variance=pd.Series(estimator.specific_variance_, index=assets),
+            )
+        covariance = pd.DataFrame(estimator.covariance_, index=assets, columns=assets)
+        return cls.from_covariance(covariance)
+
+
+def root(matrix: np.ndarray) -> np.ndarray:
+    """A square root L with L Lᵀ = matrix, for a symmetric PSD matrix (eigen-based)."""
+    eigenvalues, eigenvectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    return eigenvectors * np.sqrt(np.maximum(eigenvalues, 0.0))
+
+
+def check_psd(matrix: np.ndarray, name: str) -> None:
+    """Raise when ``matrix`` is not square, symmetric and positive semidefinite."""
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise InputError(f"{name} must be square, got shape {matrix.shape}")
+    scale = max(float(np.abs(matrix).max()), 1e-300)
+    asymmetry = float(np.abs(matrix - matrix.T).max())
+    if asymmetry > SYMMETRY_TOLERANCE * scale:
+        raise InputError(f"{name} is not symmetric (largest |Σ − Σᵀ| = {asymmetry:.3g})")
+    smallest = float(np.linalg.eigvalsh((matrix + matrix.T) / 2).min())
+    if smallest < -PSD_TOLERANCE * scale:
+        raise InputError(
+            f"{name} is not positive semidefinite (smallest eigenvalue {smallest:.3g})"
+        )
+
+
+def check_covariance(covariance: pd.DataFrame) -> np.ndarray:
+    """Validate a labelled covariance (same labels on both axes, finite, symmetric PSD)."""
+    if not isinstance(covariance, pd.DataFrame):
+        raise InputError("covariance must be a DataFrame indexed and columned by asset")
+    if not covariance.index.equals(covariance.columns):
+        raise InputError("covariance must have the same assets, in the same order, on both axes")
+    matrix = covariance.to_numpy(dtype=float)
+    if not np.all(np.isfinite(matrix)):
+        raise InputError("covariance has NaN or infinite values")
+    check_psd(matrix, "covariance")
+    return matrix
