@@ -2,12 +2,14 @@
 
 from portcon.construction import construct
 from portcon.errors import InfeasibleError, InputError, LimitsError, PortconError, SolverError
+from portcon.estimators import FactorModel
 from portcon.limits import Limits, ResidualStrategy, SizingMode
 from portcon.portfolio import Portfolio
 from portcon.presets import PRESETS
 
 __all__ = [
     "PRESETS",
+    "FactorModel",
     "InfeasibleError",
     "InputError",
     "Limits",

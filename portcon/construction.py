@@ -11,7 +11,9 @@ import pandas as pd
 
 from portcon._text import listing
 from portcon.errors import SolverError
+from portcon.estimators import FactorModel
 from portcon.limits import Limits, coerce_limits
+from portcon.market import MarketData, prepare_market_data
 from portcon.optimizer.model import build
 from portcon.optimizer.program import Program, compile_program
 from portcon.optimizer.solve import Solution, solve
@@ -25,6 +27,11 @@ from portcon.universe import Universe
 def construct(
     scores: pd.Series | pd.DataFrame,
     limits: Limits | str | Mapping[str, Any] | None = None,
+    *,
+    returns: pd.DataFrame | None = None,
+    covariance: pd.DataFrame | None = None,
+    factor_model: FactorModel | None = None,
+    expected_returns: pd.Series | None = None,
 ) -> Portfolio:
     """Target weights for scored assets under limits, solved as one convex program.
 
@@ -36,6 +43,16 @@ def construct(
     limits
         A :class:`Limits`, a preset name (``"balanced"``), a dict of Limits fields (a
         ``preset`` key starts from that preset), or None for the defaults.
+    returns
+        Periodic returns, dates × assets: estimates the risk model (``covariance_estimator``)
+        and expected returns (``expected_return_estimator``) when those are not given, and is
+        the history of ``kelly_exact``.
+    covariance
+        A dense covariance, assets × assets (annualised like ``max_portfolio_volatility``).
+    factor_model
+        A :class:`FactorModel` (loadings, factor covariance, specific variance).
+    expected_returns
+        Expected return per asset.
 
     Returns
     -------
@@ -54,7 +71,10 @@ def construct(
     started = time.perf_counter()
     universe = Universe.from_scores(scores)
     limits = coerce_limits(limits)
-    program = compile_program(universe, limits)
+    market = prepare_market_data(
+        universe, limits, returns, covariance, factor_model, expected_returns
+    )
+    program = compile_program(universe, limits, market)
     timings = {"prepare": time.perf_counter() - started}
     if not len(program.members):
         return _all_cash(program, timings, started)
@@ -64,17 +84,19 @@ def construct(
     solution = solve(program, model)
     timings.update(solution.timings)
     mark = time.perf_counter()
-    portfolio = _report(program, solution, timings)
+    portfolio = _report(program, solution, timings, market)
     timings["report"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
     return portfolio
 
 
-def _report(program: Program, solution: Solution, timings: dict[str, float]) -> Portfolio:
+def _report(
+    program: Program, solution: Solution, timings: dict[str, float], market: MarketData
+) -> Portfolio:
     universe, limits = program.universe, program.limits
     weights = np.zeros(universe.size)
     weights[program.members] = solution.weights
-    broken = violations(weights, universe, limits)
+    broken = violations(weights, universe, limits, market=market)
     if broken:
         raise SolverError(
             f"{solution.solver} returned weights that break limits: {listing(broken, 5)}",

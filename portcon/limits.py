@@ -36,6 +36,29 @@ class SizingMode(StrEnum):
     ADAPTIVE = "adaptive"
     TIERED = "tiered"
     INVERSE_VOLATILITY = "inverse_volatility"
+    MIN_VARIANCE = "min_variance"
+    MEAN_VARIANCE = "mean_variance"
+    KELLY = "kelly"
+    KELLY_EXACT = "kelly_exact"
+
+
+class CovarianceEstimator(StrEnum):
+    """How a risk model is estimated when only returns are given."""
+
+    SAMPLE = "sample"
+    LEDOIT_WOLF = "ledoit_wolf"
+    OAS = "oas"
+    EWMA = "ewma"
+    FACTOR = "factor"
+
+
+class ExpectedReturnEstimator(StrEnum):
+    """How expected returns are estimated when not given."""
+
+    HISTORICAL = "historical"
+    EWMA = "ewma"
+    JAMES_STEIN = "james_stein"
+    SCORES = "scores"
 
 
 class ResidualStrategy(StrEnum):
@@ -54,6 +77,7 @@ GROUP_SIZING = "Sizing"
 GROUP_ALLOCATION = "Allocation and positions"
 GROUP_GROUPS = "Buckets and sectors"
 GROUP_RESIDUAL = "Residual (tiered sizing)"
+GROUP_RISK = "Risk and return"
 
 
 def _field(default: Any, group: str, description: str, **kwargs: Any) -> Any:
@@ -157,6 +181,59 @@ class Limits(BaseModel):
         GROUP_RESIDUAL,
         "top_slice: most residual an asset receives as a multiple of its raw size, ≥ 0.",
         ge=0,
+    )
+
+    max_portfolio_volatility: float | None = _field(
+        None,
+        GROUP_RISK,
+        "Largest portfolio volatility √(wᵀΣw), annualised like the risk model; needs risk data.",
+        gt=0,
+    )
+    min_expected_return: float | None = _field(
+        None,
+        GROUP_RISK,
+        "Smallest portfolio expected return μᵀw; needs expected returns.",
+    )
+    volatility_position_scaling: bool = _field(
+        False,
+        GROUP_RISK,
+        "Tilt proportional sizing modes by inverse volatility (shares ∝ raw share / σ_i).",
+    )
+    risk_aversion: float = _field(
+        1.0,
+        GROUP_RISK,
+        "mean_variance: γ in μᵀw − (γ/2) wᵀΣw (PyPortfolioOpt's quadratic-utility convention).",
+        gt=0,
+    )
+    kelly_fraction: float = _field(
+        0.5,
+        GROUP_RISK,
+        "kelly, kelly_exact: fraction of the full Kelly bet (0.5 = half Kelly), in (0, 1].",
+        gt=0,
+        le=1,
+    )
+    covariance_estimator: CovarianceEstimator = _field(
+        CovarianceEstimator.LEDOIT_WOLF,
+        GROUP_RISK,
+        "Risk model from returns= when no covariance or factor model is given.",
+    )
+    expected_return_estimator: ExpectedReturnEstimator = _field(
+        ExpectedReturnEstimator.HISTORICAL,
+        GROUP_RISK,
+        "Expected returns when none are given: historical, ewma, james_stein (from returns=) or "
+        "scores (Grinold–Kahn: information_coefficient × volatility × standardised score).",
+    )
+    periods_per_year: float = _field(
+        252.0, GROUP_RISK, "Return periods per year, to annualise estimates from returns=.", gt=0
+    )
+    half_life: float = _field(
+        60.0, GROUP_RISK, "Half-life in periods of the ewma estimators.", gt=0
+    )
+    n_factors: int = _field(
+        3, GROUP_RISK, "Number of statistical factors of the 'factor' estimator.", ge=1
+    )
+    information_coefficient: float = _field(
+        0.05, GROUP_RISK, "IC of the scores, for expected_return_estimator 'scores'."
     )
 
     def __init__(self, **data: Any) -> None:

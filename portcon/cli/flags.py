@@ -53,6 +53,8 @@ def _parser_for(annotation: Any) -> tuple[Any, str, dict[str, Any]]:
         return _parse_mapping, "NAME=CAP,...", {}
     if origin is tuple:
         return _parse_tiers, "SCORE:MULT,...", {}
+    if core is bool:
+        return _parse_bool, "yes|no", {}
     if core is float:
         return (_optional(float) if optional else float), ("X|off" if optional else "X"), {}
     if core is int:
@@ -79,6 +81,15 @@ def _optional(kind: type) -> Any:
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("yes", "true", "on", "1"):
+        return True
+    if lowered in ("no", "false", "off", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected yes or no, got {text!r}")
 
 
 def _parse_mapping(text: str) -> dict[str, float]:

@@ -19,6 +19,9 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
+RISK_EXPOSURES = "risk.exposures"
+RISK_SPECIFIC = "risk.specific"
+
 
 class Sense(StrEnum):
     """Direction of a constraint row."""
@@ -62,6 +65,31 @@ class RowBlock:
     def rows(self) -> int:
         """Number of rows."""
         return len(self.subjects)
+
+    def values(self, weights: np.ndarray) -> np.ndarray:
+        """Each row's left-hand side at ``weights`` (without cash)."""
+        return self.coefficients @ weights
+
+    def pullback(self, weights: np.ndarray, multipliers: np.ndarray) -> np.ndarray:
+        """The rows' part of stationarity per asset: Aᵀ g."""
+        return self.coefficients.T @ multipliers
+
+    def row_members(self, row: int) -> np.ndarray:
+        """Positions of the assets row ``row`` involves."""
+        matrix = self.coefficients
+        return matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]
+
+    def build(self, ctx: ModelContext) -> cp.Constraint:
+        """The cvxpy constraint for these rows."""
+        lhs = ctx.weights if self.is_identity else self.coefficients @ ctx.weights
+        if self.includes_cash:
+            lhs = lhs + ctx.cash
+        rhs = ctx.parameter(self.parameter)
+        if self.sense == Sense.LE:
+            return lhs <= rhs
+        if self.sense == Sense.GE:
+            return lhs >= rhs
+        return lhs == rhs
 
     def bound_values(self, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
         """The bound of every row, read from parameter values by name."""
@@ -122,17 +150,11 @@ class ModelContext:
         """The Parameter declared under ``name``."""
         return self.parameters[name]
 
-    def constrain(self, block: RowBlock) -> cp.Constraint:
-        """Build the cvxpy constraint for a block of rows."""
-        lhs = self.weights if block.is_identity else block.coefficients @ self.weights
-        if block.includes_cash:
-            lhs = lhs + self.cash
-        rhs = self.parameter(block.parameter)
-        if block.sense == Sense.LE:
-            return lhs <= rhs
-        if block.sense == Sense.GE:
-            return lhs >= rhs
-        return lhs == rhs
+    def risk(self) -> cp.Expression:
+        """The stacked factor-form risk vector [Gᵀw; d∘w], with ‖·‖² = wᵀΣw."""
+        exposures = self.parameter(RISK_EXPOSURES)
+        specific = self.parameter(RISK_SPECIFIC)
+        return cp.hstack([exposures.T @ self.weights, cp.multiply(specific, self.weights)])
 
 
 class Rule(ABC):
@@ -143,7 +165,7 @@ class Rule(ABC):
         """Parameter name → current value (re-bound on every solve of a cached model)."""
 
     @abstractmethod
-    def blocks(self) -> list[RowBlock]:
+    def blocks(self) -> list[Block]:
         """The constraint rows this rule adds."""
 
     def structure(self) -> Hashable:
@@ -154,3 +176,59 @@ class Rule(ABC):
 def identity(size: int) -> sp.csr_array:
     """The ``size × size`` identity as a CSR array."""
     return sp.eye_array(size, format="csr")
+
+
+@dataclass(frozen=True, eq=False)
+class VolatilityBlock:
+    """One nonlinear row: √(wᵀΣw) ≤ bound, Σ = G Gᵀ + diag(d²) in factor form.
+
+    Shares the interface of :class:`RowBlock` that the builder and report use; its part of
+    stationarity is g · Σw / σ(w).
+    """
+
+    rule: str
+    parameter: str
+    exposures: np.ndarray
+    specific: np.ndarray
+    bound_derivatives: Mapping[str, np.ndarray] = field(default_factory=dict)
+    subjects: tuple[str, ...] = ("portfolio",)
+    sense: Sense = Sense.LE
+    includes_cash: bool = False
+
+    @property
+    def rows(self) -> int:
+        """Number of rows (one)."""
+        return 1
+
+    def _covariance_times(self, weights: np.ndarray) -> np.ndarray:
+        return self.exposures @ (self.exposures.T @ weights) + self.specific**2 * weights
+
+    def values(self, weights: np.ndarray) -> np.ndarray:
+        """Portfolio volatility at ``weights``."""
+        return np.array([np.sqrt(max(float(weights @ self._covariance_times(weights)), 0.0))])
+
+    def pullback(self, weights: np.ndarray, multipliers: np.ndarray) -> np.ndarray:
+        """g · ∇σ(w) = g · Σw / σ(w)."""
+        sigma = float(self.values(weights)[0])
+        if sigma <= 0:
+            return np.zeros_like(weights)
+        return float(multipliers[0]) * self._covariance_times(weights) / sigma
+
+    def row_members(self, row: int) -> np.ndarray:
+        """Every asset."""
+        return np.arange(len(self.specific))
+
+    def build(self, ctx: ModelContext) -> cp.Constraint:
+        """‖[Gᵀw; d∘w]‖₂ ≤ bound."""
+        return cp.norm(ctx.risk(), 2) <= ctx.parameter(self.parameter)
+
+    def bound_values(self, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The bound, read from parameter values by name."""
+        return np.atleast_1d(np.asarray(parameters[self.parameter], dtype=float))
+
+    def layout(self) -> Hashable:
+        """Shape in the problem."""
+        return (self.rule, "volatility", self.parameter, self.exposures.shape)
+
+
+Block = RowBlock | VolatilityBlock

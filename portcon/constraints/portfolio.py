@@ -1,4 +1,4 @@
-"""Portfolio-wide rules: the invested budget."""
+"""Portfolio-wide rules: the invested budget, expected return floor, volatility cap."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from portcon.constraints.base import RowBlock, Rule, Sense
+from portcon.constraints.base import Block, RowBlock, Rule, Sense, VolatilityBlock
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,5 +38,60 @@ class TargetAllocation(Rule):
                 parameter=self.limit,
                 bound_derivatives={self.limit: np.ones(1)},
                 includes_cash=True,
+            )
+        ]
+
+
+@dataclass(frozen=True, eq=False)
+class MinExpectedReturn(Rule):
+    """μᵀw ≥ min_expected_return.
+
+    Dual: the shadow price is negative: raising the floor by one unit raises the objective
+    by |shadow price|.
+    """
+
+    expected_returns: np.ndarray
+    floor: float
+    limit = "min_expected_return"
+
+    def parameters(self) -> dict[str, float | np.ndarray]:
+        return {self.limit: float(self.floor)}
+
+    def blocks(self) -> list[Block]:
+        return [
+            RowBlock(
+                rule=self.limit,
+                subjects=("portfolio",),
+                sense=Sense.GE,
+                coefficients=sp.csr_array(np.atleast_2d(self.expected_returns)),
+                parameter=self.limit,
+                bound_derivatives={self.limit: np.ones(1)},
+            )
+        ]
+
+
+@dataclass(frozen=True, eq=False)
+class VolatilityCap(Rule):
+    """√(wᵀΣw) ≤ max_portfolio_volatility (a second-order cone constraint, factor form).
+
+    Dual: objective decrease per unit of extra volatility allowed.
+    """
+
+    exposures: np.ndarray
+    specific: np.ndarray
+    cap: float
+    limit = "max_portfolio_volatility"
+
+    def parameters(self) -> dict[str, float | np.ndarray]:
+        return {self.limit: float(self.cap)}
+
+    def blocks(self) -> list[Block]:
+        return [
+            VolatilityBlock(
+                rule=self.limit,
+                parameter=self.limit,
+                exposures=self.exposures,
+                specific=self.specific,
+                bound_derivatives={self.limit: np.ones(1)},
             )
         ]

@@ -46,9 +46,7 @@ class Model:
 
     def bind(self, program: Program) -> None:
         """Set every Parameter from the program's current values."""
-        values = dict(program.objective.parameters())
-        for rule in program.rules:
-            values.update(rule.parameters())
+        values = program.parameters()
         missing = set(self.context.parameters) ^ set(values)
         if missing:
             raise RuntimeError(f"parameters out of step with the model: {sorted(missing)}")
@@ -81,13 +79,9 @@ def clear_cache() -> None:
 
 def _build(program: Program) -> Model:
     context = ModelContext(len(program.members))
-    for name, value in program.objective.parameters().items():
+    for name, value in program.parameters().items():
         context.add_parameter(name, value)
-    named: list[cp.Constraint] = []
-    for rule in program.rules:
-        for name, value in rule.parameters().items():
-            context.add_parameter(name, value)
-        named.extend(context.constrain(block) for block in rule.blocks())
+    named = [block.build(context) for rule in program.rules for block in rule.blocks()]
     objective, auxiliary = program.objective.expression(context)
     problem = cp.Problem(cp.Minimize(objective), [*named, *auxiliary, context.cash >= 0])
     if not problem.is_dcp(dpp=True):

@@ -15,11 +15,18 @@ import numpy as np
 
 from portcon.errors import InputError
 from portcon.limits import Limits, ResidualStrategy, SizingMode
+from portcon.market import MarketData
 from portcon.optimizer.objectives import (
     Proportional,
     SizingObjective,
     TieredDeviation,
     TieredTopSlice,
+)
+from portcon.optimizer.risk_objectives import (
+    ExactKelly,
+    MeanVariance,
+    MinimumVariance,
+    QuadraticKelly,
 )
 
 
@@ -29,6 +36,7 @@ class Candidates:
 
     score: np.ndarray
     volatility: np.ndarray | None
+    market: MarketData
 
 
 class Sizing(ABC):
@@ -36,11 +44,13 @@ class Sizing(ABC):
 
     mode: ClassVar[SizingMode]
     phrase: ClassVar[str]
+    proportional: ClassVar[bool] = True
     registry: ClassVar[dict[SizingMode, type[Sizing]]] = {}
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        Sizing.registry[cls.mode] = cls
+        if "mode" in cls.__dict__:  # intermediate bases name no mode
+            Sizing.registry[cls.mode] = cls
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
@@ -58,8 +68,8 @@ class Sizing(ABC):
         """Why a candidate with raw size 0 is not held."""
         return f"not held: {self.mode} gives score {score:.2f} no share"
 
-    def objective(self, raw: np.ndarray, score: np.ndarray) -> SizingObjective:
-        """The objective realising these raw sizes (``score`` of the same assets)."""
+    def objective(self, raw: np.ndarray, candidates: Candidates) -> SizingObjective:
+        """The objective realising these raw sizes for these candidates."""
         return Proportional.from_raw(raw)
 
     def describe(self, raw: float) -> str:
@@ -129,6 +139,7 @@ class Tiered(Sizing):
 
     mode = SizingMode.TIERED
     phrase = "tier"
+    proportional = False
 
     def multipliers(self, score: np.ndarray) -> np.ndarray:
         """Tier multiplier per score (0 below the lowest tier)."""
@@ -154,7 +165,7 @@ class Tiered(Sizing):
         lowest = self.limits.score_tiers[-1][0]
         return f"not held: score {score:.2f} below the lowest tier {lowest:.2f}"
 
-    def objective(self, raw: np.ndarray, score: np.ndarray) -> SizingObjective:
+    def objective(self, raw: np.ndarray, candidates: Candidates) -> SizingObjective:
         strategy = self.limits.residual_strategy
         if strategy == ResidualStrategy.PROPORTIONAL:
             return Proportional.from_raw(raw)
@@ -168,11 +179,82 @@ class Tiered(Sizing):
             raw=raw,
             base_field=base_field,
             raw_per_base=per_base,
-            priority=top_slice_priority(score),
+            priority=top_slice_priority(candidates.score),
         )
 
     def describe(self, raw: float) -> str:
         return f"raw tier size {100 * raw:.1f}%"
+
+
+class _RiskBased(Sizing):
+    """Modes sized by the risk model (and expected returns): every candidate is in play."""
+
+    proportional = False
+    needs_returns: ClassVar[bool] = False
+
+    def raw(self, candidates: Candidates) -> np.ndarray:
+        market = candidates.market
+        if not market.has_risk:
+            raise InputError(
+                f"sizing_mode '{self.mode}' needs a risk model: pass returns=, covariance= or "
+                "factor_model= to construct (--returns or --covariance on the command line)"
+            )
+        if self.needs_returns and market.expected_returns is None:
+            raise InputError(
+                f"sizing_mode '{self.mode}' needs expected returns: pass expected_returns= or "
+                "returns=, or set expected_return_estimator = 'scores'"
+            )
+        return np.ones_like(candidates.score)
+
+    def describe(self, raw: float) -> str:
+        return f"sized by {self.phrase}"
+
+
+class MinVariance(_RiskBased):
+    """The minimum-variance portfolio of the target size."""
+
+    mode = SizingMode.MIN_VARIANCE
+    phrase = "minimum variance"
+
+    def objective(self, raw: np.ndarray, candidates: Candidates) -> SizingObjective:
+        return MinimumVariance(market=candidates.market)
+
+
+class MeanVarianceSizing(_RiskBased):
+    """Maximise μᵀw − (γ/2) wᵀΣw, fully invested."""
+
+    mode = SizingMode.MEAN_VARIANCE
+    phrase = "mean-variance utility"
+    needs_returns = True
+
+    def objective(self, raw: np.ndarray, candidates: Candidates) -> SizingObjective:
+        return MeanVariance(market=candidates.market, risk_aversion=self.limits.risk_aversion)
+
+
+class KellySizing(_RiskBased):
+    """Fractional Kelly, Gaussian approximation: w = κ Σ⁻¹μ when no limit binds."""
+
+    mode = SizingMode.KELLY
+    phrase = "fractional Kelly"
+    needs_returns = True
+
+    def objective(self, raw: np.ndarray, candidates: Candidates) -> SizingObjective:
+        return QuadraticKelly(market=candidates.market, fraction=self.limits.kelly_fraction)
+
+
+class ExactKellySizing(_RiskBased):
+    """Fractional Kelly on the return history: maximise mean log(1 + r_tᵀw/κ)."""
+
+    mode = SizingMode.KELLY_EXACT
+    phrase = "exact fractional Kelly"
+
+    def raw(self, candidates: Candidates) -> np.ndarray:
+        if candidates.market.returns is None:
+            raise InputError("sizing_mode 'kelly_exact' needs a return history: pass returns=")
+        return np.ones_like(candidates.score)
+
+    def objective(self, raw: np.ndarray, candidates: Candidates) -> SizingObjective:
+        return ExactKelly(returns=candidates.market.returns, fraction=self.limits.kelly_fraction)
 
 
 def top_slice_priority(score: np.ndarray) -> np.ndarray:

@@ -12,17 +12,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from portcon._text import listing
-from portcon.constraints.base import Rule
+from portcon.constraints.base import RISK_EXPOSURES, RISK_SPECIFIC, Rule
 from portcon.constraints.groups import GroupCap
-from portcon.constraints.portfolio import TargetAllocation
+from portcon.constraints.portfolio import MinExpectedReturn, TargetAllocation, VolatilityCap
 from portcon.constraints.positions import (
     LongOnly,
     ResidualMultiple,
     ResidualPerAsset,
     SinglePositionCap,
 )
-from portcon.errors import LimitsError
+from portcon.errors import InputError, LimitsError
 from portcon.limits import Limits
+from portcon.market import MarketData
 from portcon.optimizer.modes import Candidates, Sizing
 from portcon.optimizer.objectives import SizingObjective, TieredTopSlice
 from portcon.universe import Universe
@@ -30,6 +31,7 @@ from portcon.universe import Universe
 # Raw sizes below this fraction of the largest are not held: such a position would be under
 # 0.01% of the largest, and 1/share amplifies solver round-off in its explanation.
 NEGLIGIBLE_SHARE = 1e-4
+VOLATILITY_FLOOR = 1e-12
 
 GROUP_FIELDS = {
     "bucket": ("max_bucket_allocation", "bucket_caps"),
@@ -57,6 +59,8 @@ class Program:
         The sizing objective over the members.
     rules
         The constraint rules over the members.
+    market
+        Market data of the members (risk model, expected returns, return history).
     """
 
     universe: Universe
@@ -67,22 +71,38 @@ class Program:
     raw: np.ndarray
     objective: SizingObjective
     rules: list[Rule]
+    market: MarketData
 
     @property
     def assets(self) -> tuple[str, ...]:
         """Labels of the member assets."""
         return tuple(str(a) for a in self.universe.assets[self.members])
 
+    def parameters(self) -> dict[str, float | np.ndarray]:
+        """Every Parameter value of the program: risk model, objective, rules."""
+        values: dict[str, float | np.ndarray] = {}
+        if self.market.has_risk:
+            values[RISK_EXPOSURES] = self.market.exposures
+            values[RISK_SPECIFIC] = self.market.specific
+        values.update(self.objective.parameters())
+        for rule in self.rules:
+            values.update(rule.parameters())
+        return values
+
     def structure(self) -> Hashable:
         """Everything that fixes the cvxpy problem's shape; values are Parameters."""
+        factors = None if self.market.exposures is None else self.market.exposures.shape[1]
         return (
             len(self.members),
+            factors,
             self.objective.structure(),
             tuple(rule.structure() for rule in self.rules),
         )
 
 
-def compile_program(universe: Universe, limits: Limits) -> Program:
+def compile_program(
+    universe: Universe, limits: Limits, market: MarketData | None = None
+) -> Program:
     """Select the assets in play, size them and list the rules.
 
     Raises
@@ -92,8 +112,10 @@ def compile_program(universe: Universe, limits: Limits) -> Program:
     InputError
         When the sizing mode needs a column the scores lack.
     """
+    market = market or MarketData()
     _check_groups(universe, limits)
     sizing = Sizing.for_limits(limits)
+    _check_risk_limits(limits, sizing, market)
     exclusions: dict[str, str] = {}
     threshold = limits.min_score_threshold
     candidate = np.ones(universe.size, dtype=bool)
@@ -105,7 +127,7 @@ def compile_program(universe: Universe, limits: Limits) -> Program:
                 f"{threshold:.2f}"
             )
     members = np.flatnonzero(candidate)
-    raw = _raw_sizes(universe, sizing, members)
+    raw = _raw_sizes(universe, limits, sizing, market, members)
     while len(members) and np.any(negligible := raw <= NEGLIGIBLE_SHARE * raw.max()):
         for position, size in zip(members[negligible], raw[negligible], strict=True):
             exclusions[str(universe.assets[position])] = (
@@ -114,21 +136,64 @@ def compile_program(universe: Universe, limits: Limits) -> Program:
                 else f"not held: its {sizing.phrase} is below {NEGLIGIBLE_SHARE:g} of the largest"
             )
         members = members[~negligible]
-        raw = _raw_sizes(universe, sizing, members)
-    objective = sizing.objective(raw, universe.score[members]) if len(members) else None
-    rules = _rules(universe, limits, members, objective)
-    return Program(universe, limits, members, exclusions, sizing, raw, objective, rules)
+        raw = _raw_sizes(universe, limits, sizing, market, members)
+    selected = market.subset(members)
+    objective = (
+        sizing.objective(raw, _candidates(universe, selected, members)) if len(members) else None
+    )
+    rules = _rules(universe, limits, members, objective, selected)
+    return Program(universe, limits, members, exclusions, sizing, raw, objective, rules, selected)
 
 
-def _raw_sizes(universe: Universe, sizing: Sizing, members: np.ndarray) -> np.ndarray:
+def _candidates(universe: Universe, market: MarketData, members: np.ndarray) -> Candidates:
+    volatility = None if universe.volatility is None else universe.volatility[members]
+    return Candidates(score=universe.score[members], volatility=volatility, market=market)
+
+
+def _raw_sizes(
+    universe: Universe, limits: Limits, sizing: Sizing, market: MarketData, members: np.ndarray
+) -> np.ndarray:
     if not len(members):
         return np.zeros(0)
-    volatility = None if universe.volatility is None else universe.volatility[members]
-    return sizing.raw(Candidates(score=universe.score[members], volatility=volatility))
+    raw = sizing.raw(_candidates(universe, market.subset(members), members))
+    if limits.volatility_position_scaling:
+        if universe.volatility is not None:
+            volatility = universe.volatility[members]
+        elif market.has_risk:
+            volatility = market.subset(members).volatility()
+        else:
+            raise InputError(
+                "volatility_position_scaling needs volatilities: a 'volatility' column or "
+                "returns=, covariance= or factor_model="
+            )
+        raw = raw / np.maximum(volatility, VOLATILITY_FLOOR)
+    return raw
+
+
+def _check_risk_limits(limits: Limits, sizing: Sizing, market: MarketData) -> None:
+    if limits.volatility_position_scaling and not sizing.proportional:
+        raise LimitsError(
+            f"volatility_position_scaling tilts proportional modes (equal_weight, "
+            f"score_weighted, adaptive, inverse_volatility), not '{limits.sizing_mode}'"
+        )
+    if limits.max_portfolio_volatility is not None and not market.has_risk:
+        raise LimitsError(
+            "max_portfolio_volatility needs a risk model: pass returns=, covariance= or "
+            "factor_model= (--returns or --covariance on the command line)"
+        )
+    if limits.min_expected_return is not None and market.expected_returns is None:
+        raise LimitsError(
+            "min_expected_return needs expected returns: pass expected_returns= or returns=, "
+            "or set expected_return_estimator = 'scores'"
+        )
 
 
 def _rules(
-    universe: Universe, limits: Limits, members: np.ndarray, objective: SizingObjective | None
+    universe: Universe,
+    limits: Limits,
+    members: np.ndarray,
+    objective: SizingObjective | None,
+    market: MarketData,
 ) -> list[Rule]:
     assets = tuple(str(a) for a in universe.assets[members])
     size = len(assets)
@@ -154,6 +219,12 @@ def _rules(
         )
     if isinstance(objective, TieredTopSlice):
         rules.extend(_residual_rules(assets, limits, objective))
+    if limits.min_expected_return is not None:
+        rules.append(MinExpectedReturn(market.expected_returns, limits.min_expected_return))
+    if limits.max_portfolio_volatility is not None:
+        rules.append(
+            VolatilityCap(market.exposures, market.specific, limits.max_portfolio_volatility)
+        )
     return rules
 
 

@@ -11,7 +11,7 @@ import cvxpy as cp
 import numpy as np
 from cvxpy.constraints.nonpos import Inequality
 
-from portcon.constraints.base import RowBlock, Sense, multipliers
+from portcon.constraints.base import Block, RowBlock, Sense, multipliers
 from portcon.errors import SolverError
 from portcon.optimizer.model import Model
 from portcon.optimizer.program import Program
@@ -112,7 +112,7 @@ class Solution:
     weights: np.ndarray
     cash: float
     objective: float
-    blocks: list[RowBlock]
+    blocks: list[Block]
     multipliers: list[np.ndarray]
     bounds: dict[str, np.ndarray]
     auxiliary_duals: list[np.ndarray]
@@ -188,7 +188,7 @@ def _solution(
     )
 
 
-def tidy(weights: np.ndarray, blocks: list[RowBlock], bounds: dict[str, np.ndarray]) -> np.ndarray:
+def tidy(weights: np.ndarray, blocks: list[Block], bounds: dict[str, np.ndarray]) -> np.ndarray:
     """Remove interior-point round-off so every limit holds exactly.
 
     Weights below 1e-10 become 0; weights within 1e-9 of a per-asset bound are set to it and
@@ -198,6 +198,8 @@ def tidy(weights: np.ndarray, blocks: list[RowBlock], bounds: dict[str, np.ndarr
     """
     weights = np.where(np.abs(weights) < ZERO_WEIGHT, 0.0, weights)
     for block in blocks:
+        if not isinstance(block, RowBlock):
+            continue  # nonlinear rows: left to the solver's accuracy and the checker
         bound = block.bound_values(bounds)
         if block.is_identity:
             if block.sense != Sense.EQ:
@@ -208,9 +210,8 @@ def tidy(weights: np.ndarray, blocks: list[RowBlock], bounds: dict[str, np.ndarr
             continue
         if block.sense == Sense.GE:
             continue
-        matrix = block.coefficients
         for row in range(block.rows):
-            members = matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]
+            members = block.row_members(row)
             total = float(weights[members].sum())
             if bound[row] < total <= bound[row] + LARGEST_REPAIR and total > 0:
                 weights[members] *= bound[row] / total

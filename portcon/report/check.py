@@ -10,15 +10,25 @@ from __future__ import annotations
 import numpy as np
 
 from portcon.limits import Limits, ResidualStrategy, SizingMode
+from portcon.market import MarketData
 from portcon.universe import Universe
 
 TOLERANCE = 1e-8
 
 
 def violations(
-    weights: np.ndarray, universe: Universe, limits: Limits, tolerance: float = TOLERANCE
+    weights: np.ndarray,
+    universe: Universe,
+    limits: Limits,
+    tolerance: float = TOLERANCE,
+    market: MarketData | None = None,
 ) -> list[str]:
-    """Every limit the weights break by more than ``tolerance``, in words (empty when none)."""
+    """Every limit the weights break by more than ``tolerance``, in words (empty when none).
+
+    ``market`` (universe order) is needed to check ``max_portfolio_volatility`` and
+    ``min_expected_return``; a limit whose data is missing is reported as a violation rather
+    than passed unchecked.
+    """
     w = np.asarray(weights, dtype=float)
     names = [str(a) for a in universe.assets]
     found: list[str] = []
@@ -51,6 +61,21 @@ def violations(
                 over(float(w[labels == group].sum()), cap, f"{kind} cap {group}")
     if limits.sizing_mode == SizingMode.TIERED:
         found.extend(_tier_violations(w, universe, limits, tolerance))
+    market = market or MarketData()
+    if limits.max_portfolio_volatility is not None:
+        if not market.has_risk:
+            found.append("max_portfolio_volatility: no risk model to check it against")
+        else:
+            factor_part = market.exposures.T @ w
+            variance = float(factor_part @ factor_part + np.sum((market.specific * w) ** 2))
+            volatility = float(np.sqrt(max(variance, 0.0)))
+            over(volatility, limits.max_portfolio_volatility, "max_portfolio_volatility")
+    if limits.min_expected_return is not None:
+        if market.expected_returns is None:
+            found.append("min_expected_return: no expected returns to check it against")
+        else:
+            achieved = float(market.expected_returns @ w)
+            over(limits.min_expected_return, achieved, "min_expected_return")
     return found
 
 

@@ -34,7 +34,7 @@ def constraint_table(solution: Solution) -> pd.DataFrame:
     """One row per constraint row: rule, subject, sense, bound, value, slack, shadow price."""
     frames = []
     for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
-        values = block.coefficients @ solution.weights
+        values = block.values(solution.weights)
         bound = block.bound_values(solution.bounds)
         slack = values - bound if block.sense == Sense.GE else bound - values
         frames.append(
@@ -64,7 +64,7 @@ def attribution(program: Program, solution: Solution) -> pd.DataFrame:
     """Per member asset: the sizing term, each rule's part of stationarity, and the residual."""
     columns: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(program.members)))
     for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
-        columns[block.rule] = columns[block.rule] + block.coefficients.T @ prices
+        columns[block.rule] = columns[block.rule] + block.pullback(solution.weights, prices)
     paid = sum(columns.values(), np.zeros(len(program.members)))
     lower, upper = program.objective.subgradient(solution.weights)
     sizing = np.clip(-paid, lower, upper)
@@ -118,9 +118,8 @@ def _binding_rows_by_asset(
     holding: list[list[tuple[str, str, float]]] = [[] for _ in solution.weights]
     offset = 0
     for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
-        matrix = block.coefficients
         for row in np.flatnonzero(binding[offset : offset + block.rows]):
-            for asset in matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]:
+            for asset in block.row_members(row):
                 holding[asset].append((block.rule, block.subjects[row], float(prices[row])))
         offset += block.rows
     return holding
@@ -132,21 +131,26 @@ def _reason(
     weight: float,
     limits: list[tuple[str, str, float]],
 ) -> str:
-    cap_rules = [(r, s, p) for r, s, p in limits if r not in GROUP_KIND]
-    group_rules = [(r, s, p) for r, s, p in limits if r in GROUP_KIND]
-    group_text = "; ".join(
-        f"{subject} {GROUP_KIND[rule]} cap binding ({rule}, shadow price {price:.3g})"
-        for rule, subject, price in group_rules
+    asset = program.assets[position]
+    caps = [rule for rule, subject, _ in limits if subject == asset]
+    shared = "; ".join(
+        _shared_limit(rule, subject, price) for rule, subject, price in limits if subject != asset
     )
     if weight <= 0:
-        blockers = group_text or "no room under the limits"
-        return f"not held: {blockers}"
-    if cap_rules:
-        rule, _, _ = cap_rules[0]
-        head = f"capped at {percent(weight)} by {rule}"
-    else:
-        head = _sizing_sentence(program, position, weight)
-    return f"{head}; {group_text}" if group_text else head
+        return f"not held: {shared or f'{program.sizing.phrase} gives it no weight'}"
+    head = (
+        f"capped at {percent(weight)} by {caps[0]}"
+        if caps
+        else _sizing_sentence(program, position, weight)
+    )
+    return f"{head}; {shared}" if shared else head
+
+
+def _shared_limit(rule: str, subject: str, price: float) -> str:
+    """A binding limit shared with other assets: a group cap or a portfolio-wide limit."""
+    if rule in GROUP_KIND:
+        return f"{subject} {GROUP_KIND[rule]} cap binding ({rule}, shadow price {price:.3g})"
+    return f"{rule} binding (shadow price {price:.3g})"
 
 
 def _sizing_sentence(program: Program, position: int, weight: float) -> str:
