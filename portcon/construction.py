@@ -15,6 +15,7 @@ from portcon.estimators import FactorModel
 from portcon.limits import Limits, coerce_limits
 from portcon.market import MarketData, prepare_market_data
 from portcon.optimizer.model import build
+from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program, compile_program
 from portcon.optimizer.solve import Solution, solve
 from portcon.portfolio import Portfolio
@@ -83,6 +84,9 @@ def construct(
     timings["build"] = time.perf_counter() - mark
     solution = solve(program, model)
     timings.update(solution.timings)
+    mark = time.perf_counter()
+    solution = polish(program, solution)
+    timings["polish"] = time.perf_counter() - mark
     mark = time.perf_counter()
     portfolio = _report(program, solution, timings, market)
     timings["report"] = time.perf_counter() - mark

@@ -74,6 +74,14 @@ class RowBlock:
         """The rows' part of stationarity per asset: Aᵀ g."""
         return self.coefficients.T @ multipliers
 
+    def gradients(self, weights: np.ndarray) -> np.ndarray:
+        """∇ of each row's left-hand side: the dense rows of A."""
+        return self.coefficients.toarray()
+
+    def curvature(self, weights: np.ndarray, multipliers: np.ndarray) -> np.ndarray | None:
+        """Σ_rows g_r ∇²c_r: none for linear rows."""
+        return None
+
     def row_members(self, row: int) -> np.ndarray:
         """Positions of the assets row ``row`` involves."""
         matrix = self.coefficients
@@ -213,6 +221,23 @@ class VolatilityBlock:
         if sigma <= 0:
             return np.zeros_like(weights)
         return float(multipliers[0]) * self._covariance_times(weights) / sigma
+
+    def gradients(self, weights: np.ndarray) -> np.ndarray:
+        """∇σ(w) = Σw / σ(w), as one row."""
+        sigma = float(self.values(weights)[0])
+        if sigma <= 0:
+            return np.zeros((1, len(weights)))
+        return (self._covariance_times(weights) / sigma)[None, :]
+
+    def curvature(self, weights: np.ndarray, multipliers: np.ndarray) -> np.ndarray | None:
+        """g ∇²σ(w) = g (Σ − Σw wᵀΣ / σ²) / σ."""
+        sigma = float(self.values(weights)[0])
+        if sigma <= 0:
+            return None
+        covariance = self.exposures @ self.exposures.T + np.diag(self.specific**2)
+        direction = self._covariance_times(weights)
+        hessian = (covariance - np.outer(direction, direction) / sigma**2) / sigma
+        return float(multipliers[0]) * hessian
 
     def row_members(self, row: int) -> np.ndarray:
         """Every asset."""

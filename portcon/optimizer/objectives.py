@@ -40,6 +40,10 @@ class SizingObjective(ABC):
     def subgradient(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper ends of ∂f/∂w_i (equal where f is differentiable)."""
 
+    def hessian(self, weights: np.ndarray) -> np.ndarray | None:
+        """∇²f at ``weights``, or None where f is not twice differentiable (no polishing)."""
+        return None
+
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
     ) -> dict[str, float]:
@@ -90,6 +94,9 @@ class Proportional(SizingObjective):
         gradient = weights / self.shares
         return gradient, gradient
 
+    def hessian(self, weights: np.ndarray) -> np.ndarray | None:
+        return np.diag(1.0 / self.shares)
+
 
 @dataclass(frozen=True, eq=False)
 class _Tiered(SizingObjective):
@@ -128,6 +135,9 @@ class TieredDeviation(_Tiered):
     def subgradient(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gradient = (weights - self.raw) / self.raw
         return gradient, gradient
+
+    def hessian(self, weights: np.ndarray) -> np.ndarray | None:
+        return np.diag(1.0 / self.raw)
 
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]

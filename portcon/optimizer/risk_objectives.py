@@ -23,6 +23,10 @@ def _variance(market: MarketData, weights: np.ndarray) -> float:
     return float(weights @ _covariance_times(market, weights))
 
 
+def _covariance(market: MarketData) -> np.ndarray:
+    return market.exposures @ market.exposures.T + np.diag(market.specific**2)
+
+
 def _largest_variance(market: MarketData) -> float:
     return float(np.max(market.volatility() ** 2))
 
@@ -70,6 +74,9 @@ class MinimumVariance(SizingObjective):
         gradient = _covariance_times(self.market, weights)
         return gradient, gradient
 
+    def hessian(self, weights: np.ndarray) -> np.ndarray | None:
+        return _covariance(self.market)
+
 
 @dataclass(frozen=True, eq=False)
 class MeanVariance(SizingObjective):
@@ -108,6 +115,9 @@ class MeanVariance(SizingObjective):
         )
         return gradient, gradient
 
+    def hessian(self, weights: np.ndarray) -> np.ndarray | None:
+        return self.risk_aversion * _covariance(self.market)
+
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
     ) -> dict[str, float]:
@@ -143,6 +153,9 @@ class QuadraticKelly(SizingObjective):
         )
         return gradient, gradient
 
+    def hessian(self, weights: np.ndarray) -> np.ndarray | None:
+        return _covariance(self.market) / self.fraction
+
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
     ) -> dict[str, float]:
@@ -176,6 +189,10 @@ class ExactKelly(SizingObjective):
         scaled = self.returns / self.fraction
         gradient = -np.mean(scaled / self._wealth(weights)[:, None], axis=0)
         return gradient, gradient
+
+    def hessian(self, weights: np.ndarray) -> np.ndarray | None:
+        scaled = self.returns / self.fraction / self._wealth(weights)[:, None]
+        return scaled.T @ scaled / self.returns.shape[0]
 
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]

@@ -105,7 +105,7 @@ def reasons(
         weight = float(solution.weights[position])
         limits = holding[position]
         names = ", ".join(dict.fromkeys(rule for rule, _, _ in limits))
-        result[asset] = (names, _reason(program, position, weight, limits))
+        result[asset] = (names, _reason(program, asset, position, weight, limits))
     return result
 
 
@@ -127,11 +127,11 @@ def _binding_rows_by_asset(
 
 def _reason(
     program: Program,
+    asset: str,
     position: int,
     weight: float,
     limits: list[tuple[str, str, float]],
 ) -> str:
-    asset = program.assets[position]
     caps = [rule for rule, subject, _ in limits if subject == asset]
     shared = "; ".join(
         _shared_limit(rule, subject, price) for rule, subject, price in limits if subject != asset
