@@ -40,6 +40,7 @@ class SizingMode(StrEnum):
     MEAN_VARIANCE = "mean_variance"
     KELLY = "kelly"
     KELLY_EXACT = "kelly_exact"
+    RISK_PARITY = "risk_parity"
 
 
 class CovarianceEstimator(StrEnum):
@@ -212,6 +213,11 @@ class Limits(BaseModel):
         gt=0,
         le=1,
     )
+    risk_budgets: Mapping[str, float] = _caps_field(
+        GROUP_RISK,
+        "risk_parity: risk budget per asset or per bucket (relative, > 0); empty means equal "
+        "risk contributions. Bucket budgets are split equally among the bucket's assets.",
+    )
     covariance_estimator: CovarianceEstimator = _field(
         CovarianceEstimator.LEDOIT_WOLF,
         GROUP_RISK,
@@ -253,6 +259,16 @@ class Limits(BaseModel):
                 raise ValueError(f"cap for '{name}' {UNIT_INTERVAL_OPEN_LEFT}, got {cap}")
         return MappingProxyType(dict(caps))
 
+    @field_validator("risk_budgets", mode="after")
+    @classmethod
+    def _freeze_budgets(cls, budgets: Mapping[str, float]) -> Mapping[str, float]:
+        for name, budget in budgets.items():
+            if not str(name).strip():
+                raise ValueError("names must not be empty")
+            if not (budget > 0 and budget < float("inf")):
+                raise ValueError(f"budget for '{name}' must be a positive number, got {budget}")
+        return MappingProxyType(dict(budgets))
+
     @field_validator("score_tiers", mode="after")
     @classmethod
     def _check_tiers(
@@ -270,7 +286,7 @@ class Limits(BaseModel):
                 raise ValueError(f"multiplier {multiplier} for threshold {threshold} must be > 0")
         return tiers
 
-    @field_serializer("bucket_caps", "sector_caps")
+    @field_serializer("bucket_caps", "sector_caps", "risk_budgets")
     def _serialize_caps(self, caps: Mapping[str, float]) -> dict[str, float]:
         return dict(caps)
 

@@ -166,6 +166,8 @@ RISK_CASES = [
     dict(sizing_mode="kelly", max_portfolio_volatility=0.08),
     dict(sizing_mode="score_weighted", max_portfolio_volatility=0.09),
     dict(sizing_mode="kelly_exact"),
+    dict(sizing_mode="risk_parity"),
+    dict(sizing_mode="risk_parity", risk_budgets={"A": 2.0, "B": 1.0, "C": 1.0}),
 ]
 
 
@@ -221,6 +223,51 @@ def test_binding_volatility_cap_is_explained() -> None:
     assert row["binding"] and row["value"] == pytest.approx(0.05, abs=1e-7)
     assert row["shadow_price"] > 0
     assert portfolio.explanations["reason"].str.contains("max_portfolio_volatility binding").any()
+
+
+def _risk_contributions(portfolio: portcon.Portfolio, model: FactorModel) -> np.ndarray:
+    weights = portfolio.weights.to_numpy()
+    contributions = weights * (model.covariance().to_numpy() @ weights)
+    return contributions / contributions.sum()
+
+
+def test_risk_parity_without_binding_limits_equalises_risk_contributions() -> None:
+    model = _factor_model(15, 8, k=3)
+    portfolio = portcon.construct(
+        _scores(model),
+        dict(OPEN, sizing_mode="risk_parity", target_allocation=0.9),
+        factor_model=model,
+    )
+    np.testing.assert_allclose(_risk_contributions(portfolio, model), 1 / 15, rtol=1e-6)
+    assert portfolio.weights.sum() == pytest.approx(0.9, abs=1e-9)
+
+
+def test_risk_budgets_per_asset_and_per_bucket() -> None:
+    model = _factor_model(6, 9, k=2)
+    budgets = dict(zip(model.assets, [1, 2, 3, 1, 2, 3], strict=True))
+    per_asset = portcon.construct(
+        _scores(model),
+        dict(OPEN, sizing_mode="risk_parity", risk_budgets=budgets),
+        factor_model=model,
+    )
+    expected = np.array([1, 2, 3, 1, 2, 3]) / 12
+    np.testing.assert_allclose(_risk_contributions(per_asset, model), expected, rtol=1e-6)
+    frame = pd.DataFrame(
+        {"score": 0.8, "bucket": ["X", "X", "Y", "Y", "Y", "Y"]}, index=model.assets
+    )
+    per_bucket = portcon.construct(
+        frame,
+        dict(OPEN, sizing_mode="risk_parity", risk_budgets={"X": 1.0, "Y": 1.0}),
+        factor_model=model,
+    )
+    contributions = _risk_contributions(per_bucket, model)
+    np.testing.assert_allclose(contributions, [1 / 4, 1 / 4, 1 / 8, 1 / 8, 1 / 8, 1 / 8], rtol=1e-6)
+    with pytest.raises(LimitsError, match="risk_budgets must name every held asset"):
+        portcon.construct(
+            frame,
+            dict(OPEN, sizing_mode="risk_parity", risk_budgets={"X": 1.0}),
+            factor_model=model,
+        )
 
 
 @pytest.mark.parametrize(

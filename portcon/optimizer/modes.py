@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from portcon.errors import InputError
+from portcon.errors import InputError, LimitsError
 from portcon.limits import Limits, ResidualStrategy, SizingMode
 from portcon.market import MarketData
 from portcon.optimizer.objectives import (
@@ -27,6 +27,7 @@ from portcon.optimizer.risk_objectives import (
     MeanVariance,
     MinimumVariance,
     QuadraticKelly,
+    RiskParity,
 )
 
 
@@ -37,6 +38,8 @@ class Candidates:
     score: np.ndarray
     volatility: np.ndarray | None
     market: MarketData
+    assets: tuple[str, ...] = ()
+    bucket: np.ndarray | None = None
 
 
 class Sizing(ABC):
@@ -255,6 +258,40 @@ class ExactKellySizing(_RiskBased):
 
     def objective(self, raw: np.ndarray, candidates: Candidates) -> SizingObjective:
         return ExactKelly(returns=candidates.market.returns, fraction=self.limits.kelly_fraction)
+
+
+class RiskParitySizing(_RiskBased):
+    """Equal (or budgeted) risk contributions; constrained risk budgeting under limits."""
+
+    mode = SizingMode.RISK_PARITY
+    phrase = "risk parity"
+
+    def objective(self, raw: np.ndarray, candidates: Candidates) -> SizingObjective:
+        return RiskParity(
+            market=candidates.market,
+            budgets=self.budgets(candidates),
+            target=self.limits.target_allocation,
+        )
+
+    def budgets(self, candidates: Candidates) -> np.ndarray:
+        """Budgets per candidate, summing to 1, from ``risk_budgets`` (asset or bucket keys)."""
+        named = dict(self.limits.risk_budgets)
+        count = len(candidates.score)
+        if not named:
+            return np.full(count, 1.0 / count)
+        assets, buckets = candidates.assets, candidates.bucket
+        if all(asset in named for asset in assets):
+            budgets = np.array([named[asset] for asset in assets], dtype=float)
+        elif buckets is not None and all(bucket in named for bucket in buckets):
+            sizes = {bucket: int(np.sum(buckets == bucket)) for bucket in set(buckets)}
+            budgets = np.array([named[b] / sizes[b] for b in buckets], dtype=float)
+        else:
+            missing = [a for a in assets if a not in named]
+            raise LimitsError(
+                "risk_budgets must name every held asset, or every bucket of the held assets; "
+                f"no budget for {', '.join(missing[:8])}"
+            )
+        return budgets / budgets.sum()
 
 
 def top_slice_priority(score: np.ndarray) -> np.ndarray:

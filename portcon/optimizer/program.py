@@ -147,7 +147,13 @@ def compile_program(
 
 def _candidates(universe: Universe, market: MarketData, members: np.ndarray) -> Candidates:
     volatility = None if universe.volatility is None else universe.volatility[members]
-    return Candidates(score=universe.score[members], volatility=volatility, market=market)
+    return Candidates(
+        score=universe.score[members],
+        volatility=volatility,
+        market=market,
+        assets=tuple(str(a) for a in universe.assets[members]),
+        bucket=None if universe.bucket is None else universe.bucket[members],
+    )
 
 
 def _raw_sizes(
