@@ -161,3 +161,50 @@ def test_installed_entry_point_runs(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "r.json").read_text())["status"] == "optimal"
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_construct_with_returns_sizes_by_risk(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "rp.csv"
+    code = _run(
+        [
+            "construct",
+            str(EXAMPLES / "stocks.csv"),
+            "--returns",
+            str(EXAMPLES / "returns_weekly.csv"),
+            "--periods-per-year",
+            "52",
+            "--sizing-mode",
+            "risk_parity",
+            "--max-portfolio-volatility",
+            "0.25",
+            "-o",
+            str(out),
+        ]
+    )
+    assert code == 0
+    assert "by risk parity" in capsys.readouterr().out
+    assert pd.read_csv(out, index_col=0)["weight"].sum() == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("flag", "content", "fragment"),
+    [
+        ("--returns", "date,A,B\n2020-01-03,0.01,x\n2020-01-10,0.02,0.01\n", "is not a number"),
+        ("--returns", "date,A,B\n2020-01-03,0.01,0.02\n2020-01-10,,0.01\n", "A (1 rows)"),
+        ("--returns", "date,A\n2020-01-03,0.01\n2020-01-10,0.02\n", "no data for asset(s) B"),
+        ("--covariance", "asset,A,B\nA,0.04,0.05\nB,0.01,0.09\n", "not symmetric"),
+        ("--expected-returns", "asset,mu,other\nA,0.1,1\nB,0.2,2\n", "exactly one value column"),
+    ],
+)
+def test_bad_market_files_exit_2(tmp_path: Path, capsys, flag: str, content: str, fragment: str):
+    scores = _write(tmp_path, "scores.csv", "asset,score\nA,0.9\nB,0.8\n")
+    market = _write(tmp_path, "market.csv", content)
+    out = tmp_path / "out.csv"
+    mode = ["--sizing-mode", "mean_variance"] if flag == "--expected-returns" else []
+    code = _run(["construct", str(scores), flag, str(market), *mode, "-o", str(out)])
+    assert code == 2
+    assert fragment in capsys.readouterr().err
+    assert not out.exists()

@@ -16,6 +16,7 @@ from portcon.cli.render import render
 from portcon.construction import construct
 from portcon.errors import PortconError
 from portcon.limits import Limits, read_limits_file
+from portcon.market_files import read_covariance_csv, read_expected_returns_csv, read_returns_csv
 from portcon.presets import DESCRIPTIONS, PRESETS, preset_fields
 from portcon.universe import read_scores_csv
 
@@ -39,6 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     construct_parser.add_argument("scores", type=Path, help="scores CSV file")
     _add_limit_sources(construct_parser)
+    market = construct_parser.add_argument_group("market data")
+    market.add_argument(
+        "--returns", type=Path, metavar="FILE.csv", help="periodic returns: dates × assets"
+    )
+    market.add_argument(
+        "--covariance", type=Path, metavar="FILE.csv", help="covariance: assets × assets"
+    )
+    market.add_argument(
+        "--expected-returns", type=Path, metavar="FILE.csv", help="expected return per asset"
+    )
     construct_parser.add_argument("-o", "--output", type=Path, help="write targets as CSV")
     construct_parser.add_argument("--json", type=Path, help="write the full result as JSON")
     construct_parser.add_argument(
@@ -80,9 +91,16 @@ def run(arguments: argparse.Namespace) -> int:
         print(limits.to_toml(), end="")
         return EXIT_OK
     outputs = [path for path in (arguments.output, arguments.json) if path is not None]
-    inputs = [arguments.scores, *([arguments.limits] if arguments.limits else [])]
-    refuse_inputs(outputs, inputs)
-    portfolio = construct(read_scores_csv(arguments.scores), limits)
+    market_files = (arguments.returns, arguments.covariance, arguments.expected_returns)
+    inputs = [arguments.scores, arguments.limits, *market_files]
+    refuse_inputs(outputs, [path for path in inputs if path is not None])
+    portfolio = construct(
+        read_scores_csv(arguments.scores),
+        limits,
+        returns=_optional(read_returns_csv, arguments.returns),
+        covariance=_optional(read_covariance_csv, arguments.covariance),
+        expected_returns=_optional(read_expected_returns_csv, arguments.expected_returns),
+    )
     contents = {}
     if arguments.output is not None:
         contents[arguments.output] = portfolio.to_frame().to_csv(float_format="%.10g")
@@ -95,13 +113,18 @@ def run(arguments: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _optional(read: Any, path: Path | None) -> Any:
+    return None if path is None else read(path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run, map errors to exit codes (2 input/limits, 3 infeasible, 4 solver)."""
     parser = build_parser()
     arguments, unknown = parser.parse_known_args(argv)
     if unknown:
         options = [f"--{name.replace('_', '-')}" for name in Limits.model_fields]
-        options += ["--limits", "--preset", "--output", "--json", "--quiet"]
+        options += ["--limits", "--preset", "--output", "--json", "--quiet", "--returns"]
+        options += ["--covariance", "--expected-returns"]
         first = unknown[0].split("=", 1)[0]
         parser.error(f"unknown option {first}{did_you_mean(first, options)}")
     try:
