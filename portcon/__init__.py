@@ -3,6 +3,7 @@
 from portcon.construction import construct
 from portcon.errors import InfeasibleError, InputError, LimitsError, PortconError, SolverError
 from portcon.estimators import FactorModel
+from portcon.kelly import KellyResult, kelly
 from portcon.limits import Limits, ResidualStrategy, SizingMode
 from portcon.portfolio import Portfolio
 from portcon.presets import PRESETS
@@ -12,6 +13,7 @@ __all__ = [
     "FactorModel",
     "InfeasibleError",
     "InputError",
+    "KellyResult",
     "Limits",
     "LimitsError",
     "PortconError",
@@ -20,5 +22,6 @@ __all__ = [
     "SizingMode",
     "SolverError",
     "construct",
+    "kelly",
 ]
 __version__ = "0.1.0"
