@@ -7,6 +7,7 @@ from portcon.kelly import KellyResult, kelly
 from portcon.limits import Limits, ResidualStrategy, SizingMode
 from portcon.portfolio import Portfolio
 from portcon.presets import PRESETS
+from portcon.sectors import classify_sectors
 
 __all__ = [
     "PRESETS",
@@ -21,6 +22,7 @@ __all__ = [
     "ResidualStrategy",
     "SizingMode",
     "SolverError",
+    "classify_sectors",
     "construct",
     "kelly",
 ]
