@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cvxpy as cp
 
@@ -33,16 +33,26 @@ class Model:
     constraints: list[cp.Constraint]
     auxiliary: list[cp.Constraint]
     problem: cp.Problem
-    solves: int = 0
+    solves: dict[str, int] = field(default_factory=dict)
+    _per_solver: dict[str, cp.Problem] = field(default_factory=dict)
 
-    @property
-    def first_solve(self) -> bool:
-        """True until the model has been solved once.
+    def for_solver(self, solver: str) -> cp.Problem:
+        """The problem to hand ``solver``: one Problem object per solver, same expressions.
+
+        cvxpy keeps the compiled form of only the last solver on a Problem, so a chain that
+        alternates solvers would recompile on every call without this.
+        """
+        if solver not in self._per_solver:
+            self._per_solver[solver] = cp.Problem(self.problem.objective, self.problem.constraints)
+        return self._per_solver[solver]
+
+    def first_solve(self, solver: str) -> bool:
+        """True until ``solver`` has solved this model once.
 
         A DPP compilation costs about three plain ones, and pays off only from the second
         solve of the same structure: the first solve treats Parameters as constants.
         """
-        return self.solves == 0
+        return self.solves.get(solver, 0) == 0
 
     def bind(self, program: Program) -> None:
         """Set every Parameter from the program's current values."""

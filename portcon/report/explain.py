@@ -32,26 +32,31 @@ GROUP_KIND = {
 
 def constraint_table(solution: Solution) -> pd.DataFrame:
     """One row per constraint row: rule, subject, sense, bound, value, slack, shadow price."""
-    frames = []
-    for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
-        values = block.values(solution.weights)
+    if not solution.blocks:
+        return constraint_table_empty()
+    rules, subjects, senses, bounds, values, slacks = [], [], [], [], [], []
+    for block in solution.blocks:
+        value = block.values(solution.weights)
         bound = block.bound_values(solution.bounds)
-        slack = values - bound if block.sense == Sense.GE else bound - values
-        frames.append(
-            pd.DataFrame(
-                {
-                    "rule": block.rule,
-                    "subject": list(block.subjects),
-                    "sense": str(block.sense),
-                    "bound": bound,
-                    "value": values,
-                    "slack": slack,
-                    "shadow_price": prices,
-                    "binding": np.abs(slack) <= BINDING_TOLERANCE,
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True) if frames else constraint_table_empty()
+        rules += [block.rule] * block.rows
+        subjects += list(block.subjects)
+        senses += [str(block.sense)] * block.rows
+        bounds.append(bound)
+        values.append(value)
+        slacks.append(value - bound if block.sense == Sense.GE else bound - value)
+    slack = np.concatenate(slacks)
+    return pd.DataFrame(
+        {
+            "rule": rules,
+            "subject": subjects,
+            "sense": senses,
+            "bound": np.concatenate(bounds),
+            "value": np.concatenate(values),
+            "slack": slack,
+            "shadow_price": np.concatenate(solution.multipliers),
+            "binding": np.abs(slack) <= BINDING_TOLERANCE,
+        }
+    )
 
 
 def constraint_table_empty() -> pd.DataFrame:
