@@ -41,6 +41,7 @@ class SizingMode(StrEnum):
     KELLY = "kelly"
     KELLY_EXACT = "kelly_exact"
     RISK_PARITY = "risk_parity"
+    MAX_SHARPE = "max_sharpe"
 
 
 class CovarianceEstimator(StrEnum):

@@ -302,3 +302,36 @@ def test_missing_or_bad_market_data(limits, market, error, fragment) -> None:
     with pytest.raises(error) as caught:
         portcon.construct(pd.Series({"a": 0.9, "b": 0.8, "c": 0.7}), limits, **market)
     assert fragment in str(caught.value)
+
+
+def _sharpe(weights: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> float:
+    return float(mu @ weights / np.sqrt(weights @ sigma @ weights))
+
+
+def test_unconstrained_max_sharpe_is_the_tangency_portfolio() -> None:
+    model = _factor_model(6, 11)
+    sigma = model.covariance().to_numpy()
+    mu = sigma @ np.linspace(1.0, 2.0, 6) * 0.5  # tangency direction Σ⁻¹μ is positive
+    portfolio = portcon.construct(
+        _scores(model),
+        dict(OPEN, sizing_mode="max_sharpe", target_allocation=0.9),
+        factor_model=model,
+        expected_returns=pd.Series(mu, index=model.assets),
+    )
+    direction = np.linalg.solve(sigma, mu)
+    np.testing.assert_allclose(portfolio.weights, 0.9 * direction / direction.sum(), atol=1e-6)
+
+
+def test_max_sharpe_under_caps_beats_every_point_of_the_frontier() -> None:
+    frame, market = _risk_inputs(4)
+    limits = dict(max_single_position=0.2, max_bucket_allocation=0.45, min_score_threshold=0.6)
+    best = portcon.construct(frame, dict(limits, sizing_mode="max_sharpe"), **market)
+    sigma = market["factor_model"].covariance().to_numpy()
+    mu = market["expected_returns"].to_numpy()
+    ours = _sharpe(best.weights.to_numpy(), mu, sigma)
+    for gamma in np.geomspace(0.05, 200, 60):
+        frontier = portcon.construct(
+            frame, dict(limits, sizing_mode="mean_variance", risk_aversion=gamma), **market
+        )
+        assert _sharpe(frontier.weights.to_numpy(), mu, sigma) <= ours + 1e-9
+    assert best.explanations["residual"].dropna().abs().max() < KKT_TOLERANCE

@@ -24,11 +24,13 @@ from portcon.optimizer.objectives import (
 )
 from portcon.optimizer.risk_objectives import (
     ExactKelly,
+    MaxSharpe,
     MeanVariance,
     MinimumVariance,
     QuadraticKelly,
     RiskParity,
 )
+from portcon.optimizer.sharpe import equivalent_risk_aversion
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +76,12 @@ class Sizing(ABC):
     def objective(self, raw: np.ndarray, candidates: Candidates) -> SizingObjective:
         """The objective realising these raw sizes for these candidates."""
         return Proportional.from_raw(raw)
+
+    def refine(
+        self, objective: SizingObjective, program_rules: list, market: MarketData
+    ) -> SizingObjective:
+        """A last look at the objective once the rules exist (most modes change nothing)."""
+        return objective
 
     def describe(self, raw: float) -> str:
         """How an asset's size was set, for its explanation."""
@@ -232,6 +240,27 @@ class MeanVarianceSizing(_RiskBased):
 
     def objective(self, raw: np.ndarray, candidates: Candidates) -> SizingObjective:
         return MeanVariance(market=candidates.market, risk_aversion=self.limits.risk_aversion)
+
+
+class MaxSharpeSizing(_RiskBased):
+    """The maximum-Sharpe portfolio within the limits, sized as mean-variance at γ*."""
+
+    mode = SizingMode.MAX_SHARPE
+    phrase = "maximum Sharpe ratio"
+    needs_returns = True
+
+    def objective(self, raw: np.ndarray, candidates: Candidates) -> SizingObjective:
+        return MeanVariance(market=candidates.market, risk_aversion=1.0)
+
+    def refine(
+        self, objective: SizingObjective, program_rules: list, market: MarketData
+    ) -> SizingObjective:
+        blocks = [block for rule in program_rules for block in rule.blocks()]
+        bounds: dict[str, np.ndarray] = {}
+        for rule in program_rules:
+            bounds.update({k: np.asarray(v, dtype=float) for k, v in rule.parameters().items()})
+        gamma = equivalent_risk_aversion(market, blocks, bounds, self.limits.target_allocation)
+        return MaxSharpe(market=market, risk_aversion=gamma)
 
 
 class KellySizing(_RiskBased):

@@ -142,6 +142,8 @@ def compile_program(
         sizing.objective(raw, _candidates(universe, selected, members)) if len(members) else None
     )
     rules = _rules(universe, limits, members, objective, selected)
+    if objective is not None:
+        objective = sizing.refine(objective, rules, selected)
     return Program(universe, limits, members, exclusions, sizing, raw, objective, rules, selected)
 
 

@@ -125,6 +125,20 @@ class MeanVariance(SizingObjective):
 
 
 @dataclass(frozen=True, eq=False)
+class MaxSharpe(MeanVariance):
+    """Mean-variance at the risk aversion γ* whose answer is the maximum-Sharpe portfolio.
+
+    γ* is fixed by the data and limits (see :mod:`portcon.optimizer.sharpe`); it is not a
+    Limits field, so no sensitivity is reported for it.
+    """
+
+    def limit_derivatives(
+        self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
+    ) -> dict[str, float]:
+        return {}
+
+
+@dataclass(frozen=True, eq=False)
 class QuadraticKelly(SizingObjective):
     """minimise −μᵀw + wᵀΣw / (2κ): the Gaussian approximation of log growth, κ-fractional.
 
