@@ -335,3 +335,37 @@ def test_max_sharpe_under_caps_beats_every_point_of_the_frontier() -> None:
         )
         assert _sharpe(frontier.weights.to_numpy(), mu, sigma) <= ours + 1e-9
     assert best.explanations["residual"].dropna().abs().max() < KKT_TOLERANCE
+
+
+def test_conflicting_limits_raise_infeasible_error(tmp_path) -> None:
+    frame, market = _risk_inputs(0)
+    limits = dict(sizing_mode="kelly", min_expected_return=0.5, max_single_position=0.2)
+    with pytest.raises(portcon.InfeasibleError) as caught:
+        portcon.construct(frame, limits, **market)
+    assert "min_expected_return" in caught.value.conflicts
+    assert "long_only" not in caught.value.conflicts
+
+
+def test_cli_exits_3_when_infeasible(tmp_path, capsys) -> None:
+    from portcon.cli.main import main
+
+    scores = tmp_path / "s.csv"
+    scores.write_text("asset,score\nA,0.9\nB,0.8\n")
+    expected = tmp_path / "mu.csv"
+    expected.write_text("asset,mu\nA,0.05\nB,0.04\n")
+    out = tmp_path / "out.csv"
+    code = main(
+        [
+            "construct",
+            str(scores),
+            "--expected-returns",
+            str(expected),
+            "--min-expected-return",
+            "0.2",
+            "-o",
+            str(out),
+        ]
+    )
+    assert code == 3
+    assert "no portfolio satisfies every limit" in capsys.readouterr().err
+    assert not out.exists()

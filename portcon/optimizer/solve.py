@@ -12,7 +12,7 @@ import numpy as np
 from cvxpy.constraints.nonpos import Inequality
 
 from portcon.constraints.base import Block, RowBlock, Sense, multipliers
-from portcon.errors import SolverError
+from portcon.errors import InfeasibleError, SolverError
 from portcon.optimizer.model import Model
 from portcon.optimizer.program import Program
 
@@ -131,11 +131,14 @@ def solve(program: Program, model: Model) -> Solution:
 
     Raises
     ------
+    InfeasibleError
+        When a solver reports the limits infeasible and none finds an optimum.
     SolverError
         When every solver of the chain fails or reports a non-optimal status.
     """
     tried: list[str] = []
     status = "not solved"
+    infeasible = False
     small_qp = model.context.size <= SMALL_QP and model.problem.is_qp()
     for attempt in SMALL_QP_CHAIN if small_qp else SOLVER_CHAIN:
         tried.append(attempt.solver)
@@ -156,10 +159,22 @@ def solve(program: Program, model: Model) -> Solution:
         elapsed = time.perf_counter() - started
         model.solves[attempt.solver] = model.solves.get(attempt.solver, 0) + 1
         status = problem.status
+        infeasible = infeasible or status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
         if status == cp.OPTIMAL and attempt.accept(problem):
             return _solution(program, model, problem, attempt.solver, tuple(tried), elapsed)
         if status == cp.OPTIMAL:
             status = "optimal, not accurate enough"
+    if infeasible:
+        fields = sorted(
+            {block.rule for rule in program.rules for block in rule.blocks()} - {"long_only"}
+        )
+        raise InfeasibleError(
+            f"no portfolio satisfies every limit at once ({', '.join(dict.fromkeys(tried))} "
+            "agree); the limits "
+            f"in play are {', '.join(fields)}. Relax one of them (a diagnosis naming the "
+            "smallest relaxation is not implemented yet)",
+            conflicts=fields,
+        )
     raise SolverError(
         f"no solver reached an optimum (last status: {status}); tried {', '.join(tried)}",
         status=status,
