@@ -65,3 +65,9 @@ def test_readme_cli_example_runs(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["construct", *arguments]) == 0
     assert (tmp_path / "targets.csv").is_file() and (tmp_path / "targets.json").is_file()
+
+
+def test_risk_example_runs(capsys) -> None:
+    runpy.run_path(str(EXAMPLES / "risk_example.py"), run_name="__main__")
+    printed = capsys.readouterr().out
+    assert "risk_parity: invested 95.0%" in printed and "KellyResult" in printed
