@@ -30,7 +30,7 @@ def construct(
     limits: Limits | str | Mapping[str, Any] | None = None,
     *,
     returns: pd.DataFrame | None = None,
-    covariance: pd.DataFrame | None = None,
+    covariance: pd.DataFrame | object | None = None,
     factor_model: FactorModel | None = None,
     expected_returns: pd.Series | None = None,
 ) -> Portfolio:
@@ -49,7 +49,9 @@ def construct(
         and expected returns (``expected_return_estimator``) when those are not given, and is
         the history of ``kelly_exact``.
     covariance
-        A dense covariance, assets × assets (annualised like ``max_portfolio_volatility``).
+        A dense covariance, assets × assets (annualised like ``max_portfolio_volatility``),
+        or any scikit-learn covariance estimator (fitted on ``returns``; its per-period
+        ``covariance_`` is annualised by ``periods_per_year``).
     factor_model
         A :class:`FactorModel` (loadings, factor covariance, specific variance).
     expected_returns

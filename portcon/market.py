@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from portcon._text import listing
 from portcon.errors import InputError
@@ -107,7 +108,9 @@ def prepare_market_data(
     if returns is not None:
         history = _aligned_returns(returns, universe.assets)
     model = None
-    if factor_model is not None:
+    if covariance is not None and hasattr(covariance, "fit"):
+        model = _from_estimator(covariance, history, universe.assets, limits.periods_per_year)
+    elif factor_model is not None:
         _require(factor_model.assets, universe.assets, "factor_model")
         model = factor_model.subset(universe.assets)
     elif covariance is not None:
@@ -122,6 +125,27 @@ def prepare_market_data(
     market = MarketData(exposures=exposures, specific=specific, returns=history)
     mu = _expected_returns(universe, limits, market, expected_returns)
     return MarketData(exposures=exposures, specific=specific, expected_returns=mu, returns=history)
+
+
+def _from_estimator(
+    estimator: object, history: np.ndarray | None, assets: pd.Index, periods_per_year: float
+) -> FactorModel:
+    """Fit any scikit-learn covariance estimator (a fresh clone) on the returns.
+
+    Its ``covariance_`` is per period and is annualised by ``periods_per_year``; portcon's own
+    estimators and factor attributes (``loadings_``…) are used as they are.
+    """
+    if history is None:
+        raise InputError("a covariance estimator needs returns= to fit on")
+    fitted = clone(estimator).fit(history)
+    if not hasattr(fitted, "covariance_"):
+        raise InputError(f"{type(estimator).__name__} has no covariance_ after fit")
+    if hasattr(fitted, "periods_per_year"):  # portcon's estimators annualise themselves
+        return FactorModel.from_estimator(fitted, assets)
+    scaled = pd.DataFrame(
+        np.asarray(fitted.covariance_, dtype=float) * periods_per_year, index=assets, columns=assets
+    )
+    return FactorModel.from_covariance(scaled)
 
 
 def _aligned_returns(returns: pd.DataFrame, assets: pd.Index) -> np.ndarray:

@@ -369,3 +369,20 @@ def test_cli_exits_3_when_infeasible(tmp_path, capsys) -> None:
     assert code == 3
     assert "no portfolio satisfies every limit" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_any_scikit_learn_covariance_estimator_is_accepted() -> None:
+    from sklearn.covariance import ShrunkCovariance
+
+    rng = np.random.default_rng(12)
+    returns = pd.DataFrame(rng.normal(0.0005, 0.01, (300, 5)), columns=list("abcde"))
+    scores = pd.Series(0.8, index=list("abcde"))
+    limits = dict(OPEN, sizing_mode="min_variance", periods_per_year=252)
+    estimator = ShrunkCovariance(shrinkage=0.3)
+    via_estimator = portcon.construct(scores, limits, returns=returns, covariance=estimator)
+    annual = ShrunkCovariance(shrinkage=0.3).fit(returns.to_numpy()).covariance_ * 252
+    explicit = portcon.construct(
+        scores, limits, covariance=pd.DataFrame(annual, index=scores.index, columns=scores.index)
+    )
+    np.testing.assert_allclose(via_estimator.weights, explicit.weights, atol=WEIGHT_TOLERANCE)
+    assert not hasattr(estimator, "covariance_")  # the caller's estimator is not modified
