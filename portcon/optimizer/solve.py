@@ -109,8 +109,8 @@ class Solution:
     tried
         Every solver tried, in order.
     timings
-        Seconds: ``solve`` (the accepted cvxpy solve call, compilation included) and
-        ``solver`` (the solver's own time).
+        Seconds: ``solve`` (every attempt of the chain up to the accepted one, compilation
+        included) and ``solver`` (the accepted solver's own time).
     """
 
     weights: np.ndarray
@@ -139,11 +139,11 @@ def solve(program: Program, model: Model) -> Solution:
     tried: list[str] = []
     status = "not solved"
     infeasible = False
+    chain_started = time.perf_counter()
     small_qp = model.context.size <= SMALL_QP and model.problem.is_qp()
     for attempt in SMALL_QP_CHAIN if small_qp else SOLVER_CHAIN:
         tried.append(attempt.solver)
         problem = model.for_solver(attempt.solver)
-        started = time.perf_counter()
         try:
             with warnings.catch_warnings():
                 # an inaccurate status is handled by the chain, not shown to the user
@@ -156,7 +156,7 @@ def solve(program: Program, model: Model) -> Solution:
         except (cp.error.SolverError, cp.error.DCPError, ValueError, ArithmeticError):
             status = "solver error"
             continue
-        elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - chain_started
         model.solves[attempt.solver] = model.solves.get(attempt.solver, 0) + 1
         status = problem.status
         infeasible = infeasible or status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
