@@ -121,9 +121,13 @@ class RowBlock:
     def is_identity(self) -> bool:
         """True when the block is one row per asset with coefficient 1."""
         matrix = self.coefficients
+        size = matrix.shape[0]
         return (
-            matrix.shape[0] == matrix.shape[1]
-            and (matrix != sp.eye_array(matrix.shape[0])).nnz == 0
+            matrix.shape[1] == size
+            and matrix.nnz == size
+            and bool(np.array_equal(matrix.indices, np.arange(size)))
+            and bool(np.array_equal(matrix.indptr, np.arange(size + 1)))
+            and bool(np.all(matrix.data == 1))
         )
 
 
@@ -175,10 +179,6 @@ class Rule(ABC):
     @abstractmethod
     def blocks(self) -> list[Block]:
         """The constraint rows this rule adds."""
-
-    def structure(self) -> Hashable:
-        """What must match for a built model to be reused: class and coefficient pattern."""
-        return (type(self).__name__, *(block.layout() for block in self.blocks()))
 
 
 def identity(size: int) -> sp.csr_array:

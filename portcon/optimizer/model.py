@@ -91,7 +91,7 @@ def _build(program: Program) -> Model:
     context = ModelContext(len(program.members))
     for name, value in program.parameters().items():
         context.add_parameter(name, value)
-    named = [block.build(context) for rule in program.rules for block in rule.blocks()]
+    named = [block.build(context) for block in program.blocks]
     objective, auxiliary = program.objective.expression(context)
     problem = cp.Problem(cp.Minimize(objective), [*named, *auxiliary, context.cash >= 0])
     if not problem.is_dcp(dpp=True):

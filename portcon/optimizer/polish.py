@@ -1,12 +1,14 @@
 """Active-set Newton polish of an interior-point answer.
 
 Interior-point solvers stop a little inside the feasible set: weights are accurate to about
-the solver tolerance only where the problem is well conditioned, and a binding volatility
-cone leaves a flat direction along which weights drift by ~1e-6. Polishing fixes the active
-set the solver identified, solves the KKT conditions of that equality-constrained problem by
-Newton's method, and keeps the result only if it is feasible, every multiplier has the right
-sign, and the stationarity residual is smaller than before. Otherwise the solver's answer
-stands.
+the solver tolerance only where the problem is well conditioned. At a degenerate optimum (a
+raw size exactly at its cap) or along the flat direction of a binding volatility cone they
+drift by ~1e-6. Polishing takes the active set the solver points to, solves the KKT
+conditions of that equality-constrained problem by Newton's method, and corrects the active
+set (a violated row joins it, a row with a wrong-signed multiplier leaves it) for a few
+rounds. The result is kept only if every row is feasible, every multiplier has its sign and
+the stationarity residual is smaller than before: then it is a KKT point, certified.
+Otherwise the solver's answer stands.
 """
 
 from __future__ import annotations
@@ -17,73 +19,61 @@ import numpy as np
 
 from portcon.constraints.base import Block, RowBlock, Sense
 from portcon.optimizer.program import Program
-from portcon.optimizer.solve import Solution
+from portcon.optimizer.solution import Solution
 
 ACTIVE = 1e-7
+LEANING = 1e-4  # a row this close to its bound, with a smaller slack than price, starts active
 LARGEST = 1500  # dense KKT systems beyond this size cost more than they are worth
 STEPS = 8
+ROUNDS = 12
 CONVERGED = 1e-14
+SOLVED = 1e-10  # the KKT system of the active set must be solved at least this well
 FEASIBLE = 1e-12
 SIGN = 1e-9
 ALREADY_EXACT = 1e-10  # stationarity residual below which the solver's answer is kept as is
 
-
-@dataclasses.dataclass
-class _ActiveSet:
-    fixed: dict[int, tuple[int, int, float]]  # asset -> (block, row, bound)
-    rows: list[tuple[int, int]]  # (block, row) of active general rows
-    constant: np.ndarray  # stationarity part of rows whose multiplier is held fixed
+Row = tuple[int, int]
 
 
-def polish(program: Program, solution: Solution) -> Solution:
-    """A more exact solution on the same active set, or ``solution`` unchanged."""
-    objective = program.objective
+def polish(program: Program, solution: Solution, complementary: bool = True) -> Solution:
+    """A more exact solution (a certified KKT point), or ``solution`` unchanged.
+
+    With ``complementary=False`` (the solver left rows both nearly slack and nearly priced)
+    the polish runs even when stationarity already looks exact, since complementarity does
+    not, and it is kept when its residual is at most the larger of the old one and 1e-10.
+    """
     weights = solution.weights
-    if len(weights) > LARGEST or objective.hessian(weights) is None:
+    if len(weights) > LARGEST or program.objective.hessian(weights) is None:
         return solution
     before = _residual(program, solution, weights, solution.multipliers)
-    if before <= ALREADY_EXACT:
+    if complementary and before <= ALREADY_EXACT:
         return solution
-    active = _active_set(solution)
-    free = np.array([i for i in range(len(weights)) if i not in active.fixed], dtype=int)
-    point = weights.copy()
-    for asset, (_, _, bound) in active.fixed.items():
-        point[asset] = bound
-    lam = np.array([solution.multipliers[k][r] for k, r in active.rows], dtype=float)
-    for _ in range(STEPS):
-        gradients = _row_gradients(solution.blocks, active.rows, point)
-        stationarity = _gradient(program, point) + gradients.T @ lam + active.constant
-        gaps = np.array(
-            [solution.blocks[k].values(point)[r] - _bound(solution, k, r) for k, r in active.rows]
+    if not complementary:
+        before = max(before, SOLVED)
+    active = _initial_active(solution)
+    for _ in range(ROUNDS):
+        point, prices = _solve_on(program, solution, active)
+        if point is None:
+            return solution
+        violated = _most_violated(solution, point, active)
+        if violated is not None:
+            active.add(violated)
+            continue
+        wrong = _most_wrongly_signed(solution, prices, active)
+        if wrong is not None:
+            active.discard(wrong)
+            continue
+        if _residual(program, solution, point, prices) > before:
+            return solution
+        cash = max(0.0, float(program.limits.target_allocation - point.sum()))
+        return dataclasses.replace(
+            solution,
+            weights=point,
+            cash=cash,
+            multipliers=prices,
+            objective=program.objective.value(point, cash),
         )
-        residual = np.concatenate([stationarity[free], gaps])
-        if residual.size == 0 or np.max(np.abs(residual)) < CONVERGED:
-            break
-        hessian = objective.hessian(point)
-        for (k, _), multiplier in zip(active.rows, lam, strict=True):
-            curvature = solution.blocks[k].curvature(point, np.array([multiplier]))
-            if curvature is not None:
-                hessian = hessian + curvature
-        step = _newton_step(hessian, gradients, free, residual)
-        point[free] += step[: len(free)]
-        lam += step[len(free) :]
-    candidate = _multipliers(program, solution, active, point, lam)
-    if candidate is None or not _feasible(solution, point):
-        return solution
-    if _residual(program, solution, point, candidate) >= before:
-        return solution
-    cash = max(0.0, float(program.limits.target_allocation - point.sum()))
-    return dataclasses.replace(
-        solution,
-        weights=point,
-        cash=cash,
-        multipliers=candidate,
-        objective=objective.value(point, cash),
-    )
-
-
-def _bound(solution: Solution, block: int, row: int) -> float:
-    return float(solution.blocks[block].bound_values(solution.bounds)[row])
+    return solution
 
 
 def _slacks(block: Block, solution: Solution, weights: np.ndarray) -> np.ndarray:
@@ -92,30 +82,123 @@ def _slacks(block: Block, solution: Solution, weights: np.ndarray) -> np.ndarray
     return values - bound if block.sense == Sense.GE else bound - values
 
 
-def _active_set(solution: Solution) -> _ActiveSet:
-    fixed: dict[int, tuple[int, int, float]] = {}
-    rows: list[tuple[int, int]] = []
+def _pinned(block: Block, solution: Solution) -> bool:
+    """Rows whose multiplier is pinned by the cash penalty: cash absorbs them."""
+    return block.includes_cash and solution.cash > ACTIVE
+
+
+def _per_asset(block: Block) -> bool:
+    return isinstance(block, RowBlock) and block.is_identity and block.sense != Sense.EQ
+
+
+def _initial_active(solution: Solution) -> set[Row]:
+    active: set[Row] = set()
+    for k, block in enumerate(solution.blocks):
+        if _pinned(block, solution):
+            continue
+        slack = np.abs(_slacks(block, solution, solution.weights))
+        price = np.abs(solution.multipliers[k])
+        for r in range(block.rows):
+            leaning = slack[r] <= LEANING and slack[r] < price[r]
+            if block.sense == Sense.EQ or slack[r] <= ACTIVE or leaning:
+                active.add((k, r))
+    return active
+
+
+def _solve_on(
+    program: Program, solution: Solution, active: set[Row]
+) -> tuple[np.ndarray | None, list[np.ndarray]]:
+    """Newton on the KKT system of the active set; the point and every row's multiplier."""
+    blocks = solution.blocks
+    fixed: dict[int, tuple[Row, float]] = {}
+    general: list[Row] = []
+    for k, r in sorted(active):
+        block = blocks[k]
+        if _per_asset(block):
+            fixed.setdefault(r, ((k, r), float(block.bound_values(solution.bounds)[r])))
+        else:
+            general.append((k, r))
+    free = np.array([i for i in range(len(solution.weights)) if i not in fixed], dtype=int)
+    point = solution.weights.copy()
+    for asset, (_, bound) in fixed.items():
+        point[asset] = bound
+    constant = _pinned_part(solution)
+    lam = np.array([solution.multipliers[k][r] for k, r in general], dtype=float)
+    for _ in range(STEPS):
+        gradients = _row_gradients(blocks, general, point)
+        stationarity = _gradient(program, point) + gradients.T @ lam + constant
+        gaps = np.array(
+            [
+                blocks[k].values(point)[r] - blocks[k].bound_values(solution.bounds)[r]
+                for k, r in general
+            ]
+        )
+        residual = np.concatenate([stationarity[free], gaps])
+        if residual.size == 0 or np.max(np.abs(residual)) < CONVERGED:
+            break
+        hessian = program.objective.hessian(point)
+        for (k, _), multiplier in zip(general, lam, strict=True):
+            curvature = blocks[k].curvature(point, np.array([multiplier]))
+            if curvature is not None:
+                hessian = hessian + curvature
+        step = _newton_step(hessian, gradients, free, residual)
+        point[free] += step[: len(free)]
+        lam += step[len(free) :]
+    gradients = _row_gradients(blocks, general, point)
+    stationarity = _gradient(program, point) + gradients.T @ lam + constant
+    gaps = [
+        blocks[k].values(point)[r] - blocks[k].bound_values(solution.bounds)[r] for k, r in general
+    ]
+    unsolved = np.concatenate([stationarity[free], np.asarray(gaps, dtype=float)])
+    if not np.all(np.isfinite(point)) or (unsolved.size and np.max(np.abs(unsolved)) > SOLVED):
+        return None, []
+    prices = [np.zeros(block.rows) for block in blocks]
+    for k, block in enumerate(blocks):
+        if _pinned(block, solution):
+            prices[k] = solution.multipliers[k].copy()
+    for (k, r), multiplier in zip(general, lam, strict=True):
+        prices[k][r] = multiplier
+    stationarity = _gradient(program, point) + _paid(blocks, point, prices)
+    for asset, ((k, r), _) in fixed.items():
+        prices[k][r] = -stationarity[asset]
+    return point, prices
+
+
+def _pinned_part(solution: Solution) -> np.ndarray:
     constant = np.zeros(len(solution.weights))
     for k, block in enumerate(solution.blocks):
-        slack = _slacks(block, solution, solution.weights)
-        bound = block.bound_values(solution.bounds)
-        per_asset = isinstance(block, RowBlock) and block.is_identity and block.sense != Sense.EQ
-        for r in range(block.rows):
-            if block.includes_cash and solution.cash > ACTIVE:
-                # cash absorbs this row: its multiplier is pinned by the cash penalty
-                prices = np.zeros(block.rows)
-                prices[r] = solution.multipliers[k][r]
-                constant += block.pullback(solution.weights, prices)
-            elif per_asset and abs(slack[r]) <= ACTIVE:
-                fixed.setdefault(r, (k, r, float(bound[r])))
-            elif not per_asset and (block.sense == Sense.EQ or abs(slack[r]) <= ACTIVE):
-                rows.append((k, r))
-    return _ActiveSet(fixed=fixed, rows=rows, constant=constant)
+        if _pinned(block, solution):
+            constant += block.pullback(solution.weights, solution.multipliers[k])
+    return constant
 
 
-def _row_gradients(
-    blocks: list[Block], rows: list[tuple[int, int]], point: np.ndarray
-) -> np.ndarray:
+def _most_violated(solution: Solution, point: np.ndarray, active: set[Row]) -> Row | None:
+    worst, row = -FEASIBLE, None
+    for k, block in enumerate(solution.blocks):
+        if block.sense == Sense.EQ or _pinned(block, solution):
+            continue
+        slack = _slacks(block, solution, point)
+        for r in np.flatnonzero(slack < worst):
+            if (k, int(r)) not in active:
+                worst, row = float(slack[r]), (k, int(r))
+    return row
+
+
+def _most_wrongly_signed(
+    solution: Solution, prices: list[np.ndarray], active: set[Row]
+) -> Row | None:
+    worst, row = SIGN, None
+    for k, r in active:
+        block = solution.blocks[k]
+        if block.sense == Sense.EQ:
+            continue
+        wrongness = -prices[k][r] if block.sense == Sense.LE else prices[k][r]
+        if wrongness > worst:
+            worst, row = wrongness, (k, r)
+    return row
+
+
+def _row_gradients(blocks: list[Block], rows: list[Row], point: np.ndarray) -> np.ndarray:
     if not rows:
         return np.zeros((0, len(point)))
     return np.vstack([blocks[k].gradients(point)[r] for k, r in rows])
@@ -124,6 +207,13 @@ def _row_gradients(
 def _gradient(program: Program, point: np.ndarray) -> np.ndarray:
     lower, _ = program.objective.subgradient(point)
     return lower
+
+
+def _paid(blocks: list[Block], point: np.ndarray, prices: list[np.ndarray]) -> np.ndarray:
+    return sum(
+        (block.pullback(point, price) for block, price in zip(blocks, prices, strict=True)),
+        np.zeros(len(point)),
+    )
 
 
 def _newton_step(
@@ -139,54 +229,8 @@ def _newton_step(
     return step
 
 
-def _multipliers(
-    program: Program,
-    solution: Solution,
-    active: _ActiveSet,
-    point: np.ndarray,
-    lam: np.ndarray,
-) -> list[np.ndarray] | None:
-    """Multipliers of every row at ``point``; None if one has the wrong sign."""
-    prices = [np.zeros(block.rows) for block in solution.blocks]
-    for k, block in enumerate(solution.blocks):
-        if block.includes_cash and solution.cash > ACTIVE:
-            prices[k] = solution.multipliers[k].copy()
-    for (k, r), multiplier in zip(active.rows, lam, strict=True):
-        prices[k][r] = multiplier
-    paid = sum(
-        (
-            block.pullback(point, price)
-            for block, price in zip(solution.blocks, prices, strict=True)
-        ),
-        np.zeros(len(point)),
-    )
-    stationarity = _gradient(program, point) + paid
-    for asset, (k, r, _) in active.fixed.items():
-        prices[k][r] = -stationarity[asset]
-    for block, price in zip(solution.blocks, prices, strict=True):
-        if block.sense == Sense.LE and np.any(price < -SIGN):
-            return None
-        if block.sense == Sense.GE and np.any(price > SIGN):
-            return None
-    return prices
-
-
-def _feasible(solution: Solution, point: np.ndarray) -> bool:
-    return all(
-        np.all(_slacks(block, solution, point) >= -FEASIBLE)
-        for block in solution.blocks
-        if block.sense != Sense.EQ
-    ) and bool(np.all(np.isfinite(point)))
-
-
 def _residual(
     program: Program, solution: Solution, point: np.ndarray, prices: list[np.ndarray]
 ) -> float:
-    paid = sum(
-        (
-            block.pullback(point, price)
-            for block, price in zip(solution.blocks, prices, strict=True)
-        ),
-        np.zeros(len(point)),
-    )
-    return float(np.max(np.abs(_gradient(program, point) + paid), initial=0.0))
+    stationarity = _gradient(program, point) + _paid(solution.blocks, point, prices)
+    return float(np.max(np.abs(stationarity), initial=0.0))

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from portcon._text import listing
-from portcon.constraints.base import RISK_EXPOSURES, RISK_SPECIFIC, Rule
+from portcon.constraints.base import RISK_EXPOSURES, RISK_SPECIFIC, Block, Rule
 from portcon.constraints.groups import GroupCap
 from portcon.constraints.portfolio import MinExpectedReturn, TargetAllocation, VolatilityCap
 from portcon.constraints.positions import (
@@ -89,6 +90,11 @@ class Program:
             values.update(rule.parameters())
         return values
 
+    @cached_property
+    def blocks(self) -> list[Block]:
+        """Every constraint block of every rule, in rule order."""
+        return [block for rule in self.rules for block in rule.blocks()]
+
     def structure(self) -> Hashable:
         """Everything that fixes the cvxpy problem's shape; values are Parameters."""
         factors = None if self.market.exposures is None else self.market.exposures.shape[1]
@@ -96,7 +102,7 @@ class Program:
             len(self.members),
             factors,
             self.objective.structure(),
-            tuple(rule.structure() for rule in self.rules),
+            tuple(block.layout() for block in self.blocks),
         )
 
 

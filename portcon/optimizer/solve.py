@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
@@ -14,7 +15,9 @@ from cvxpy.constraints.nonpos import Inequality
 from portcon.constraints.base import Block, RowBlock, Sense, multipliers
 from portcon.errors import InfeasibleError, SolverError
 from portcon.optimizer.model import Model
+from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program
+from portcon.optimizer.solution import Solution
 
 ZERO_WEIGHT = 1e-10
 LARGEST_REPAIR = 1e-6
@@ -56,6 +59,7 @@ class Attempt:
     solver: str
     options: dict[str, float | bool | int]
     accept: Callable[[cp.Problem], bool] = _always
+    rescue: bool = False  # an optimal answer refused by `accept` may still be polished
 
 
 CLARABEL_OPTIONS: dict[str, float | bool | int] = {
@@ -64,10 +68,11 @@ CLARABEL_OPTIONS: dict[str, float | bool | int] = {
     "tol_feas": 1e-10,
 }
 # Clarabel first (fast, accurate duals). At a degenerate optimum (say a raw size exactly at its
-# cap) it is only ~√tolerance accurate, so OSQP follows: its active-set polish solves the KKT
-# system of the identified active set exactly. Failing both, any optimal answer is taken (the
-# independent limit check still guards it), then ECOS and SCS.
-CLARABEL_STRICT = Attempt("CLARABEL", CLARABEL_OPTIONS, _complementary)
+# cap) it is only ~√tolerance accurate: portcon's own active-set polish then tries to make it
+# exact, and failing that OSQP runs, whose polish solves the KKT system of its active set.
+# Failing both, any optimal answer is taken (the independent limit check still guards it),
+# then ECOS and SCS.
+CLARABEL_STRICT = Attempt("CLARABEL", CLARABEL_OPTIONS, _complementary, rescue=True)
 OSQP_POLISHED = Attempt(
     "OSQP", {"eps_abs": 1e-6, "eps_rel": 1e-6, "polishing": True, "max_iter": 100_000}, _polished
 )
@@ -77,53 +82,6 @@ FALLBACKS = (
     Attempt("SCS", {"eps_abs": 1e-9, "eps_rel": 1e-9}),
 )
 SOLVER_CHAIN: tuple[Attempt, ...] = (CLARABEL_STRICT, OSQP_POLISHED, *FALLBACKS)
-# Small quadratic programs are often degenerate (weights at zero with zero price), where
-# Clarabel's answer is refused and OSQP runs anyway: start with OSQP there. Beyond this size
-# Clarabel is several times faster than OSQP to a polished answer.
-SMALL_QP_CHAIN: tuple[Attempt, ...] = (OSQP_POLISHED, CLARABEL_STRICT, *FALLBACKS)
-SMALL_QP = 1000
-
-
-@dataclass(frozen=True, eq=False)
-class Solution:
-    """What the solver returned, aligned with the program's rule blocks.
-
-    Attributes
-    ----------
-    weights
-        Weights of the program's members, round-off tidied (see :func:`tidy`).
-    cash
-        The program's cash variable: the part of target_allocation left uninvested.
-    objective
-        The minimised objective at ``weights``.
-    blocks
-        The program's rule blocks, in order.
-    multipliers
-        Signed multipliers per block (shadow prices of its rows).
-    bounds
-        Parameter name → value used in this solve.
-    auxiliary_duals
-        Duals of the objective's auxiliary constraints, in order.
-    status, solver
-        Final solver status and the solver that produced it.
-    tried
-        Every solver tried, in order.
-    timings
-        Seconds: ``solve`` (every attempt of the chain up to the accepted one, compilation
-        included) and ``solver`` (the accepted solver's own time).
-    """
-
-    weights: np.ndarray
-    cash: float
-    objective: float
-    blocks: list[Block]
-    multipliers: list[np.ndarray]
-    bounds: dict[str, np.ndarray]
-    auxiliary_duals: list[np.ndarray]
-    status: str
-    solver: str
-    tried: tuple[str, ...]
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 def solve(program: Program, model: Model) -> Solution:
@@ -140,8 +98,7 @@ def solve(program: Program, model: Model) -> Solution:
     status = "not solved"
     infeasible = False
     chain_started = time.perf_counter()
-    small_qp = model.context.size <= SMALL_QP and model.problem.is_qp()
-    for attempt in SMALL_QP_CHAIN if small_qp else SOLVER_CHAIN:
+    for attempt in SOLVER_CHAIN:
         tried.append(attempt.solver)
         problem = model.for_solver(attempt.solver)
         try:
@@ -162,12 +119,15 @@ def solve(program: Program, model: Model) -> Solution:
         infeasible = infeasible or status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
         if status == cp.OPTIMAL and attempt.accept(problem):
             return _solution(program, model, problem, attempt.solver, tuple(tried), elapsed)
+        if status == cp.OPTIMAL and attempt.rescue:
+            tentative = _solution(program, model, problem, attempt.solver, tuple(tried), elapsed)
+            polished = polish(program, tentative, complementary=False)
+            if polished is not tentative:
+                return dataclasses.replace(polished, solver=f"{attempt.solver}+polish")
         if status == cp.OPTIMAL:
             status = "optimal, not accurate enough"
     if infeasible:
-        fields = sorted(
-            {block.rule for rule in program.rules for block in rule.blocks()} - {"long_only"}
-        )
+        fields = sorted({block.rule for block in program.blocks} - {"long_only"})
         raise InfeasibleError(
             f"no portfolio satisfies every limit at once ({', '.join(dict.fromkeys(tried))} "
             "agree); the limits "
@@ -191,7 +151,7 @@ def _solution(
     tried: tuple[str, ...],
     elapsed: float,
 ) -> Solution:
-    blocks = [block for rule in program.rules for block in rule.blocks()]
+    blocks = program.blocks
     bounds = {
         name: np.asarray(parameter.value, dtype=float)
         for name, parameter in model.context.parameters.items()

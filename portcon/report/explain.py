@@ -18,7 +18,7 @@ from portcon._text import percent
 from portcon.constraints.base import Sense
 from portcon.optimizer.objectives import TieredDeviation, TieredTopSlice
 from portcon.optimizer.program import Program
-from portcon.optimizer.solve import Solution
+from portcon.optimizer.solution import Solution
 
 BINDING_TOLERANCE = 1e-7
 STRUCTURAL_RULES = ("long_only",)
