@@ -19,9 +19,8 @@ from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program, compile_program
 from portcon.optimizer.solve import Solution, solve
 from portcon.portfolio import Portfolio
-from portcon.report import explain
 from portcon.report.check import violations
-from portcon.report.metrics import compute_metrics
+from portcon.report.report import Report
 from portcon.universe import Universe
 
 
@@ -110,45 +109,19 @@ def _report(
             solver=solution.solver,
             tried=solution.tried,
         )
-    table = explain.constraint_table(solution)
-    kkt = explain.attribution(program, solution)
-    sentences = explain.reasons(program, solution, table)
-    explanations = _explanations(universe, weights, sentences, kkt)
     return Portfolio(
         _weights=pd.Series(weights, index=universe.assets, name="weight"),
         cash=1.0 - float(weights.sum()),
         rollover=solution.cash,
-        cash_reason=explain.cash_reason(program, solution, table),
         objective=solution.objective,
         status=solution.status,
         solver=solution.solver,
         solve_time=solution.timings.get("solver", 0.0),
         timings=timings,
         limits=limits,
-        metrics=compute_metrics(weights, universe, limits),
-        _constraints=table,
-        _explanations=explanations,
-        _sensitivity=explain.sensitivity(program, solution),
+        _report=Report(program, solution, weights),
         _current=_current(universe),
     )
-
-
-def _explanations(
-    universe: Universe,
-    weights: np.ndarray,
-    sentences: dict[str, tuple[str, str]],
-    kkt: pd.DataFrame,
-) -> pd.DataFrame:
-    labels = [str(a) for a in universe.assets]
-    frame = pd.DataFrame({"weight": weights, "score": universe.score}, index=labels)
-    for kind in ("bucket", "sector"):
-        if universe.groups(kind) is not None:
-            frame[kind] = universe.groups(kind)
-    frame["binding"] = [sentences[a][0] for a in labels]
-    frame["reason"] = [sentences[a][1] for a in labels]
-    frame = frame.join(kkt)
-    frame.index = universe.assets
-    return frame
 
 
 def _current(universe: Universe) -> pd.Series | None:
@@ -160,24 +133,17 @@ def _current(universe: Universe) -> pd.Series | None:
 def _all_cash(program: Program, timings: dict[str, float], started: float) -> Portfolio:
     universe, limits = program.universe, program.limits
     weights = np.zeros(universe.size)
-    sentences = {asset: ("", reason) for asset, reason in program.exclusions.items()}
-    empty_kkt = pd.DataFrame(index=[str(a) for a in universe.assets])
     timings["total"] = time.perf_counter() - started
     return Portfolio(
         _weights=pd.Series(weights, index=universe.assets, name="weight"),
         cash=1.0,
         rollover=limits.target_allocation,
-        cash_reason=f"no asset is eligible: the {100 * limits.target_allocation:.1f}% target "
-        "stays in cash",
         objective=0.0,
         status="no_eligible_assets",
         solver="none",
         solve_time=0.0,
         timings=timings,
         limits=limits,
-        metrics=compute_metrics(weights, universe, limits),
-        _constraints=explain.constraint_table_empty(),
-        _explanations=_explanations(universe, weights, sentences, empty_kkt),
-        _sensitivity=pd.DataFrame(columns=["value", "shadow_price"]).rename_axis("field"),
+        _report=Report(program, None, weights),
         _current=_current(universe),
     )

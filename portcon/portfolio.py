@@ -11,6 +11,7 @@ import pandas as pd
 
 from portcon.limits import Limits
 from portcon.report.metrics import Metrics
+from portcon.report.report import Report
 
 CASH_LABEL = "CASH"
 
@@ -25,8 +26,6 @@ class Portfolio:
         1 − Σ weights: cash by choice (1 − target_allocation) plus any rollover.
     rollover
         The part of target_allocation the limits could not absorb.
-    cash_reason
-        Why there is a rollover (empty when there is none).
     objective
         The minimised objective value.
     status, solver, solve_time
@@ -35,25 +34,29 @@ class Portfolio:
         Seconds per stage: ``prepare``, ``build``, ``solve``, ``solver``, ``report``, ``total``.
     limits
         The effective limits.
-    metrics
-        Concentration, cash and group exposure.
     """
 
     _weights: pd.Series
     cash: float
     rollover: float
-    cash_reason: str
     objective: float
     status: str
     solver: str
     solve_time: float
     timings: dict[str, float]
     limits: Limits
-    metrics: Metrics
-    _constraints: pd.DataFrame
-    _explanations: pd.DataFrame
-    _sensitivity: pd.DataFrame
+    _report: Report
     _current: pd.Series | None = field(default=None)
+
+    @property
+    def cash_reason(self) -> str:
+        """Why part of target_allocation is uninvested (empty when it is all invested)."""
+        return self._report.cash_reason
+
+    @property
+    def metrics(self) -> Metrics:
+        """Concentration, cash and group exposure."""
+        return self._report.metrics
 
     @property
     def weights(self) -> pd.Series:
@@ -73,7 +76,7 @@ class Portfolio:
         ``portfolio``), ``sense``, ``bound``, ``value``, ``slack``, ``shadow_price`` (decrease of
         the objective per unit increase of the bound), ``binding``.
         """
-        return self._constraints.copy()
+        return self._report.constraints.copy()
 
     @property
     def explanations(self) -> pd.DataFrame:
@@ -82,7 +85,7 @@ class Portfolio:
         The columns after ``reason`` are the parts of the stationarity identity
         ``sizing + Σ rules = residual`` (≈ 0); NaN for assets excluded before optimisation.
         """
-        return self._explanations.copy()
+        return self._report.explanations.copy()
 
     def sensitivity(self) -> pd.DataFrame:
         """Per Limits field: ``value`` and ``shadow_price``.
@@ -91,12 +94,13 @@ class Portfolio:
         field: raising it by 0.01 lowers the objective by about 0.01 × shadow_price. Per-name
         caps appear as ``bucket_caps[Tech]``.
         """
-        return self._sensitivity.copy()
+        return self._report.sensitivity.copy()
 
     def to_frame(self) -> pd.DataFrame:
         """One row per asset plus a ``CASH`` row: weight, score, groups, trade, binding, reason."""
-        columns = [c for c in ("weight", "score", "bucket", "sector") if c in self._explanations]
-        frame = self._explanations[[*columns, "binding", "reason"]].copy()
+        explanations = self._report.explanations
+        columns = [c for c in ("weight", "score", "bucket", "sector") if c in explanations]
+        frame = explanations[[*columns, "binding", "reason"]].copy()
         if self._current is not None:
             frame.insert(frame.columns.get_loc("binding"), "current_weight", self._current)
             frame.insert(frame.columns.get_loc("binding"), "trade", self.trades)
@@ -126,9 +130,9 @@ class Portfolio:
                 "timings": self.timings,
                 "limits": self.limits.model_dump(mode="json"),
                 "metrics": self.metrics.to_dict(),
-                "constraints": self._constraints.to_dict(orient="records"),
-                "explanations": self._explanations.reset_index().to_dict(orient="records"),
-                "sensitivity": self._sensitivity.reset_index().to_dict(orient="records"),
+                "constraints": self._report.constraints.to_dict(orient="records"),
+                "explanations": self._report.explanations.reset_index().to_dict(orient="records"),
+                "sensitivity": self._report.sensitivity.reset_index().to_dict(orient="records"),
             }
         )
 
