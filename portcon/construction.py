@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 
 from portcon._text import listing
-from portcon.errors import SolverError
+from portcon.errors import InfeasibleError, SolverError
 from portcon.estimators import FactorModel
 from portcon.limits import Limits, coerce_limits
 from portcon.market import MarketData, prepare_market_data
+from portcon.optimizer.diagnose import diagnose
 from portcon.optimizer.model import build
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program, compile_program
@@ -83,7 +84,13 @@ def construct(
     mark = time.perf_counter()
     model = build(program)
     timings["build"] = time.perf_counter() - mark
-    solution = solve(program, model)
+    try:
+        solution = solve(program, model)
+    except InfeasibleError:
+        diagnosis = diagnose(program)
+        raise InfeasibleError(
+            diagnosis.message, conflicts=diagnosis.conflicts, repairs=diagnosis.repairs
+        ) from None
     timings.update(solution.timings)
     mark = time.perf_counter()
     solution = polish(program, solution)

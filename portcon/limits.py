@@ -140,6 +140,12 @@ class Limits(BaseModel):
         gt=0,
         le=1,
     )
+    allow_cash_rollover: bool = _field(
+        True,
+        GROUP_ALLOCATION,
+        "When the limits cannot absorb target_allocation, invest what they allow and report the "
+        "rest as cash (true), or fail with a diagnosis of the conflicting limits (false).",
+    )
     max_single_position: float | None = _field(
         0.15, GROUP_ALLOCATION, "Largest weight of any one asset, in (0, 1].", gt=0, le=1
     )

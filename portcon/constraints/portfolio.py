@@ -12,10 +12,12 @@ from portcon.constraints.base import Block, RowBlock, Rule, Sense, VolatilityBlo
 
 @dataclass(frozen=True, eq=False)
 class TargetAllocation(Rule):
-    """Σ w_i + cash = target_allocation, cash ≥ 0.
+    """Σ w_i + cash = target_allocation, cash ≥ 0 (Σ w_i = target_allocation without rollover).
 
     ``cash`` here is the part of the target the limits could not absorb (the rollover); the
-    rest of the portfolio, 1 − target_allocation, is cash by choice.
+    rest of the portfolio, 1 − target_allocation, is cash by choice. With
+    ``allow_cash_rollover = false`` there is no such cash: the target must be invested, and
+    limits that cannot absorb it make the program infeasible.
 
     Dual: the shadow price is the decrease of the objective per unit increase of
     target_allocation (negative when investing more costs objective).
@@ -23,6 +25,7 @@ class TargetAllocation(Rule):
 
     size: int
     target: float
+    rollover: bool = True
     limit = "target_allocation"
 
     def parameters(self) -> dict[str, float | np.ndarray]:
@@ -37,7 +40,7 @@ class TargetAllocation(Rule):
                 coefficients=sp.csr_array(np.ones((1, self.size))),
                 parameter=self.limit,
                 bound_derivatives={self.limit: np.ones(1)},
-                includes_cash=True,
+                includes_cash=self.rollover,
             )
         ]
 

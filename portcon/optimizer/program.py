@@ -62,6 +62,8 @@ class Program:
         The constraint rules over the members.
     market
         Market data of the members (risk model, expected returns, return history).
+    universe_market
+        The same market data over the whole universe (to recompile with other limits).
     """
 
     universe: Universe
@@ -73,6 +75,7 @@ class Program:
     objective: SizingObjective
     rules: list[Rule]
     market: MarketData
+    universe_market: MarketData
 
     @property
     def assets(self) -> tuple[str, ...]:
@@ -150,7 +153,9 @@ def compile_program(
     rules = _rules(universe, limits, members, objective, selected)
     if objective is not None:
         objective = sizing.refine(objective, rules, selected)
-    return Program(universe, limits, members, exclusions, sizing, raw, objective, rules, selected)
+    return Program(
+        universe, limits, members, exclusions, sizing, raw, objective, rules, selected, market
+    )
 
 
 def _candidates(universe: Universe, market: MarketData, members: np.ndarray) -> Candidates:
@@ -211,7 +216,11 @@ def _rules(
 ) -> list[Rule]:
     assets = tuple(str(a) for a in universe.assets[members])
     size = len(assets)
-    rules: list[Rule] = [TargetAllocation(size=size, target=limits.target_allocation)]
+    rules: list[Rule] = [
+        TargetAllocation(
+            size=size, target=limits.target_allocation, rollover=limits.allow_cash_rollover
+        )
+    ]
     rules.append(LongOnly.over(assets))
     if limits.max_single_position is not None:
         rules.append(SinglePositionCap.uniform(assets, limits.max_single_position))

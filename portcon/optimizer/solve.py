@@ -116,6 +116,9 @@ def solve(program: Program, model: Model) -> Solution:
         elapsed = time.perf_counter() - chain_started
         model.solves[attempt.solver] = model.solves.get(attempt.solver, 0) + 1
         status = problem.status
+        if status == cp.INFEASIBLE and attempt.solver == "CLARABEL":
+            infeasible = True  # Clarabel returns a certificate: no other solver can do better
+            break
         infeasible = infeasible or status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
         if status == cp.OPTIMAL and attempt.accept(problem):
             return _solution(program, model, problem, attempt.solver, tuple(tried), elapsed)
