@@ -33,6 +33,7 @@ def construct(
     covariance: pd.DataFrame | object | None = None,
     factor_model: FactorModel | None = None,
     expected_returns: pd.Series | None = None,
+    repair_covariance: bool = False,
 ) -> Portfolio:
     """Target weights for scored assets under limits, solved as one convex program.
 
@@ -56,6 +57,9 @@ def construct(
         A :class:`FactorModel` (loadings, factor covariance, specific variance).
     expected_returns
         Expected return per asset.
+    repair_covariance
+        Replace a covariance that is not symmetric positive semidefinite by the nearest one
+        that is (and say by how much in ``Portfolio.notes``) instead of raising.
 
     Returns
     -------
@@ -75,7 +79,7 @@ def construct(
     universe = Universe.from_scores(scores)
     limits = coerce_limits(limits)
     market = prepare_market_data(
-        universe, limits, returns, covariance, factor_model, expected_returns
+        universe, limits, returns, covariance, factor_model, expected_returns, repair_covariance
     )
     program = compile_program(universe, limits, market)
     timings = {"prepare": time.perf_counter() - started}
@@ -128,6 +132,7 @@ def _report(
         limits=limits,
         _report=Report(program, solution, weights),
         _current=_current(universe),
+        notes=market.notes,
     )
 
 
@@ -153,4 +158,5 @@ def _all_cash(program: Program, timings: dict[str, float], started: float) -> Po
         limits=limits,
         _report=Report(program, None, weights),
         _current=_current(universe),
+        notes=program.universe_market.notes,
     )

@@ -29,7 +29,7 @@ from portcon.estimators import (
     alpha_from_scores,
 )
 from portcon.estimators._data import check_returns
-from portcon.estimators.factor_model import check_covariance
+from portcon.estimators.factor_model import check_covariance, nearest_psd
 from portcon.limits import CovarianceEstimator, ExpectedReturnEstimator, Limits
 from portcon.universe import Universe
 
@@ -54,6 +54,7 @@ class MarketData:
     specific: np.ndarray | None = None
     expected_returns: np.ndarray | None = None
     returns: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def has_risk(self) -> bool:
@@ -93,6 +94,7 @@ def prepare_market_data(
     covariance: pd.DataFrame | None = None,
     factor_model: FactorModel | None = None,
     expected_returns: pd.Series | None = None,
+    repair_covariance: bool = False,
 ) -> MarketData:
     """Align and estimate the market data for ``universe``.
 
@@ -104,6 +106,7 @@ def prepare_market_data(
     """
     if covariance is not None and factor_model is not None:
         raise InputError("give covariance= or factor_model=, not both")
+    notes: list[str] = []
     history = None
     if returns is not None:
         history = _aligned_returns(returns, universe.assets)
@@ -115,8 +118,19 @@ def prepare_market_data(
         model = factor_model.subset(universe.assets)
     elif covariance is not None:
         _require(covariance.index, universe.assets, "covariance")
-        check_covariance(covariance)
-        model = FactorModel.from_covariance(covariance.loc[universe.assets, universe.assets])
+        covariance = covariance.loc[universe.assets, universe.assets]
+        try:
+            check_covariance(covariance)
+        except InputError as error:
+            repairable = "semidefinite" in str(error) or "symmetric" in str(error)
+            if not (repair_covariance and repairable):
+                raise InputError(
+                    f"{error}; fix it, or ask for the nearest positive semidefinite matrix "
+                    "(repair_covariance=True, --repair-covariance)"
+                ) from error
+            covariance, note = nearest_psd(covariance)
+            notes.append(note)
+        model = FactorModel.from_covariance(covariance)
     elif history is not None:
         estimator = _covariance_estimator(limits).fit(history)
         model = FactorModel.from_estimator(estimator, universe.assets)
@@ -124,7 +138,13 @@ def prepare_market_data(
     specific = None if model is None else np.sqrt(model.specific_variance.to_numpy(dtype=float))
     market = MarketData(exposures=exposures, specific=specific, returns=history)
     mu = _expected_returns(universe, limits, market, expected_returns)
-    return MarketData(exposures=exposures, specific=specific, expected_returns=mu, returns=history)
+    return MarketData(
+        exposures=exposures,
+        specific=specific,
+        expected_returns=mu,
+        returns=history,
+        notes=tuple(notes),
+    )
 
 
 def _from_estimator(

@@ -34,6 +34,8 @@ class Portfolio:
         Seconds per stage: ``prepare``, ``build``, ``solve``, ``solver``, ``report``, ``total``.
     limits
         The effective limits.
+    notes
+        What portcon changed in the inputs on request (a repaired covariance), in words.
     """
 
     _weights: pd.Series
@@ -47,6 +49,7 @@ class Portfolio:
     limits: Limits
     _report: Report
     _current: pd.Series | None = field(default=None)
+    notes: tuple[str, ...] = ()
 
     @property
     def cash_reason(self) -> str:
@@ -123,6 +126,7 @@ class Portfolio:
                 "cash": self.cash,
                 "rollover": self.rollover,
                 "cash_reason": self.cash_reason,
+                "notes": list(self.notes),
                 "objective": self.objective,
                 "status": self.status,
                 "solver": self.solver,

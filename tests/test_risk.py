@@ -386,3 +386,23 @@ def test_any_scikit_learn_covariance_estimator_is_accepted() -> None:
     )
     np.testing.assert_allclose(via_estimator.weights, explicit.weights, atol=WEIGHT_TOLERANCE)
     assert not hasattr(estimator, "covariance_")  # the caller's estimator is not modified
+
+
+def test_covariance_repair_only_when_asked() -> None:
+    scores = pd.Series({"a": 0.9, "b": 0.8, "c": 0.7})
+    broken = pd.DataFrame(
+        [[0.04, 0.05, 0.0], [0.05, 0.04, 0.0], [0.0, 0.0, 0.02]],
+        index=list("abc"),
+        columns=list("abc"),
+    )
+    with pytest.raises(InputError, match="repair_covariance=True"):
+        portcon.construct(scores, dict(sizing_mode="min_variance"), covariance=broken)
+    repaired = portcon.construct(
+        scores, dict(sizing_mode="min_variance"), covariance=broken, repair_covariance=True
+    )
+    (note,) = repaired.notes
+    values = np.linalg.eigvalsh(broken.to_numpy())
+    assert f"smallest eigenvalue was {values.min():.3g}" in note
+    clipped = np.linalg.eigh(broken.to_numpy())
+    nearest = (clipped[1] * np.maximum(clipped[0], 0)) @ clipped[1].T
+    assert f"{np.linalg.norm(nearest - broken.to_numpy()):.3g} in Frobenius norm" in note

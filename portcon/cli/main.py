@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     market.add_argument(
         "--expected-returns", type=Path, metavar="FILE.csv", help="expected return per asset"
     )
+    market.add_argument(
+        "--repair-covariance",
+        action="store_true",
+        help="replace a covariance that is not symmetric PSD by the nearest one that is",
+    )
     construct_parser.add_argument("-o", "--output", type=Path, help="write targets as CSV")
     construct_parser.add_argument("--json", type=Path, help="write the full result as JSON")
     construct_parser.add_argument(
@@ -100,6 +105,7 @@ def run(arguments: argparse.Namespace) -> int:
         returns=_optional(read_returns_csv, arguments.returns),
         covariance=_optional(read_covariance_csv, arguments.covariance),
         expected_returns=_optional(read_expected_returns_csv, arguments.expected_returns),
+        repair_covariance=arguments.repair_covariance,
     )
     contents = {}
     if arguments.output is not None:
@@ -124,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         options = [f"--{name.replace('_', '-')}" for name in Limits.model_fields]
         options += ["--limits", "--preset", "--output", "--json", "--quiet", "--returns"]
-        options += ["--covariance", "--expected-returns"]
+        options += ["--covariance", "--expected-returns", "--repair-covariance"]
         first = unknown[0].split("=", 1)[0]
         parser.error(f"unknown option {first}{did_you_mean(first, options)}")
     try:

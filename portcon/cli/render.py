@@ -14,7 +14,8 @@ def render(portfolio: Portfolio) -> str:
     explanations = portfolio.explanations
     held = explanations[explanations["weight"] > 0].sort_values("weight", ascending=False)
     excluded = explanations[explanations["weight"] <= 0]
-    lines = [f"Targets ({len(held)} held, {len(excluded)} not held)", ""]
+    lines = [f"note: {note}" for note in portfolio.notes]
+    lines += [f"Targets ({len(held)} held, {len(excluded)} not held)", ""]
     lines.append(_table(held, show_weight=True))
     if len(excluded):
         lines += ["", "Not held", "", _table(excluded, show_weight=False)]

@@ -159,3 +159,28 @@ def check_covariance(covariance: pd.DataFrame) -> np.ndarray:
         raise InputError("covariance has NaN or infinite values")
     check_psd(matrix, "covariance")
     return matrix
+
+
+def nearest_psd(covariance: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The nearest symmetric PSD matrix (Frobenius norm) and a sentence saying how far it moved.
+
+    Symmetrise, then clip negative eigenvalues to zero: for a symmetric matrix this is the
+    nearest positive semidefinite one (Higham 1988).
+    """
+    matrix = covariance.to_numpy(dtype=float)
+    if not np.all(np.isfinite(matrix)):
+        raise InputError("covariance has NaN or infinite values; they cannot be repaired")
+    symmetric = (matrix + matrix.T) / 2
+    eigenvalues, eigenvectors = np.linalg.eigh(symmetric)
+    repaired = (eigenvectors * np.maximum(eigenvalues, 0.0)) @ eigenvectors.T
+    repaired = (repaired + repaired.T) / 2
+    moved = float(np.linalg.norm(repaired - matrix))
+    relative = moved / max(float(np.linalg.norm(matrix)), 1e-300)
+    asymmetry = float(np.abs(matrix - matrix.T).max())
+    note = (
+        f"covariance repaired to the nearest positive semidefinite matrix: smallest eigenvalue "
+        f"was {float(eigenvalues.min()):.3g}, asymmetry {asymmetry:.3g}; "
+        f"changed by {moved:.3g} in Frobenius norm ({100 * relative:.2g}% of its size)"
+    )
+    frame = pd.DataFrame(repaired, index=covariance.index, columns=covariance.columns)
+    return frame, note
