@@ -27,16 +27,28 @@ def refuse_inputs(outputs: list[Path], inputs: list[Path]) -> None:
             raise InputError(f"cannot write {output}: folder {resolved.parent} does not exist")
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def write_atomically(contents: dict[Path, str]) -> None:
+    """Write every file to a temporary beside it, then rename them all into place.
+
+    All the writing (the slow part) happens before the first rename, so an error or Ctrl-C
+    leaves either no new output at all or, in the moment between two renames, a complete
+    earlier file; never a partial one. Temporaries are removed on any failure.
+    """
+    staged: dict[Path, str] = {}
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        for path, text in contents.items():
+            handle, temporary = tempfile.mkstemp(
+                prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+            )
+            staged[path] = temporary
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+                stream.write(text)
+                stream.flush()
+                os.fsync(stream.fileno())
+        for path, temporary in staged.items():
+            os.replace(temporary, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+        for temporary in staged.values():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
         raise

@@ -112,8 +112,7 @@ def run(arguments: argparse.Namespace) -> int:
         contents[arguments.output] = portfolio.to_frame().to_csv(float_format="%.10g")
     if arguments.json is not None:
         contents[arguments.json] = json.dumps(portfolio.to_dict(), indent=2) + "\n"
-    for path, text in contents.items():
-        write_atomically(path, text)
+    write_atomically(contents)
     if not arguments.quiet:
         print(render(portfolio))
     return EXIT_OK
