@@ -140,3 +140,29 @@ def test_output_into_a_missing_folder_is_refused(tmp_path: Path, capsys, flag: s
     scores.write_text(GOOD)
     assert cli.main(["construct", str(scores), "-q", flag, str(tmp_path / "no" / "x")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_result_that_fails_the_independent_check_is_never_returned(monkeypatch) -> None:
+    import pandas as pd
+
+    import portcon
+    import portcon.construction as construction
+
+    monkeypatch.setattr(construction, "violations", lambda *args, **kwargs: ["cap broken"])
+    with pytest.raises(portcon.SolverError, match="break limits: cap broken"):
+        portcon.construct(pd.Series({"a": 0.9, "b": 0.8}))
+
+
+def test_the_chain_moves_on_when_a_solver_fails(monkeypatch) -> None:
+    import pandas as pd
+
+    import portcon
+    from portcon.optimizer import solve
+
+    missing = solve.Attempt("NOT_A_SOLVER", {})
+    monkeypatch.setattr(solve, "SOLVER_CHAIN", (missing, *solve.SOLVER_CHAIN))
+    portfolio = portcon.construct(
+        pd.Series({"a": 0.9, "b": 0.8, "c": 0.7}), dict(max_single_position=0.5)
+    )
+    assert portfolio.status == "optimal"
+    assert portfolio.solver != "NOT_A_SOLVER"
