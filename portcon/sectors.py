@@ -88,20 +88,19 @@ def _etf_matches(
 ) -> dict[str, tuple[str, float]]:
     if returns is None or etf_returns is None:
         return {}
-    joined = returns.join(etf_returns, how="inner", lsuffix="", rsuffix=" (ETF)")
-    if len(joined) < MIN_OVERLAP:
+    dates = returns.index.intersection(etf_returns.index)
+    if len(dates) < MIN_OVERLAP:
         raise InputError(
-            f"asset and ETF returns share {len(joined)} dates; at least {MIN_OVERLAP} are needed"
+            f"asset and ETF returns share {len(dates)} dates; at least {MIN_OVERLAP} are needed"
         )
-    etf_columns = joined.columns[len(returns.columns) :]
+    etfs = etf_returns.loc[dates]
     matches = {}
     for asset in assets:
         if asset not in returns.columns:
             continue
-        correlations = joined[etf_columns].corrwith(joined[asset])
+        correlations = etfs.corrwith(returns.loc[dates, asset])
         if correlations.notna().any():
             best = correlations.idxmax()
             if correlations[best] >= threshold:
-                sector = str(etf_returns.columns[list(etf_columns).index(best)])
-                matches[asset] = (sector, float(correlations[best]))
+                matches[asset] = (str(best), float(correlations[best]))
     return matches
