@@ -10,12 +10,14 @@ import numpy as np
 import pandas as pd
 
 from portcon._text import listing
-from portcon.errors import InfeasibleError, SolverError
+from portcon.errors import InfeasibleError, InputError, SolverError
 from portcon.estimators import FactorModel
 from portcon.limits import Limits, coerce_limits
 from portcon.market import MarketData, prepare_market_data
+from portcon.optimizer.counts import derive_counts, uses_counts, violated
 from portcon.optimizer.diagnose import diagnose
-from portcon.optimizer.model import build
+from portcon.optimizer.mip import Selection, exclusion_reasons, select, with_support
+from portcon.optimizer.model import Model, build
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program, compile_program
 from portcon.optimizer.solve import Solution, solve
@@ -33,9 +35,14 @@ def construct(
     covariance: pd.DataFrame | object | None = None,
     factor_model: FactorModel | None = None,
     expected_returns: pd.Series | None = None,
+    correlation: pd.DataFrame | None = None,
     repair_covariance: bool = False,
 ) -> Portfolio:
     """Target weights for scored assets under limits, solved as one convex program.
+
+    When position-count limits are in force and the convex answer breaks one, a
+    mixed-integer program (SCIP) chooses the held assets, or a labelled heuristic does; the
+    chosen support is then solved as a convex program for the weights and explanations.
 
     Parameters
     ----------
@@ -57,6 +64,9 @@ def construct(
         A :class:`FactorModel` (loadings, factor covariance, specific variance).
     expected_returns
         Expected return per asset.
+    correlation
+        Asset correlations for ``correlation_limit`` when there is no risk model to derive
+        them from.
     repair_covariance
         Replace a covariance that is not symmetric positive semidefinite by the nearest one
         that is (and say by how much in ``Portfolio.notes``) instead of raising.
@@ -82,37 +92,77 @@ def construct(
         universe, limits, returns, covariance, factor_model, expected_returns, repair_covariance
     )
     program = compile_program(universe, limits, market)
+    correlations = _correlations(universe, market, correlation)
     timings = {"prepare": time.perf_counter() - started}
     if not len(program.members):
         return _all_cash(program, timings, started)
     mark = time.perf_counter()
     model = build(program)
     timings["build"] = time.perf_counter() - mark
-    try:
-        solution = solve(program, model)
-    except InfeasibleError:
-        diagnosis = diagnose(program)
-        raise InfeasibleError(
-            diagnosis.message, conflicts=diagnosis.conflicts, repairs=diagnosis.repairs
-        ) from None
+    solution = _solve_or_diagnose(program, model)
     timings.update(solution.timings)
+    selection = None
+    if uses_counts(limits, program):
+        counts = derive_counts(program, correlations)
+        if violated(solution.weights, counts):
+            mark = time.perf_counter()
+            selection = select(program, counts, solution)
+            program = with_support(
+                program, selection.held, exclusion_reasons(program, selection.held, counts)
+            )
+            solution = _solve_or_diagnose(program, build(program))
+            timings["mixed_integer"] = time.perf_counter() - mark
     mark = time.perf_counter()
     solution = polish(program, solution)
     timings["polish"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    portfolio = _report(program, solution, timings, market)
+    portfolio = _report(program, solution, timings, market, correlations, selection)
     timings["report"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
     return portfolio
 
 
+def _solve_or_diagnose(program: Program, model: Model) -> Solution:
+    try:
+        return solve(program, model)
+    except InfeasibleError:
+        diagnosis = diagnose(program)
+        raise InfeasibleError(
+            diagnosis.message, conflicts=diagnosis.conflicts, repairs=diagnosis.repairs
+        ) from None
+
+
+def _correlations(
+    universe: Universe, market: MarketData, given: pd.DataFrame | None
+) -> np.ndarray | None:
+    if given is not None:
+        if not isinstance(given, pd.DataFrame) or not given.index.equals(given.columns):
+            raise InputError("correlation must be a DataFrame with the same assets on both axes")
+        missing = universe.assets.difference(given.index)
+        if len(missing):
+            raise InputError(f"correlation has no data for asset(s) {listing(missing)}")
+        matrix = given.loc[universe.assets, universe.assets].to_numpy(dtype=float)
+        if not np.all(np.isfinite(matrix)):
+            raise InputError("correlation has NaN or infinite values")
+        return matrix
+    if not market.has_risk:
+        return None
+    volatility = np.maximum(market.volatility(), 1e-300)
+    return market.covariance() / np.outer(volatility, volatility)
+
+
 def _report(
-    program: Program, solution: Solution, timings: dict[str, float], market: MarketData
+    program: Program,
+    solution: Solution,
+    timings: dict[str, float],
+    market: MarketData,
+    correlations: np.ndarray | None,
+    selection: Selection | None,
 ) -> Portfolio:
     universe, limits = program.universe, program.limits
     weights = np.zeros(universe.size)
     weights[program.members] = solution.weights
-    broken = violations(weights, universe, limits, market=market)
+    broken = violations(weights, universe, limits, market=market, correlation=correlations)
     if broken:
         raise SolverError(
             f"{solution.solver} returned weights that break limits: {listing(broken, 5)}",
@@ -133,6 +183,9 @@ def _report(
         _report=Report(program, solution, weights),
         _current=_current(universe),
         notes=market.notes,
+        path=selection.path if selection else "convex",
+        mip_gap=selection.gap if selection else None,
+        mip_bound=selection.bound if selection else None,
     )
 
 

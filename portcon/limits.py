@@ -44,6 +44,14 @@ class SizingMode(StrEnum):
     MAX_SHARPE = "max_sharpe"
 
 
+class MipMethod(StrEnum):
+    """How position-count limits are met when the convex answer breaks them."""
+
+    AUTO = "auto"
+    EXACT = "exact"
+    HEURISTIC = "heuristic"
+
+
 class CovarianceEstimator(StrEnum):
     """How a risk model is estimated when only returns are given."""
 
@@ -80,6 +88,7 @@ GROUP_ALLOCATION = "Allocation and positions"
 GROUP_GROUPS = "Buckets and sectors"
 GROUP_RESIDUAL = "Residual (tiered sizing)"
 GROUP_RISK = "Risk and return"
+GROUP_COUNTS = "Position counts (mixed-integer)"
 
 
 def _field(default: Any, group: str, description: str, **kwargs: Any) -> Any:
@@ -249,6 +258,65 @@ class Limits(BaseModel):
         0.05, GROUP_RISK, "IC of the scores, for expected_return_estimator 'scores'."
     )
 
+    max_total_positions: int | None = _field(None, GROUP_COUNTS, "Most assets held at once.", ge=1)
+    max_new_positions: int | None = _field(
+        None,
+        GROUP_COUNTS,
+        "Most assets held that are not held now (current_weight 0 or no current_weight column).",
+        ge=0,
+    )
+    min_position_size: float | None = _field(
+        None,
+        GROUP_COUNTS,
+        "A weight is 0 or at least this (semi-continuous), in (0, 1].",
+        gt=0,
+        le=1,
+    )
+    max_positions_per_bucket: int | None = _field(
+        None, GROUP_COUNTS, "Most assets held in any bucket.", ge=1
+    )
+    bucket_position_limits: Mapping[str, int] = _caps_field(
+        GROUP_COUNTS,
+        "Per-bucket position counts overriding max_positions_per_bucket, e.g. {'Tech': 3}.",
+    )
+    min_buckets_represented: int | None = _field(
+        None,
+        GROUP_COUNTS,
+        "Fewest buckets holding a position (of at least min_position_size, or 0.01% without it).",
+        ge=1,
+    )
+    allow_bucket_overflow: bool = _field(
+        False,
+        GROUP_COUNTS,
+        "Existing positions are exempt from the per-bucket count (new ones still respect it).",
+    )
+    bucket_override_threshold: float | None = _field(
+        None,
+        GROUP_COUNTS,
+        "An asset scoring at or above this may break its bucket's count and allocation limits.",
+        ge=0,
+        le=1,
+    )
+    max_bucket_overrides: int = _field(
+        1, GROUP_COUNTS, "Most bucket overrides per construction.", ge=0
+    )
+    correlation_limit: float | None = _field(
+        None,
+        GROUP_COUNTS,
+        "No two held assets with correlation above this; needs returns=, a risk model or "
+        "correlation=.",
+        gt=-1,
+        le=1,
+    )
+    mip_method: MipMethod = _field(
+        MipMethod.AUTO,
+        GROUP_COUNTS,
+        "auto: SCIP, then the heuristic if SCIP is absent or finds nothing in time; exact: SCIP "
+        "only; heuristic: greedy and swap search only.",
+    )
+    mip_time_limit: float = _field(10.0, GROUP_COUNTS, "Seconds SCIP may search.", gt=0)
+    mip_gap: float = _field(1e-4, GROUP_COUNTS, "Relative gap at which SCIP stops.", ge=0)
+
     def __init__(self, **data: Any) -> None:
         _reject_unknown_fields(data)
         try:
@@ -293,12 +361,41 @@ class Limits(BaseModel):
                 raise ValueError(f"multiplier {multiplier} for threshold {threshold} must be > 0")
         return tiers
 
-    @field_serializer("bucket_caps", "sector_caps", "risk_budgets")
+    @field_validator("bucket_position_limits", mode="after")
+    @classmethod
+    def _freeze_counts(cls, limits: Mapping[str, int]) -> Mapping[str, int]:
+        for name, count in limits.items():
+            if not str(name).strip():
+                raise ValueError("names must not be empty")
+            if int(count) != count or count < 0:
+                raise ValueError(f"count for '{name}' must be a whole number ≥ 0, got {count}")
+        return MappingProxyType({name: int(count) for name, count in limits.items()})
+
+    @field_serializer("bucket_caps", "sector_caps", "risk_budgets", "bucket_position_limits")
     def _serialize_caps(self, caps: Mapping[str, float]) -> dict[str, float]:
         return dict(caps)
 
     @model_validator(mode="after")
     def _check_cross_fields(self) -> Limits:
+        if self.max_total_positions is not None:
+            for name, value in (
+                ("max_new_positions", self.max_new_positions),
+                ("max_positions_per_bucket", self.max_positions_per_bucket),
+            ):
+                if value is not None and value > self.max_total_positions:
+                    raise ValueError(
+                        f"{name} = {value} exceeds max_total_positions = "
+                        f"{self.max_total_positions}; lower it or raise max_total_positions"
+                    )
+        if (
+            self.min_position_size is not None
+            and self.max_single_position is not None
+            and self.min_position_size > self.max_single_position
+        ):
+            raise ValueError(
+                f"min_position_size {self.min_position_size} exceeds max_single_position "
+                f"{self.max_single_position}: no position could be held"
+            )
         if self.base_position_size is not None and self.sizing_mode != SizingMode.TIERED:
             raise ValueError(
                 f"base_position_size applies only to sizing_mode 'tiered' (sizing_mode is "

@@ -36,6 +36,13 @@ class Portfolio:
         The effective limits.
     notes
         What portcon changed in the inputs on request (a repaired covariance), in words.
+    path
+        How the answer was found: ``"convex"`` (one convex program), ``"mixed_integer"``
+        (SCIP chose the held assets for the count limits) or ``"heuristic"`` (greedy and swap
+        search chose them).
+    mip_gap, mip_bound
+        For the last two paths: the relative gap to, and the value of, a lower bound on the
+        objective of any portfolio meeting the count limits (None on the convex path).
     """
 
     _weights: pd.Series
@@ -50,6 +57,9 @@ class Portfolio:
     _report: Report
     _current: pd.Series | None = field(default=None)
     notes: tuple[str, ...] = ()
+    path: str = "convex"
+    mip_gap: float | None = None
+    mip_bound: float | None = None
 
     @property
     def cash_reason(self) -> str:
@@ -127,6 +137,9 @@ class Portfolio:
                 "rollover": self.rollover,
                 "cash_reason": self.cash_reason,
                 "notes": list(self.notes),
+                "path": self.path,
+                "mip_gap": self.mip_gap,
+                "mip_bound": self.mip_bound,
                 "objective": self.objective,
                 "status": self.status,
                 "solver": self.solver,

@@ -20,7 +20,8 @@ from portcon.errors import InputError
 SCORE = "score"
 GROUP_COLUMNS = ("bucket", "sector")
 NUMERIC_COLUMNS = ("current_weight", "volatility")
-KNOWN_COLUMNS = (SCORE, *GROUP_COLUMNS, *NUMERIC_COLUMNS)
+BOUND_COLUMNS = ("min_weight", "max_weight")
+KNOWN_COLUMNS = (SCORE, *GROUP_COLUMNS, *NUMERIC_COLUMNS, *BOUND_COLUMNS)
 ASSET_COLUMN_NAMES = ("asset", "ticker", "symbol", "name", "id")
 WEIGHT_SUM_TOLERANCE = 1e-9
 
@@ -41,6 +42,10 @@ class Universe:
         Current portfolio weights (0 for assets not held), or None.
     volatility
         Per-asset volatility (> 0), or None.
+    min_weight, max_weight
+        Per-asset bounds (liquidity, mandate): a held asset weighs at least ``min_weight``, no
+        asset more than ``max_weight``; NaN where an asset has no such bound. None without
+        the column.
     """
 
     assets: pd.Index
@@ -49,6 +54,8 @@ class Universe:
     sector: np.ndarray | None = None
     current_weight: np.ndarray | None = None
     volatility: np.ndarray | None = None
+    min_weight: np.ndarray | None = None
+    max_weight: np.ndarray | None = None
 
     @property
     def size(self) -> int:
@@ -79,6 +86,7 @@ class Universe:
             _check_current_weights(current, assets)
         if volatility is not None:
             _check_volatility(volatility, assets)
+        lower, upper = _bounds(frame, assets)
         return cls(
             assets=assets,
             score=score,
@@ -86,6 +94,8 @@ class Universe:
             sector=groups["sector"],
             current_weight=current,
             volatility=volatility,
+            min_weight=lower,
+            max_weight=upper,
         )
 
 
@@ -202,6 +212,33 @@ def _group_column(frame: pd.DataFrame, column: str, assets: pd.Index) -> np.ndar
             f"a {column} or drop the column"
         )
     return raw.astype(str).str.strip().to_numpy(dtype=object)
+
+
+def _bounds(frame: pd.DataFrame, assets: pd.Index) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """min_weight / max_weight columns: blank means no bound; values in [0, 1], min ≤ max."""
+    found: dict[str, np.ndarray | None] = {}
+    for column in BOUND_COLUMNS:
+        if column not in frame.columns:
+            found[column] = None
+            continue
+        raw = frame[column]
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        not_numbers = assets[np.isnan(values) & raw.notna().to_numpy()]
+        if len(not_numbers):
+            raise InputError(f"column '{column}': not a number for {listing(not_numbers)}")
+        outside = assets[~np.isnan(values) & ((values < 0) | (values > 1))]
+        if len(outside):
+            raise InputError(
+                f"column '{column}': weights must be in [0, 1] (blank for no bound); "
+                f"out of range for {listing(outside)}"
+            )
+        found[column] = values
+    lower, upper = found["min_weight"], found["max_weight"]
+    if lower is not None and upper is not None:
+        crossed = assets[lower > upper]
+        if len(crossed):
+            raise InputError(f"min_weight above max_weight for {listing(crossed)}")
+    return lower, upper
 
 
 def _check_current_weights(current: np.ndarray, assets: pd.Index) -> None:

@@ -103,6 +103,17 @@ class RowBlock:
         """The bound of every row, read from parameter values by name."""
         return np.broadcast_to(parameters[self.parameter], (self.rows,)).astype(float)
 
+    def selected_assets(self) -> np.ndarray | None:
+        """The one asset of each row when every row is a single coefficient 1, else None."""
+        matrix = self.coefficients
+        if matrix.nnz != matrix.shape[0] or not np.array_equal(
+            matrix.indptr, np.arange(matrix.shape[0] + 1)
+        ):
+            return None
+        if not np.all(matrix.data == 1):
+            return None
+        return matrix.indices
+
     def layout(self) -> Hashable:
         """The block's shape in the problem (not its labels or bound values)."""
         matrix = self.coefficients

@@ -6,22 +6,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from portcon.constraints.base import RowBlock, Rule, Sense, identity
 
 
 @dataclass(frozen=True, eq=False)
 class _PerAssetRule(Rule):
-    """w_i <sense> bound_i for every asset of the program."""
+    """w_i <sense> bound_i for the named assets: all of the program's, or those at
+    ``positions`` among ``size`` members."""
 
     assets: tuple[str, ...]
     bound: np.ndarray
     derivatives: Mapping[str, np.ndarray]
+    positions: np.ndarray | None = None
+    size: int | None = None
     limit = ""
     sense = Sense.LE
 
     def parameters(self) -> dict[str, float | np.ndarray]:
         return {self.limit: np.asarray(self.bound, dtype=float)}
+
+    def _coefficients(self) -> sp.csr_array:
+        if self.positions is None:
+            return identity(len(self.assets))
+        rows = len(self.positions)
+        return sp.csr_array(
+            (np.ones(rows), (np.arange(rows), np.asarray(self.positions))), shape=(rows, self.size)
+        )
 
     def blocks(self) -> list[RowBlock]:
         return [
@@ -29,7 +41,7 @@ class _PerAssetRule(Rule):
                 rule=self.limit,
                 subjects=self.assets,
                 sense=self.sense,
-                coefficients=identity(len(self.assets)),
+                coefficients=self._coefficients(),
                 parameter=self.limit,
                 bound_derivatives=self.derivatives,
             )
@@ -64,6 +76,15 @@ class SinglePositionCap(_PerAssetRule):
         """The same cap for every asset."""
         n = len(assets)
         return cls(assets=assets, bound=np.full(n, cap), derivatives={cls.limit: np.ones(n)})
+
+
+class AssetMaximum(_PerAssetRule):
+    """w_i ≤ max_weight_i from the scores' ``max_weight`` column (where tighter than the cap).
+
+    Not a Limits field: its rows have no sensitivity, only a shadow price per asset.
+    """
+
+    limit = "max_weight"
 
 
 class ResidualPerAsset(_PerAssetRule):

@@ -44,6 +44,16 @@ class SizingObjective(ABC):
         """∇²f at ``weights``, or None where f is not twice differentiable (no polishing)."""
         return None
 
+    def perspective(
+        self, ctx: ModelContext, held: cp.Variable
+    ) -> tuple[cp.Expression, list[cp.Constraint]] | None:
+        """f with each separable w_i² replaced by its perspective w_i²/z_i (None: unsupported).
+
+        ``held`` are the binaries z_i. The perspective is the tight convex relaxation of
+        "w_i = 0 unless z_i = 1" for a quadratic term, much tighter than a bare big-M.
+        """
+        return None
+
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
     ) -> dict[str, float]:
@@ -97,6 +107,12 @@ class Proportional(SizingObjective):
     def hessian(self, weights: np.ndarray) -> np.ndarray | None:
         return np.diag(1.0 / self.shares)
 
+    def perspective(
+        self, ctx: ModelContext, held: cp.Variable
+    ) -> tuple[cp.Expression, list[cp.Constraint]] | None:
+        squares, cone = perspective_squares(ctx.weights, held)
+        return 0.5 * (1.0 / self.shares) @ squares + self.cash_penalty * ctx.cash, cone
+
 
 @dataclass(frozen=True, eq=False)
 class _Tiered(SizingObjective):
@@ -138,6 +154,14 @@ class TieredDeviation(_Tiered):
 
     def hessian(self, weights: np.ndarray) -> np.ndarray | None:
         return np.diag(1.0 / self.raw)
+
+    def perspective(
+        self, ctx: ModelContext, held: cp.Variable
+    ) -> tuple[cp.Expression, list[cp.Constraint]] | None:
+        # ½ (w − r)²/r = ½ w²/r − w + ½ r
+        squares, cone = perspective_squares(ctx.weights, held)
+        expression = 0.5 * (1.0 / self.raw) @ squares - cp.sum(ctx.weights) + 0.5 * self.raw.sum()
+        return expression, cone
 
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
@@ -201,3 +225,12 @@ class TieredTopSlice(_Tiered):
         shortfall = self._shortfall(weights)
         shortfall_dual = auxiliary_duals[0]
         return self._raw_derivative(-0.5 * (shortfall / self.raw) ** 2 + shortfall_dual)
+
+
+def perspective_squares(
+    weights: cp.Variable, held: cp.Variable
+) -> tuple[cp.Variable, list[cp.Constraint]]:
+    """t with t_i ≥ w_i² / z_i (rotated cones ‖(2w_i, t_i − z_i)‖ ≤ t_i + z_i)."""
+    squares = cp.Variable(weights.shape[0], nonneg=True, name="perspective")
+    cone = cp.SOC(squares + held, cp.vstack([2 * weights, squares - held]), axis=0)
+    return squares, [cone]

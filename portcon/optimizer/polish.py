@@ -87,8 +87,12 @@ def _pinned(block: Block, solution: Solution) -> bool:
     return block.includes_cash and solution.cash > ACTIVE
 
 
-def _per_asset(block: Block) -> bool:
-    return isinstance(block, RowBlock) and block.is_identity and block.sense != Sense.EQ
+def _row_asset(block: Block, row: int) -> int | None:
+    """The single asset a per-asset bound row fixes, or None for a general row."""
+    if not isinstance(block, RowBlock) or block.sense == Sense.EQ:
+        return None
+    selected = block.selected_assets()
+    return None if selected is None else int(selected[row])
 
 
 def _initial_active(solution: Solution) -> set[Row]:
@@ -114,8 +118,9 @@ def _solve_on(
     general: list[Row] = []
     for k, r in sorted(active):
         block = blocks[k]
-        if _per_asset(block):
-            fixed.setdefault(r, ((k, r), float(block.bound_values(solution.bounds)[r])))
+        asset = _row_asset(block, r)
+        if asset is not None:
+            fixed.setdefault(asset, ((k, r), float(block.bound_values(solution.bounds)[r])))
         else:
             general.append((k, r))
     free = np.array([i for i in range(len(solution.weights)) if i not in fixed], dtype=int)

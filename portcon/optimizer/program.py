@@ -7,7 +7,7 @@ are not variables of the program; each carries its reason.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -17,6 +17,7 @@ from portcon.constraints.base import RISK_EXPOSURES, RISK_SPECIFIC, Block, Rule
 from portcon.constraints.groups import GroupCap
 from portcon.constraints.portfolio import MinExpectedReturn, TargetAllocation, VolatilityCap
 from portcon.constraints.positions import (
+    AssetMaximum,
     LongOnly,
     ResidualMultiple,
     ResidualPerAsset,
@@ -64,6 +65,8 @@ class Program:
         Market data of the members (risk model, expected returns, return history).
     universe_market
         The same market data over the whole universe (to recompile with other limits).
+    count_reasons
+        Asset → why a count rule keeps this member out (after a mixed-integer selection).
     """
 
     universe: Universe
@@ -76,6 +79,7 @@ class Program:
     rules: list[Rule]
     market: MarketData
     universe_market: MarketData
+    count_reasons: dict[str, str] = field(default_factory=dict)
 
     @property
     def assets(self) -> tuple[str, ...]:
@@ -222,8 +226,7 @@ def _rules(
         )
     ]
     rules.append(LongOnly.over(assets))
-    if limits.max_single_position is not None:
-        rules.append(SinglePositionCap.uniform(assets, limits.max_single_position))
+    rules.extend(_caps(universe, limits, members, assets))
     for kind, (global_field, override_field) in GROUP_FIELDS.items():
         labels = universe.groups(kind)
         global_cap = getattr(limits, global_field)
@@ -249,6 +252,40 @@ def _rules(
             VolatilityCap(market.exposures, market.specific, limits.max_portfolio_volatility)
         )
     return rules
+
+
+def _caps(
+    universe: Universe, limits: Limits, members: np.ndarray, assets: tuple[str, ...]
+) -> list[Rule]:
+    """max_single_position rows, and max_weight rows where the column is tighter."""
+    size = len(assets)
+    cap = limits.max_single_position
+    column = np.full(size, np.inf) if universe.max_weight is None else universe.max_weight[members]
+    column = np.where(np.isnan(column), np.inf, column)
+    tighter = column < (cap if cap is not None else np.inf)
+    rules: list[Rule] = []
+    if cap is not None and (~tighter).any():
+        keep = np.flatnonzero(~tighter)
+        capped = tuple(assets[k] for k in keep)
+        derivatives = {SinglePositionCap.limit: np.ones(len(keep))}
+        rules.append(
+            SinglePositionCap(
+                capped, np.full(len(keep), cap), derivatives, _subset(keep, size), size
+            )
+        )
+    if tighter.any():
+        keep = np.flatnonzero(tighter)
+        rules.append(
+            AssetMaximum(
+                tuple(assets[k] for k in keep), column[keep], {}, _subset(keep, size), size
+            )
+        )
+    return rules
+
+
+def _subset(keep: np.ndarray, size: int) -> np.ndarray | None:
+    """None when ``keep`` is every member (the rule's rows are then the identity)."""
+    return None if len(keep) == size else keep
 
 
 def _residual_rules(

@@ -12,7 +12,7 @@ import numpy as np
 
 from portcon.constraints.base import ModelContext
 from portcon.market import MarketData
-from portcon.optimizer.objectives import SizingObjective
+from portcon.optimizer.objectives import SizingObjective, perspective_squares
 
 
 def _covariance_times(market: MarketData, weights: np.ndarray) -> np.ndarray:
@@ -77,6 +77,13 @@ class MinimumVariance(SizingObjective):
     def hessian(self, weights: np.ndarray) -> np.ndarray | None:
         return _covariance(self.market)
 
+    def perspective(
+        self, ctx: ModelContext, held: cp.Variable
+    ) -> tuple[cp.Expression, list[cp.Constraint]] | None:
+        risk, cone = _perspective_risk(self.market, ctx, held)
+        penalty = 1.0 + 2.0 * _largest_variance(self.market)
+        return 0.5 * risk + penalty * ctx.cash, cone
+
 
 @dataclass(frozen=True, eq=False)
 class MeanVariance(SizingObjective):
@@ -117,6 +124,13 @@ class MeanVariance(SizingObjective):
 
     def hessian(self, weights: np.ndarray) -> np.ndarray | None:
         return self.risk_aversion * _covariance(self.market)
+
+    def perspective(
+        self, ctx: ModelContext, held: cp.Variable
+    ) -> tuple[cp.Expression, list[cp.Constraint]] | None:
+        risk, cone = _perspective_risk(self.market, ctx, held)
+        gain = self.market.expected_returns @ ctx.weights
+        return -gain + 0.5 * self.risk_aversion * risk + self._penalty() * ctx.cash, cone
 
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
@@ -169,6 +183,12 @@ class QuadraticKelly(SizingObjective):
 
     def hessian(self, weights: np.ndarray) -> np.ndarray | None:
         return _covariance(self.market) / self.fraction
+
+    def perspective(
+        self, ctx: ModelContext, held: cp.Variable
+    ) -> tuple[cp.Expression, list[cp.Constraint]] | None:
+        risk, cone = _perspective_risk(self.market, ctx, held)
+        return -self.market.expected_returns @ ctx.weights + 0.5 / self.fraction * risk, cone
 
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
@@ -294,3 +314,12 @@ def spinu(market: MarketData, budgets: np.ndarray, tolerance: float = 1e-14) -> 
             scale *= 0.5
         y = y + scale * step
     return y
+
+
+def _perspective_risk(
+    market: MarketData, ctx: ModelContext, held: cp.Variable
+) -> tuple[cp.Expression, list[cp.Constraint]]:
+    """wᵀΣw with its specific part ‖d∘w‖² in perspective form."""
+    squares, cone = perspective_squares(ctx.weights, held)
+    factor = cp.sum_squares(market.exposures.T @ ctx.weights)
+    return factor + (market.specific**2) @ squares, cone

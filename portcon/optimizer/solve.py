@@ -191,12 +191,13 @@ def tidy(weights: np.ndarray, blocks: list[Block], bounds: dict[str, np.ndarray]
         if not isinstance(block, RowBlock):
             continue  # nonlinear rows: left to the solver's accuracy and the checker
         bound = block.bound_values(bounds)
-        if block.is_identity:
-            if block.sense != Sense.EQ:
-                near = np.abs(weights - bound) <= SNAP
-                beyond = (weights > bound) if block.sense == Sense.LE else (weights < bound)
-                repairable = near | (beyond & (np.abs(weights - bound) <= LARGEST_REPAIR))
-                weights = np.where(repairable, bound, weights)
+        selected = block.selected_assets()
+        if selected is not None and block.sense != Sense.EQ:
+            current = weights[selected]
+            near = np.abs(current - bound) <= SNAP
+            beyond = (current > bound) if block.sense == Sense.LE else (current < bound)
+            repairable = near | (beyond & (np.abs(current - bound) <= LARGEST_REPAIR))
+            weights[selected] = np.where(repairable, bound, current)
             continue
         if block.sense == Sense.GE:
             continue

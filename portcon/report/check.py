@@ -22,12 +22,13 @@ def violations(
     limits: Limits,
     tolerance: float = TOLERANCE,
     market: MarketData | None = None,
+    correlation: np.ndarray | None = None,
 ) -> list[str]:
     """Every limit the weights break by more than ``tolerance``, in words (empty when none).
 
     ``market`` (universe order) is needed to check ``max_portfolio_volatility`` and
-    ``min_expected_return``; a limit whose data is missing is reported as a violation rather
-    than passed unchecked.
+    ``min_expected_return``, ``correlation`` (universe order) to check ``correlation_limit``;
+    a limit whose data is missing is reported as a violation rather than passed unchecked.
     """
     w = np.asarray(weights, dtype=float)
     names = [str(a) for a in universe.assets]
@@ -61,6 +62,8 @@ def violations(
                 over(float(w[labels == group].sum()), cap, f"{kind} cap {group}")
     if limits.sizing_mode == SizingMode.TIERED:
         found.extend(_tier_violations(w, universe, limits, tolerance))
+    found.extend(_bound_violations(w, universe, tolerance))
+    found.extend(_count_violations(w, universe, limits, tolerance, correlation))
     market = market or MarketData()
     if limits.max_portfolio_volatility is not None:
         if not market.has_risk:
@@ -105,4 +108,86 @@ def _tier_violations(
             f"top_slice residual {universe.assets[position]}: {w[position]:.10f} > "
             f"{ceiling[position]:.10f}"
         )
+    return found
+
+
+HELD = 1e-10
+REPRESENTED = 1e-4
+
+
+def _bound_violations(w: np.ndarray, universe: Universe, tolerance: float) -> list[str]:
+    found = []
+    held = w > HELD
+    for column, values in (
+        ("min_weight", universe.min_weight),
+        ("max_weight", universe.max_weight),
+    ):
+        if values is None:
+            continue
+        for position in range(universe.size):
+            bound = values[position]
+            if np.isnan(bound):
+                continue
+            low = column == "min_weight" and held[position] and w[position] < bound - tolerance
+            high = column == "max_weight" and w[position] > bound + tolerance
+            if low or high:
+                found.append(f"{column} {universe.assets[position]}: {w[position]} vs {bound}")
+    return found
+
+
+def _count_violations(
+    w: np.ndarray,
+    universe: Universe,
+    limits: Limits,
+    tolerance: float,
+    correlation: np.ndarray | None,
+) -> list[str]:
+    found = []
+    held = w > HELD
+    existing = (
+        np.zeros(universe.size, dtype=bool)
+        if universe.current_weight is None
+        else universe.current_weight > 0
+    )
+    if limits.max_total_positions is not None and held.sum() > limits.max_total_positions:
+        found.append(f"max_total_positions: {held.sum()} held > {limits.max_total_positions}")
+    new = held & ~existing
+    if limits.max_new_positions is not None and new.sum() > limits.max_new_positions:
+        found.append(f"max_new_positions: {new.sum()} new > {limits.max_new_positions}")
+    if limits.min_position_size is not None:
+        for position in np.flatnonzero(held & (w < limits.min_position_size - tolerance)):
+            found.append(f"min_position_size {universe.assets[position]}: {w[position]}")
+    buckets = universe.bucket
+    if buckets is not None:
+        for bucket in set(buckets):
+            inside = buckets == bucket
+            limit = limits.bucket_position_limits.get(bucket, limits.max_positions_per_bucket)
+            if limit is None:
+                continue
+            if limits.allow_bucket_overflow:
+                allowed = max(0, limit - int((inside & existing).sum()))
+                count = int((inside & held & ~existing).sum())
+                if count > allowed:
+                    found.append(f"bucket count {bucket}: {count} new > {allowed} (overflow)")
+            elif (inside & held).sum() > limit:
+                found.append(f"bucket count {bucket}: {(inside & held).sum()} > {limit}")
+    if limits.min_buckets_represented is not None:
+        floor = limits.min_position_size or REPRESENTED
+        represented = set() if buckets is None else set(buckets[w >= floor - tolerance])
+        if len(represented) < limits.min_buckets_represented:
+            found.append(
+                f"min_buckets_represented: {len(represented)} < {limits.min_buckets_represented}"
+            )
+    if limits.correlation_limit is not None:
+        if correlation is None:
+            found.append("correlation_limit: no correlation to check it against")
+        else:
+            positions = np.flatnonzero(held)
+            for a, i in enumerate(positions):
+                for j in positions[a + 1 :]:
+                    if correlation[i, j] > limits.correlation_limit + tolerance:
+                        found.append(
+                            f"correlation_limit: {universe.assets[i]} and {universe.assets[j]} "
+                            f"correlate {correlation[i, j]:.4f}"
+                        )
     return found

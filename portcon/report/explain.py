@@ -21,6 +21,7 @@ from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
 
 BINDING_TOLERANCE = 1e-7
+FLOOR_MARK = " (floor)"
 STRUCTURAL_RULES = ("long_only",)
 GROUP_KIND = {
     "max_bucket_allocation": "bucket",
@@ -109,7 +110,7 @@ def reasons(
     for position, asset in enumerate(program.assets):
         weight = float(solution.weights[position])
         limits = holding[position]
-        names = ", ".join(dict.fromkeys(rule for rule, _, _ in limits))
+        names = ", ".join(dict.fromkeys(rule.removesuffix(FLOOR_MARK) for rule, _, _ in limits))
         result[asset] = (names, _reason(program, asset, position, weight, limits))
     return result
 
@@ -123,9 +124,11 @@ def _binding_rows_by_asset(
     holding: list[list[tuple[str, str, float]]] = [[] for _ in solution.weights]
     offset = 0
     for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
+        floor = block.sense == Sense.GE
         for row in np.flatnonzero(binding[offset : offset + block.rows]):
+            rule = f"{block.rule}{FLOOR_MARK}" if floor else block.rule
             for asset in block.row_members(row):
-                holding[asset].append((block.rule, block.subjects[row], float(prices[row])))
+                holding[asset].append((rule, block.subjects[row], float(prices[row])))
         offset += block.rows
     return holding
 
@@ -137,17 +140,28 @@ def _reason(
     weight: float,
     limits: list[tuple[str, str, float]],
 ) -> str:
-    caps = [rule for rule, subject, _ in limits if subject == asset]
+    own = [(rule, price) for rule, subject, price in limits if subject == asset]
+    caps = [rule for rule, _ in own if not rule.endswith(FLOOR_MARK)]
+    floors = [rule.removesuffix(FLOOR_MARK) for rule, _ in own if rule.endswith(FLOOR_MARK)]
     shared = "; ".join(
         _shared_limit(rule, subject, price) for rule, subject, price in limits if subject != asset
     )
     if weight <= 0:
+        if asset in program.count_reasons:
+            price = max((p for rule, p in own), default=0.0)
+            value = (
+                f"; each unit (100%) of it would lower the objective by {price:.3g}"
+                if price > 1e-9
+                else ""
+            )
+            return f"not held: {program.count_reasons[asset]}{value}"
         return f"not held: {shared or f'{program.sizing.phrase} gives it no weight'}"
-    head = (
-        f"capped at {percent(weight)} by {caps[0]}"
-        if caps
-        else _sizing_sentence(program, position, weight)
-    )
+    if caps:
+        head = f"capped at {percent(weight)} by {caps[0]}"
+    elif floors:
+        head = f"held at its floor {percent(weight)} ({floors[0]})"
+    else:
+        head = _sizing_sentence(program, position, weight)
     return f"{head}; {shared}" if shared else head
 
 

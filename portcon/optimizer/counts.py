@@ -1,0 +1,187 @@
+"""Position-count limits as data over a program's members: bounds, classes, pairs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from portcon.constraints.base import RowBlock, Sense
+from portcon.errors import LimitsError
+from portcon.limits import Limits
+from portcon.optimizer.program import Program
+
+REPRESENTED = 1e-4  # smallest weight that makes a bucket "represented" without min_position_size
+COUNT_FIELDS = (
+    "max_total_positions",
+    "max_new_positions",
+    "min_position_size",
+    "max_positions_per_bucket",
+    "bucket_position_limits",
+    "min_buckets_represented",
+    "correlation_limit",
+)
+
+
+def uses_counts(limits: Limits, program: Program) -> bool:
+    """True when a count-type limit (or a min_weight column) is in force."""
+    if any(
+        getattr(limits, field) not in (None, {})
+        for field in COUNT_FIELDS
+        if field != "bucket_position_limits"
+    ):
+        return True
+    if limits.bucket_position_limits:
+        return True
+    lower = program.universe.min_weight
+    return lower is not None and bool(np.any(np.nan_to_num(lower[program.members]) > 0))
+
+
+@dataclass(frozen=True, eq=False)
+class Counts:
+    """The count rules over the members of a program.
+
+    Attributes
+    ----------
+    lower
+        Smallest weight of a held member (min_position_size and min_weight), 0 if none.
+    upper
+        Largest weight a member can take under the linear limits: the big-M of "held".
+    new, existing
+        Members not held now / held now.
+    buckets
+        Bucket label per member, or None.
+    bucket_limits
+        Bucket → most positions (after overflow: most new positions).
+    represented
+        Smallest weight that counts for min_buckets_represented.
+    pairs
+        Member pairs that may not both be held (correlation above the limit), with their
+        correlation.
+    """
+
+    lower: np.ndarray
+    upper: np.ndarray
+    new: np.ndarray
+    existing: np.ndarray
+    buckets: np.ndarray | None
+    bucket_limits: dict[str, int]
+    represented: float
+    pairs: list[tuple[int, int, float]]
+    limits: Limits
+
+
+def derive_counts(program: Program, correlation: np.ndarray | None) -> Counts:
+    """Count data for the members of ``program``.
+
+    Raises
+    ------
+    LimitsError
+        When a count limit needs data the inputs lack (buckets, a correlation).
+    """
+    limits, universe, members = program.limits, program.universe, program.members
+    size = len(members)
+    lower = np.full(size, limits.min_position_size or 0.0)
+    if universe.min_weight is not None:
+        lower = np.maximum(lower, np.nan_to_num(universe.min_weight[members]))
+    existing = (
+        np.zeros(size, dtype=bool)
+        if universe.current_weight is None
+        else universe.current_weight[members] > 0
+    )
+    buckets = None if universe.bucket is None else universe.bucket[members]
+    wants_buckets = (
+        limits.max_positions_per_bucket is not None
+        or bool(limits.bucket_position_limits)
+        or limits.min_buckets_represented is not None
+    )
+    if wants_buckets and universe.bucket is None:
+        raise LimitsError(
+            "bucket position limits need a 'bucket' column in the scores; add it or switch them off"
+        )
+    unknown = [
+        b
+        for b in limits.bucket_position_limits
+        if buckets is not None and b not in set(universe.bucket)
+    ]
+    if unknown:
+        raise LimitsError(
+            f"bucket_position_limits names bucket(s) {', '.join(unknown)} that no asset has"
+        )
+    bucket_limits: dict[str, int] = {}
+    if buckets is not None:
+        for bucket in dict.fromkeys(buckets):
+            limit = limits.bucket_position_limits.get(bucket, limits.max_positions_per_bucket)
+            if limit is None:
+                continue
+            if limits.allow_bucket_overflow:
+                limit = max(0, limit - int(np.sum(existing & (buckets == bucket))))
+            bucket_limits[bucket] = int(limit)
+    pairs: list[tuple[int, int, float]] = []
+    if limits.correlation_limit is not None:
+        if correlation is None:
+            raise LimitsError(
+                "correlation_limit needs correlations: pass returns=, covariance=, factor_model= "
+                "or correlation="
+            )
+        block = correlation[np.ix_(members, members)]
+        for i, j in zip(*np.triu_indices(size, k=1), strict=True):
+            if block[i, j] > limits.correlation_limit:
+                pairs.append((int(i), int(j), float(block[i, j])))
+    return Counts(
+        lower=lower,
+        upper=_upper_bounds(program),
+        new=~existing,
+        existing=existing,
+        buckets=buckets,
+        bucket_limits=bucket_limits,
+        represented=limits.min_position_size or REPRESENTED,
+        pairs=pairs,
+        limits=limits,
+    )
+
+
+def _upper_bounds(program: Program) -> np.ndarray:
+    """The largest weight each member can take under any single linear row (the big-M)."""
+    size = len(program.members)
+    upper = np.full(size, min(1.0, program.limits.target_allocation))
+    values = program.parameters()
+    for block in program.blocks:
+        if not isinstance(block, RowBlock) or block.sense != Sense.LE:
+            continue
+        bound = block.bound_values(values)
+        matrix = block.coefficients
+        for row in range(block.rows):
+            members = block.row_members(row)
+            coefficients = matrix.data[matrix.indptr[row] : matrix.indptr[row + 1]]
+            if np.all(coefficients > 0):
+                upper[members] = np.minimum(upper[members], bound[row] / coefficients)
+    return np.maximum(upper, 0.0)
+
+
+def violated(weights: np.ndarray, counts: Counts) -> list[str]:
+    """The count rules ``weights`` (over members) break; empty when all hold."""
+    limits, held = counts.limits, weights > 1e-10
+    found = []
+    if limits.max_total_positions is not None and held.sum() > limits.max_total_positions:
+        found.append("max_total_positions")
+    if (
+        limits.max_new_positions is not None
+        and (held & counts.new).sum() > limits.max_new_positions
+    ):
+        found.append("max_new_positions")
+    if np.any(held & (weights < counts.lower - 1e-9)):
+        found.append("min_position_size")
+    if counts.buckets is not None:
+        counted = held & counts.new if limits.allow_bucket_overflow else held
+        for bucket, limit in counts.bucket_limits.items():
+            if np.sum(counted & (counts.buckets == bucket)) > limit:
+                found.append("max_positions_per_bucket")
+                break
+        if limits.min_buckets_represented is not None:
+            represented = set(counts.buckets[weights >= counts.represented - 1e-9])
+            if len(represented) < limits.min_buckets_represented:
+                found.append("min_buckets_represented")
+    if any(held[i] and held[j] for i, j, _ in counts.pairs):
+        found.append("correlation_limit")
+    return found

@@ -1,0 +1,411 @@
+"""Meeting position-count limits: SCIP on a perspective-strengthened mixed-integer program,
+or a labelled greedy-and-swap heuristic; then the chosen support as a convex program.
+
+The mixed-integer program adds a binary z_i ("held") per member:
+ℓ_i z_i ≤ w_i ≤ u_i z_i with u_i the largest weight any single linear limit allows (never an
+arbitrary big constant), each separable quadratic term w_i² in perspective form w_i²/z_i,
+and the count rules as linear constraints on z (and y_b, "bucket represented").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from dataclasses import dataclass
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+
+from portcon.constraints.base import ModelContext, RowBlock, Rule, Sense
+from portcon.errors import InfeasibleError, LimitsError, SolverError
+from portcon.limits import MipMethod
+from portcon.optimizer.counts import Counts, violated
+from portcon.optimizer.model import build
+from portcon.optimizer.program import Program
+from portcon.optimizer.solution import Solution
+from portcon.optimizer.solve import solve
+
+HEURISTIC_CANDIDATES = 12
+HEURISTIC_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which members are held, and how that was decided.
+
+    Attributes
+    ----------
+    held
+        Boolean per member.
+    path
+        ``"mixed_integer"`` (SCIP) or ``"heuristic"``.
+    gap
+        Relative gap to the best bound (SCIP's, or the convex relaxation's for the heuristic).
+    bound
+        Lower bound on the objective of any portfolio meeting the count rules.
+    status
+        Solver status.
+    """
+
+    held: np.ndarray
+    path: str
+    gap: float
+    bound: float
+    status: str
+
+
+def select(program: Program, counts: Counts, relaxation: Solution) -> Selection:
+    """Choose the held members: SCIP, else (or when asked) the heuristic.
+
+    Raises
+    ------
+    InfeasibleError
+        When SCIP proves no portfolio meets the count rules with the other limits.
+    SolverError
+        When ``mip_method`` is ``exact`` and SCIP is missing or finds nothing in time.
+    """
+    method = program.limits.mip_method
+    if method != MipMethod.HEURISTIC:
+        outcome = _scip(program, counts)
+        if outcome is not None:
+            return outcome
+        if method == MipMethod.EXACT:
+            raise SolverError(
+                "SCIP found no portfolio meeting the count rules within mip_time_limit; raise "
+                "mip_time_limit or set mip_method = 'auto' to allow the heuristic",
+                solver="SCIP",
+            )
+    return heuristic(program, counts, relaxation)
+
+
+def _scip(program: Program, counts: Counts) -> Selection | None:
+    limits = program.limits
+    ctx = ModelContext(len(program.members))
+    for name, value in program.parameters().items():
+        ctx.add_parameter(name, value)
+    held = cp.Variable(ctx.size, boolean=True, name="held")
+    perspective = program.objective.perspective(ctx, held)
+    if perspective is None:
+        raise LimitsError(
+            f"position-count limits are not available with sizing_mode '{limits.sizing_mode}' "
+            "yet; use a proportional, tiered (cash or proportional residual), min_variance, "
+            "mean_variance, max_sharpe or kelly mode"
+        )
+    objective, cones = perspective
+    constraints = [block.build(ctx) for block in program.blocks]
+    constraints += [*cones, ctx.cash >= 0]
+    constraints += count_constraints(ctx.weights, held, counts)
+    problem = cp.Problem(cp.Minimize(objective), constraints)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            problem.solve(
+                solver="SCIP",
+                scip_params={"limits/time": limits.mip_time_limit, "limits/gap": limits.mip_gap},
+            )
+    except (cp.error.SolverError, ImportError):
+        return None
+    if problem.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+        raise InfeasibleError(_count_conflict(program, counts), conflicts=_count_fields(counts))
+    if held.value is None:
+        return None
+    model = problem.solver_stats.extra_stats.get("model")
+    gap = float(model.getGap()) if model is not None else float("nan")
+    primal = float(problem.value)
+    bound = primal
+    if model is not None:
+        bound = primal - (float(model.getPrimalbound()) - float(model.getDualbound()))
+    status = str(problem.solver_stats.extra_stats.get("scip_status", problem.status))
+    return Selection(
+        held=held.value > 0.5, path="mixed_integer", gap=gap, bound=bound, status=status
+    )
+
+
+def count_constraints(weights: cp.Expression, held: cp.Expression, counts: Counts) -> list:
+    """The count rules on the binaries, with ℓ z ≤ w ≤ u z linking them to the weights."""
+    limits = counts.limits
+    rules = [weights <= cp.multiply(counts.upper, held), weights >= cp.multiply(counts.lower, held)]
+    if limits.max_total_positions is not None:
+        rules.append(cp.sum(held) <= limits.max_total_positions)
+    if limits.max_new_positions is not None and counts.new.any():
+        rules.append(cp.sum(held[np.flatnonzero(counts.new)]) <= limits.max_new_positions)
+    if counts.buckets is not None:
+        counted = counts.new if limits.allow_bucket_overflow else np.ones(len(counts.new), bool)
+        for bucket, limit in counts.bucket_limits.items():
+            inside = np.flatnonzero((counts.buckets == bucket) & counted)
+            if len(inside):
+                rules.append(cp.sum(held[inside]) <= limit)
+        if limits.min_buckets_represented is not None:
+            labels = list(dict.fromkeys(counts.buckets))
+            represented = cp.Variable(len(labels), boolean=True, name="represented")
+            for k, bucket in enumerate(labels):
+                inside = np.flatnonzero(counts.buckets == bucket)
+                rules.append(represented[k] * counts.represented <= cp.sum(weights[inside]))
+                rules.append(represented[k] <= cp.sum(held[inside]))
+            rules.append(cp.sum(represented) >= limits.min_buckets_represented)
+    for i, j, _ in counts.pairs:
+        rules.append(held[i] + held[j] <= 1)
+    return rules
+
+
+def _count_fields(counts: Counts) -> list[str]:
+    limits = counts.limits
+    fields = [
+        field
+        for field in (
+            "max_total_positions",
+            "max_new_positions",
+            "min_position_size",
+            "max_positions_per_bucket",
+            "min_buckets_represented",
+            "correlation_limit",
+        )
+        if getattr(limits, field) is not None
+    ]
+    return fields + (["bucket_position_limits"] if limits.bucket_position_limits else [])
+
+
+def _count_conflict(program: Program, counts: Counts) -> str:
+    limits, words = counts.limits, []
+    if limits.min_buckets_represented is not None and counts.buckets is not None:
+        available = len(set(counts.buckets[counts.upper >= counts.represented]))
+        if available < limits.min_buckets_represented:
+            words.append(
+                f"min_buckets_represented={limits.min_buckets_represented} but only {available} "
+                f"bucket{'s' if available != 1 else ''} have an eligible asset"
+            )
+    detail = f": {'; '.join(words)}" if words else ""
+    return (
+        f"no portfolio meets the position-count limits ({', '.join(_count_fields(counts))}) "
+        f"together with the other limits{detail}"
+    )
+
+
+def heuristic(program: Program, counts: Counts, relaxation: Solution) -> Selection:
+    """Greedy by relaxation weight (score breaks ties), then one-for-one swap improvement.
+
+    The gap is measured against the convex relaxation's objective, a valid lower bound.
+    """
+    started = time.perf_counter()
+    order = np.lexsort((-program.universe.score[program.members], -relaxation.weights))
+    held = _greedy(order, counts)
+    best = _objective(program, held)
+    if best is None:
+        raise InfeasibleError(_count_conflict(program, counts), conflicts=_count_fields(counts))
+    improved = True
+    while improved and time.perf_counter() - started < HEURISTIC_SECONDS:
+        improved = False
+        outside = [i for i in order if not held[i]][:HEURISTIC_CANDIDATES]
+        inside = sorted(np.flatnonzero(held), key=lambda i: relaxation.weights[i])
+        for drop in inside:
+            for add in outside:
+                trial = held.copy()
+                trial[drop], trial[add] = False, True
+                if not _admissible(trial, counts):
+                    continue
+                value = _objective(program, trial)
+                if value is not None and value < best - 1e-12:
+                    held, best, improved = trial, value, True
+                    break
+            if improved:
+                break
+    bound = relaxation.objective
+    gap = (best - bound) / max(abs(bound), 1e-12)
+    return Selection(
+        held=held, path="heuristic", gap=max(gap, 0.0), bound=bound, status="heuristic"
+    )
+
+
+def _greedy(order: np.ndarray, counts: Counts) -> np.ndarray:
+    held = np.zeros(len(order), dtype=bool)
+    limits = counts.limits
+    if limits.min_buckets_represented is not None and counts.buckets is not None:
+        chosen_buckets: set[str] = set()
+        for i in order:
+            bucket = counts.buckets[i]
+            if bucket in chosen_buckets or counts.upper[i] < counts.represented:
+                continue
+            trial = held.copy()
+            trial[i] = True
+            if _admissible(trial, counts):
+                held = trial
+                chosen_buckets.add(bucket)
+            if len(chosen_buckets) >= limits.min_buckets_represented:
+                break
+    for i in order:
+        if held[i] or counts.upper[i] < max(counts.lower[i], 1e-12):
+            continue
+        trial = held.copy()
+        trial[i] = True
+        if _admissible(trial, counts):
+            held = trial
+    return held
+
+
+def _admissible(held: np.ndarray, counts: Counts) -> bool:
+    """The count rules that depend on the support alone."""
+    weights = np.where(held, np.maximum(counts.lower, counts.represented), 0.0)
+    broken = set(violated(weights, counts)) - {"min_position_size", "min_buckets_represented"}
+    return not broken
+
+
+def _objective(program: Program, held: np.ndarray) -> float | None:
+    fixed = with_support(program, held, reasons={})
+    try:
+        return solve(fixed, build(fixed)).objective
+    except (InfeasibleError, SolverError):
+        return None
+
+
+@dataclass(frozen=True, eq=False)
+class SupportRule(Rule):
+    """The support chosen for the count rules, as constraint rows.
+
+    Members not held: w_i ≤ 0, named by the count rule that excluded them; their shadow price
+    is what one more unit of them would save. Members held with a floor: w_i ≥ ℓ_i.
+    """
+
+    size: int
+    excluded: dict[str, list[int]]
+    floors: dict[str, list[int]]
+    lower: np.ndarray
+    assets: tuple[str, ...]
+
+    def parameters(self) -> dict[str, float | np.ndarray]:
+        values: dict[str, float | np.ndarray] = {}
+        for rule, members in self.excluded.items():
+            values[f"support.excluded:{rule}"] = np.zeros(len(members))
+        for rule, members in self.floors.items():
+            values[f"support.floor:{rule}"] = self.lower[members]
+        return values
+
+    def blocks(self) -> list[RowBlock]:
+        blocks = []
+        for prefix, groups, sense in (
+            ("support.excluded", self.excluded, Sense.LE),
+            ("support.floor", self.floors, Sense.GE),
+        ):
+            for rule, members in groups.items():
+                rows = len(members)
+                selection = np.zeros((rows, self.size))
+                selection[np.arange(rows), members] = 1.0
+                blocks.append(
+                    RowBlock(
+                        rule=rule,
+                        subjects=tuple(self.assets[m] for m in members),
+                        sense=sense,
+                        coefficients=sp.csr_array(selection),
+                        parameter=f"{prefix}:{rule}",
+                    )
+                )
+        return blocks
+
+
+def with_support(
+    program: Program, held: np.ndarray, reasons: dict[int, tuple[str, str]]
+) -> Program:
+    """``program`` restricted to the support ``held`` (with floors on held members).
+
+    ``reasons`` maps an excluded member to (rule, sentence); members without one are
+    grouped under ``mixed_integer``.
+    """
+    counts_lower = _floors(program)
+    excluded: dict[str, list[int]] = {}
+    for member in np.flatnonzero(~held):
+        rule = reasons.get(int(member), ("mixed_integer", ""))[0]
+        excluded.setdefault(rule, []).append(int(member))
+    floors: dict[str, list[int]] = {}
+    for member in np.flatnonzero(held & (counts_lower[0] > 0)):
+        floors.setdefault(counts_lower[1][member], []).append(int(member))
+    rule = SupportRule(
+        size=len(program.members),
+        excluded=excluded,
+        floors=floors,
+        lower=counts_lower[0],
+        assets=program.assets,
+    )
+    sentences = {program.assets[m]: sentence for m, (_, sentence) in reasons.items()}
+    return dataclasses.replace(
+        program, rules=[*program.rules, rule], count_reasons={**program.count_reasons, **sentences}
+    )
+
+
+def _floors(program: Program) -> tuple[np.ndarray, list[str]]:
+    size = len(program.members)
+    floor = np.full(size, program.limits.min_position_size or 0.0)
+    names = ["min_position_size"] * size
+    column = program.universe.min_weight
+    if column is not None:
+        values = np.nan_to_num(column[program.members])
+        for k in np.flatnonzero(values > floor):
+            floor[k], names[k] = values[k], "min_weight"
+    return floor, names
+
+
+def exclusion_reasons(
+    program: Program, held: np.ndarray, counts: Counts
+) -> dict[int, tuple[str, str]]:
+    """For each member not held: the count rule that keeps it out, and a sentence."""
+    limits, assets = counts.limits, program.assets
+    reasons: dict[int, tuple[str, str]] = {}
+    new_held = int(np.sum(held & counts.new))
+    for member in np.flatnonzero(~held):
+        partner = next(
+            (
+                (j if i == member else i, c)
+                for i, j, c in counts.pairs
+                if member in (i, j) and held[j if i == member else i]
+            ),
+            None,
+        )
+        bucket = None if counts.buckets is None else counts.buckets[member]
+        bucket_limit = counts.bucket_limits.get(bucket) if bucket is not None else None
+        counted = held & (counts.new if limits.allow_bucket_overflow else True)
+        in_bucket = 0 if bucket is None else int(np.sum(counted & (counts.buckets == bucket)))
+        if partner is not None:
+            other, correlation = partner
+            reasons[int(member)] = (
+                "correlation_limit",
+                f"correlation {correlation:.2f} with {assets[other]} above correlation_limit "
+                f"{limits.correlation_limit:.2f}",
+            )
+        elif (
+            bucket_limit is not None
+            and in_bucket >= bucket_limit
+            and (counts.new[member] or not limits.allow_bucket_overflow)
+        ):
+            field = (
+                "bucket_position_limits"
+                if bucket in limits.bucket_position_limits
+                else "max_positions_per_bucket"
+            )
+            reasons[int(member)] = (field, f"{bucket} already has {in_bucket} positions ({field})")
+        elif (
+            limits.max_new_positions is not None
+            and counts.new[member]
+            and new_held >= limits.max_new_positions
+        ):
+            reasons[int(member)] = (
+                "max_new_positions",
+                f"max_new_positions={limits.max_new_positions} reached",
+            )
+        elif limits.max_total_positions is not None and held.sum() >= limits.max_total_positions:
+            reasons[int(member)] = (
+                "max_total_positions",
+                f"max_total_positions={limits.max_total_positions} reached",
+            )
+        elif counts.lower[member] > counts.upper[member]:
+            reasons[int(member)] = (
+                "min_position_size",
+                f"its minimum size {100 * counts.lower[member]:.1f}% is above what the limits "
+                f"allow it ({100 * counts.upper[member]:.1f}%)",
+            )
+        elif counts.lower[member] > 0:
+            reasons[int(member)] = (
+                "min_position_size",
+                f"holding it at its minimum {100 * counts.lower[member]:.1f}% costs more than it "
+                "adds",
+            )
+    return reasons
