@@ -29,6 +29,8 @@ from portcon.optimizer.solve import solve
 
 HEURISTIC_CANDIDATES = 12
 HEURISTIC_SECONDS = 5.0
+TIE = 1e-9
+TIE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -70,14 +72,58 @@ def select(program: Program, counts: Counts, relaxation: Solution) -> Selection:
     if method != MipMethod.HEURISTIC:
         outcome = _scip(program, counts)
         if outcome is not None:
-            return outcome
+            return prefer_scores(program, counts, outcome)
         if method == MipMethod.EXACT:
             raise SolverError(
                 "SCIP found no portfolio meeting the count rules within mip_time_limit; raise "
                 "mip_time_limit or set mip_method = 'auto' to allow the heuristic",
                 solver="SCIP",
             )
-    return heuristic(program, counts, relaxation)
+    return prefer_scores(program, counts, heuristic(program, counts, relaxation))
+
+
+def prefer_scores(program: Program, counts: Counts, selection: Selection) -> Selection:
+    """Among supports of equal value, hold the higher scores.
+
+    Swaps the lowest-scoring held member for the highest-scoring one left out while the
+    objective does not get worse (to 1e-9 relative): with equal weights and K positions this
+    walks to the K best scores.
+    """
+    scores = program.universe.score[program.members]
+    held = selection.held.copy()
+    value = _objective(program, held)
+    if value is None:
+        return selection
+    started, trials = time.perf_counter(), 0
+    budget = 2 * int(held.sum()) + 2
+    swapped = True
+    while swapped and trials < budget and time.perf_counter() - started < TIE_SECONDS:
+        swapped = False
+        for drop in sorted(np.flatnonzero(held), key=lambda i: scores[i]):
+            add = next(
+                (
+                    j
+                    for j in sorted(np.flatnonzero(~held), key=lambda i: -scores[i])
+                    if scores[j] > scores[drop] and _admissible(_swap(held, drop, j), counts)
+                ),
+                None,
+            )
+            if add is None:
+                continue
+            trials += 1
+            trial_value = _objective(program, _swap(held, drop, add))
+            if trial_value is not None and trial_value <= value + TIE * max(1.0, abs(value)):
+                held, value, swapped = _swap(held, drop, add), min(value, trial_value), True
+                break
+            if trials >= budget:
+                break
+    return dataclasses.replace(selection, held=held)
+
+
+def _swap(held: np.ndarray, drop: int, add: int) -> np.ndarray:
+    trial = held.copy()
+    trial[drop], trial[add] = False, True
+    return trial
 
 
 def _scip(program: Program, counts: Counts) -> Selection | None:
