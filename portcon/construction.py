@@ -107,9 +107,8 @@ def construct(
         if violated(solution.weights, counts):
             mark = time.perf_counter()
             selection = select(program, counts, solution)
-            program = with_support(
-                program, selection.held, exclusion_reasons(program, selection.held, counts)
-            )
+            reasons = exclusion_reasons(program, selection.held, counts)
+            program = with_support(program, selection.held, reasons, counts)
             solution = _solve_or_diagnose(program, build(program))
             timings["mixed_integer"] = time.perf_counter() - mark
     mark = time.perf_counter()

@@ -44,7 +44,8 @@ class Counts:
     Attributes
     ----------
     lower
-        Smallest weight of a held member (min_position_size and min_weight), 0 if none.
+        Smallest weight of a held member (min_position_size, min_weight, and the
+        representation floor when min_buckets_represented is set), 0 if none.
     upper
         Largest weight a member can take under the linear limits: the big-M of "held".
     new, existing
@@ -84,6 +85,10 @@ def derive_counts(program: Program, correlation: np.ndarray | None) -> Counts:
     lower = np.full(size, limits.min_position_size or 0.0)
     if universe.min_weight is not None:
         lower = np.maximum(lower, np.nan_to_num(universe.min_weight[members]))
+    represented = limits.min_position_size or REPRESENTED
+    if limits.min_buckets_represented is not None:
+        # every held position then counts for its bucket: representation is a matter of support
+        lower = np.maximum(lower, represented)
     existing = (
         np.zeros(size, dtype=bool)
         if universe.current_weight is None
@@ -135,7 +140,7 @@ def derive_counts(program: Program, correlation: np.ndarray | None) -> Counts:
         existing=existing,
         buckets=buckets,
         bucket_limits=bucket_limits,
-        represented=limits.min_position_size or REPRESENTED,
+        represented=represented,
         pairs=pairs,
         limits=limits,
     )

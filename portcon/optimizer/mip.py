@@ -91,7 +91,7 @@ def prefer_scores(program: Program, counts: Counts, selection: Selection) -> Sel
     """
     scores = program.universe.score[program.members]
     held = selection.held.copy()
-    value = _objective(program, held)
+    value = _objective(program, held, counts)
     if value is None:
         return selection
     started, trials = time.perf_counter(), 0
@@ -111,7 +111,7 @@ def prefer_scores(program: Program, counts: Counts, selection: Selection) -> Sel
             if add is None:
                 continue
             trials += 1
-            trial_value = _objective(program, _swap(held, drop, add))
+            trial_value = _objective(program, _swap(held, drop, add), counts)
             if trial_value is not None and trial_value <= value + TIE * max(1.0, abs(value)):
                 held, value, swapped = _swap(held, drop, add), min(value, trial_value), True
                 break
@@ -237,7 +237,7 @@ def heuristic(program: Program, counts: Counts, relaxation: Solution) -> Selecti
     started = time.perf_counter()
     order = np.lexsort((-program.universe.score[program.members], -relaxation.weights))
     held = _greedy(order, counts)
-    best = _objective(program, held)
+    best = _objective(program, held, counts)
     if best is None:
         raise InfeasibleError(_count_conflict(program, counts), conflicts=_count_fields(counts))
     improved = True
@@ -251,7 +251,7 @@ def heuristic(program: Program, counts: Counts, relaxation: Solution) -> Selecti
                 trial[drop], trial[add] = False, True
                 if not _admissible(trial, counts):
                     continue
-                value = _objective(program, trial)
+                value = _objective(program, trial, counts)
                 if value is not None and value < best - 1e-12:
                     held, best, improved = trial, value, True
                     break
@@ -275,7 +275,7 @@ def _greedy(order: np.ndarray, counts: Counts) -> np.ndarray:
                 continue
             trial = held.copy()
             trial[i] = True
-            if _admissible(trial, counts):
+            if _admissible(trial, counts, complete=False):
                 held = trial
                 chosen_buckets.add(bucket)
             if len(chosen_buckets) >= limits.min_buckets_represented:
@@ -285,20 +285,23 @@ def _greedy(order: np.ndarray, counts: Counts) -> np.ndarray:
             continue
         trial = held.copy()
         trial[i] = True
-        if _admissible(trial, counts):
+        if _admissible(trial, counts, complete=False):
             held = trial
     return held
 
 
-def _admissible(held: np.ndarray, counts: Counts) -> bool:
-    """The count rules that depend on the support alone."""
+def _admissible(held: np.ndarray, counts: Counts, complete: bool = True) -> bool:
+    """The count rules that depend on the support alone (a partial support may still lack
+    buckets: ``complete=False`` skips min_buckets_represented)."""
     weights = np.where(held, np.maximum(counts.lower, counts.represented), 0.0)
-    broken = set(violated(weights, counts)) - {"min_position_size", "min_buckets_represented"}
+    broken = set(violated(weights, counts)) - {"min_position_size"}
+    if not complete:
+        broken.discard("min_buckets_represented")
     return not broken
 
 
-def _objective(program: Program, held: np.ndarray) -> float | None:
-    fixed = with_support(program, held, reasons={})
+def _objective(program: Program, held: np.ndarray, counts: Counts) -> float | None:
+    fixed = with_support(program, held, {}, counts)
     try:
         return solve(fixed, build(fixed)).objective
     except (InfeasibleError, SolverError):
@@ -350,14 +353,14 @@ class SupportRule(Rule):
 
 
 def with_support(
-    program: Program, held: np.ndarray, reasons: dict[int, tuple[str, str]]
+    program: Program, held: np.ndarray, reasons: dict[int, tuple[str, str]], counts: Counts
 ) -> Program:
     """``program`` restricted to the support ``held`` (with floors on held members).
 
     ``reasons`` maps an excluded member to (rule, sentence); members without one are
     grouped under ``mixed_integer``.
     """
-    counts_lower = _floors(program)
+    counts_lower = _floors(program, counts)
     excluded: dict[str, list[int]] = {}
     for member in np.flatnonzero(~held):
         rule = reasons.get(int(member), ("mixed_integer", ""))[0]
@@ -378,16 +381,21 @@ def with_support(
     )
 
 
-def _floors(program: Program) -> tuple[np.ndarray, list[str]]:
+def _floors(program: Program, counts: Counts) -> tuple[np.ndarray, list[str]]:
+    """Each member's floor when held (counts.lower) and the rule that sets it."""
     size = len(program.members)
-    floor = np.full(size, program.limits.min_position_size or 0.0)
-    names = ["min_position_size"] * size
+    setting = program.limits.min_position_size or 0.0
     column = program.universe.min_weight
-    if column is not None:
-        values = np.nan_to_num(column[program.members])
-        for k in np.flatnonzero(values > floor):
-            floor[k], names[k] = values[k], "min_weight"
-    return floor, names
+    own = np.zeros(size) if column is None else np.nan_to_num(column[program.members])
+    names = []
+    for k in range(size):
+        if own[k] >= counts.lower[k] and own[k] > setting:
+            names.append("min_weight")
+        elif setting >= counts.lower[k]:
+            names.append("min_position_size")
+        else:
+            names.append("min_buckets_represented")
+    return counts.lower, names
 
 
 def exclusion_reasons(
