@@ -104,11 +104,12 @@ def construct(
     selection = None
     if uses_counts(limits, program):
         counts = derive_counts(program, correlations)
-        if violated(solution.weights, counts):
+        if counts.overrides_possible or violated(solution.weights, counts):
             mark = time.perf_counter()
             selection = select(program, counts, solution)
-            reasons = exclusion_reasons(program, selection.held, counts)
-            program = with_support(program, selection.held, reasons, counts)
+            held, overridden = selection.held, selection.overridden
+            reasons = exclusion_reasons(program, held, counts, overridden)
+            program = with_support(program, held, reasons, counts, overridden)
             solution = _solve_or_diagnose(program, build(program))
             timings["mixed_integer"] = time.perf_counter() - mark
     mark = time.perf_counter()

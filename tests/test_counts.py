@@ -37,9 +37,14 @@ def _fill(shares: np.ndarray, floor: float, cap: float, target: float, penalty: 
     return weights, value
 
 
+SCORES: np.ndarray = np.zeros(0)
+
+
 def _brute_force(frame: pd.DataFrame, limits: dict, correlation: np.ndarray | None = None):
     """Best support by enumeration under score-weighted sizing (threshold 0, all eligible)."""
+    global SCORES
     scores = frame["score"].to_numpy()
+    SCORES = scores
     shares = scores / scores.sum()
     penalty = 1.0 + 1.0 / shares.min()
     cap, target = limits.get("max_single_position", 0.15), limits.get("target_allocation", 0.95)
@@ -77,10 +82,23 @@ def _admissible(support, limits, buckets, existing, correlation) -> bool:
         if len(new) > limits["max_new_positions"]:
             return False
     if limits.get("max_positions_per_bucket"):
+        overrides = 0
         for bucket in set(buckets):
             held = [i for i in support if buckets[i] == bucket]
-            if len(held) > limits["max_positions_per_bucket"]:
+            excess = len(held) - limits["max_positions_per_bucket"]
+            if excess <= 0:
+                continue
+            threshold = limits.get("bucket_override_threshold")
+            eligible = [i for i in held if threshold is not None and SCORES[i] >= threshold]
+            if len(eligible) < excess:
                 return False
+            overrides += excess
+        if overrides > (
+            limits.get("max_bucket_overrides", 1)
+            if limits.get("bucket_override_threshold") is not None
+            else 0
+        ):
+            return False
     if limits.get("correlation_limit") is not None:
         for i, j in itertools.combinations(support, 2):
             if correlation[i, j] > limits["correlation_limit"]:
@@ -111,6 +129,12 @@ RULES = {
         min_buckets_represented=3, max_total_positions=4, max_single_position=0.4
     ),
     "correlation_limit": dict(correlation_limit=0.5, max_single_position=0.3),
+    "bucket overrides": dict(
+        max_positions_per_bucket=1,
+        bucket_override_threshold=0.8,
+        max_bucket_overrides=1,
+        max_single_position=0.35,
+    ),
 }
 
 
@@ -241,3 +265,24 @@ def test_no_counts_needed_stays_convex() -> None:
     frame = _frame(8, 6)
     portfolio = portcon.construct(frame, dict(max_total_positions=10, min_score_threshold=0.0))
     assert portfolio.path == "convex" and portfolio.mip_gap is None
+
+
+def test_a_bucket_override_lets_a_top_score_break_its_bucket_cap() -> None:
+    frame = pd.DataFrame(
+        {
+            "score": [0.97, 0.9, 0.7, 0.68, 0.66, 0.65],
+            "bucket": ["Tech", "Tech", "Energy", "Energy", "Gold", "Gold"],
+        },
+        index=["NVDA", "MSFT", "XOM", "CVX", "GLD", "IAU"],
+    )
+    limits = dict(sizing_mode="score_weighted", max_bucket_allocation=0.3, max_single_position=0.3)
+    without = portcon.construct(frame, limits)
+    assert without.weights[["NVDA", "MSFT"]].sum() == pytest.approx(0.3, abs=1e-8)
+    allowed = portcon.construct(
+        frame, dict(limits, bucket_override_threshold=0.95, max_bucket_overrides=1)
+    )
+    assert allowed.path == "mixed_integer"
+    assert allowed.weights[["NVDA", "MSFT"]].sum() > 0.3 + 1e-3
+    assert allowed.weights["MSFT"] <= 0.3 + 1e-8  # the others keep the bucket cap
+    assert allowed.objective < without.objective
+    assert "bucket override: score 0.97 ≥ 0.95" in allowed.explanations.loc["NVDA", "reason"]

@@ -27,6 +27,7 @@ class GroupCap(Rule):
     global_cap: float | None
     override_field: str
     overrides: dict[str, float]
+    exempt: frozenset[int] = frozenset()  # members outside the cap (bucket overrides)
 
     def _capped(self) -> list[tuple[str, list[str]]]:
         groups = list(dict.fromkeys(self.labels))
@@ -55,6 +56,8 @@ class GroupCap(Rule):
             if not groups:
                 continue
             membership = np.array([self.labels == g for g in groups], dtype=float)
+            if self.exempt:
+                membership[:, sorted(self.exempt)] = 0.0
             if field == self.global_field:
                 derivatives = {field: np.ones(len(groups))}
             else:

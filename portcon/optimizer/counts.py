@@ -20,6 +20,7 @@ COUNT_FIELDS = (
     "bucket_position_limits",
     "min_buckets_represented",
     "correlation_limit",
+    "bucket_override_threshold",
 )
 
 
@@ -59,6 +60,8 @@ class Counts:
     pairs
         Member pairs that may not both be held (correlation above the limit), with their
         correlation.
+    overridable
+        Members scoring at or above bucket_override_threshold (None when it is off).
     """
 
     lower: np.ndarray
@@ -70,6 +73,16 @@ class Counts:
     represented: float
     pairs: list[tuple[int, int, float]]
     limits: Limits
+    overridable: np.ndarray | None = None
+
+    @property
+    def overrides_possible(self) -> bool:
+        """True when some member may break its bucket's limits."""
+        return (
+            self.overridable is not None
+            and bool(self.overridable.any())
+            and self.limits.max_bucket_overrides > 0
+        )
 
 
 def derive_counts(program: Program, correlation: np.ndarray | None) -> Counts:
@@ -133,9 +146,15 @@ def derive_counts(program: Program, correlation: np.ndarray | None) -> Counts:
         for i, j in zip(*np.triu_indices(size, k=1), strict=True):
             if block[i, j] > limits.correlation_limit:
                 pairs.append((int(i), int(j), float(block[i, j])))
+    overridable = None
+    if limits.bucket_override_threshold is not None:
+        if buckets is None:
+            raise LimitsError("bucket_override_threshold needs a 'bucket' column in the scores")
+        overridable = universe.score[members] >= limits.bucket_override_threshold
     return Counts(
+        overridable=overridable,
         lower=lower,
-        upper=_upper_bounds(program),
+        upper=_upper_bounds(program, overridable),
         new=~existing,
         existing=existing,
         buckets=buckets,
@@ -146,8 +165,14 @@ def derive_counts(program: Program, correlation: np.ndarray | None) -> Counts:
     )
 
 
-def _upper_bounds(program: Program) -> np.ndarray:
-    """The largest weight each member can take under any single linear row (the big-M)."""
+BUCKET_CAP_RULES = ("max_bucket_allocation", "bucket_caps")
+
+
+def _upper_bounds(program: Program, overridable: np.ndarray | None) -> np.ndarray:
+    """The largest weight each member can take under any single linear row (the big-M).
+
+    Bucket caps do not bound members that may override them.
+    """
     size = len(program.members)
     upper = np.full(size, min(1.0, program.limits.target_allocation))
     values = program.parameters()
@@ -158,9 +183,12 @@ def _upper_bounds(program: Program) -> np.ndarray:
         matrix = block.coefficients
         for row in range(block.rows):
             members = block.row_members(row)
+            if overridable is not None and block.rule in BUCKET_CAP_RULES:
+                members = members[~overridable[members]]
             coefficients = matrix.data[matrix.indptr[row] : matrix.indptr[row + 1]]
             if np.all(coefficients > 0):
-                upper[members] = np.minimum(upper[members], bound[row] / coefficients)
+                scale = coefficients if len(coefficients) == len(members) else 1.0
+                upper[members] = np.minimum(upper[members], bound[row] / scale)
     return np.maximum(upper, 0.0)
 
 
@@ -179,10 +207,19 @@ def violated(weights: np.ndarray, counts: Counts) -> list[str]:
         found.append("min_position_size")
     if counts.buckets is not None:
         counted = held & counts.new if limits.allow_bucket_overflow else held
+        needed = 0
         for bucket, limit in counts.bucket_limits.items():
-            if np.sum(counted & (counts.buckets == bucket)) > limit:
-                found.append("max_positions_per_bucket")
+            inside = counted & (counts.buckets == bucket)
+            excess = int(inside.sum()) - limit
+            if excess <= 0:
+                continue
+            spare = 0 if counts.overridable is None else int((inside & counts.overridable).sum())
+            if excess > spare:
+                needed = limits.max_bucket_overrides + 1
                 break
+            needed += excess
+        if needed > (limits.max_bucket_overrides if counts.overridable is not None else 0):
+            found.append("max_positions_per_bucket")
         if limits.min_buckets_represented is not None:
             represented = set(counts.buckets[weights >= counts.represented - 1e-9])
             if len(represented) < limits.min_buckets_represented:

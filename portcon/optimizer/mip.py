@@ -19,9 +19,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from portcon.constraints.base import ModelContext, RowBlock, Rule, Sense
+from portcon.constraints.groups import GroupCap
 from portcon.errors import InfeasibleError, LimitsError, SolverError
 from portcon.limits import MipMethod
-from portcon.optimizer.counts import Counts, violated
+from portcon.optimizer.counts import BUCKET_CAP_RULES, Counts, violated
 from portcon.optimizer.model import build
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
@@ -49,6 +50,8 @@ class Selection:
         Lower bound on the objective of any portfolio meeting the count rules.
     status
         Solver status.
+    overridden
+        Members that break their bucket's limits by bucket override (None: no overrides).
     """
 
     held: np.ndarray
@@ -56,6 +59,7 @@ class Selection:
     gap: float
     bound: float
     status: str
+    overridden: np.ndarray | None = None
 
 
 def select(program: Program, counts: Counts, relaxation: Solution) -> Selection:
@@ -89,6 +93,8 @@ def prefer_scores(program: Program, counts: Counts, selection: Selection) -> Sel
     objective does not get worse (to 1e-9 relative): with equal weights and K positions this
     walks to the K best scores.
     """
+    if selection.overridden is not None and selection.overridden.any():
+        return selection  # a swap would have to re-decide the overrides too
     scores = program.universe.score[program.members]
     held = selection.held.copy()
     value = _objective(program, held, counts)
@@ -140,9 +146,28 @@ def _scip(program: Program, counts: Counts) -> Selection | None:
             "mean_variance, max_sharpe or kelly mode"
         )
     objective, cones = perspective
-    constraints = [block.build(ctx) for block in program.blocks]
+    overrides = counts.overrides_possible
+    bucket_blocks = [b for b in program.blocks if overrides and b.rule in BUCKET_CAP_RULES]
+    constraints = [block.build(ctx) for block in program.blocks if block not in bucket_blocks]
     constraints += [*cones, ctx.cash >= 0]
-    constraints += count_constraints(ctx.weights, held, counts)
+    override = None
+    if overrides:
+        override = cp.Variable(ctx.size, boolean=True, name="override")
+        exempt = cp.Variable(ctx.size, nonneg=True, name="exempt_weight")
+        constraints += [
+            override <= held,
+            cp.sum(override) <= limits.max_bucket_overrides,
+            exempt <= ctx.weights,
+            exempt <= cp.multiply(counts.upper, override),
+        ]
+        blocked = np.flatnonzero(~counts.overridable)
+        if len(blocked):
+            constraints.append(override[blocked] == 0)
+        values = program.parameters()
+        for block in bucket_blocks:
+            bound = block.bound_values(values)
+            constraints.append(block.coefficients @ (ctx.weights - exempt) <= bound)
+    constraints += count_constraints(ctx.weights, held, counts, override)
     problem = cp.Problem(cp.Minimize(objective), constraints)
     try:
         with warnings.catch_warnings():
@@ -165,12 +190,25 @@ def _scip(program: Program, counts: Counts) -> Selection | None:
         bound = primal - (float(model.getPrimalbound()) - float(model.getDualbound()))
     status = str(problem.solver_stats.extra_stats.get("scip_status", problem.status))
     return Selection(
-        held=held.value > 0.5, path="mixed_integer", gap=gap, bound=bound, status=status
+        held=held.value > 0.5,
+        path="mixed_integer",
+        gap=gap,
+        bound=bound,
+        status=status,
+        overridden=None if override is None else override.value > 0.5,
     )
 
 
-def count_constraints(weights: cp.Expression, held: cp.Expression, counts: Counts) -> list:
-    """The count rules on the binaries, with ℓ z ≤ w ≤ u z linking them to the weights."""
+def count_constraints(
+    weights: cp.Expression,
+    held: cp.Expression,
+    counts: Counts,
+    override: cp.Expression | None = None,
+) -> list:
+    """The count rules on the binaries, with ℓ z ≤ w ≤ u z linking them to the weights.
+
+    Overridden members (``override``) do not count towards their bucket's position limit.
+    """
     limits = counts.limits
     rules = [weights <= cp.multiply(counts.upper, held), weights >= cp.multiply(counts.lower, held)]
     if limits.max_total_positions is not None:
@@ -182,7 +220,8 @@ def count_constraints(weights: cp.Expression, held: cp.Expression, counts: Count
         for bucket, limit in counts.bucket_limits.items():
             inside = np.flatnonzero((counts.buckets == bucket) & counted)
             if len(inside):
-                rules.append(cp.sum(held[inside]) <= limit)
+                exempt = 0 if override is None else cp.sum(override[inside])
+                rules.append(cp.sum(held[inside]) - exempt <= limit)
         if limits.min_buckets_represented is not None:
             labels = list(dict.fromkeys(counts.buckets))
             represented = cp.Variable(len(labels), boolean=True, name="represented")
@@ -353,7 +392,11 @@ class SupportRule(Rule):
 
 
 def with_support(
-    program: Program, held: np.ndarray, reasons: dict[int, tuple[str, str]], counts: Counts
+    program: Program,
+    held: np.ndarray,
+    reasons: dict[int, tuple[str, str]],
+    counts: Counts,
+    overridden: np.ndarray | None = None,
 ) -> Program:
     """``program`` restricted to the support ``held`` (with floors on held members).
 
@@ -376,8 +419,27 @@ def with_support(
         assets=program.assets,
     )
     sentences = {program.assets[m]: sentence for m, (_, sentence) in reasons.items()}
+    rules = [*program.rules, rule]
+    notes = dict(program.count_notes)
+    if overridden is not None and overridden.any():
+        exempt = frozenset(int(m) for m in np.flatnonzero(overridden))
+        rules = [
+            dataclasses.replace(r, exempt=exempt)
+            if isinstance(r, GroupCap) and r.kind == "bucket"
+            else r
+            for r in rules
+        ]
+        threshold = program.limits.bucket_override_threshold
+        scores = program.universe.score[program.members]
+        for member in exempt:
+            notes[program.assets[member]] = (
+                f"bucket override: score {scores[member]:.2f} ≥ {threshold:.2f}"
+            )
     return dataclasses.replace(
-        program, rules=[*program.rules, rule], count_reasons={**program.count_reasons, **sentences}
+        program,
+        rules=rules,
+        count_reasons={**program.count_reasons, **sentences},
+        count_notes=notes,
     )
 
 
@@ -399,10 +461,11 @@ def _floors(program: Program, counts: Counts) -> tuple[np.ndarray, list[str]]:
 
 
 def exclusion_reasons(
-    program: Program, held: np.ndarray, counts: Counts
+    program: Program, held: np.ndarray, counts: Counts, overridden: np.ndarray | None = None
 ) -> dict[int, tuple[str, str]]:
     """For each member not held: the count rule that keeps it out, and a sentence."""
     limits, assets = counts.limits, program.assets
+    counted_in_bucket = held if overridden is None else held & ~overridden
     reasons: dict[int, tuple[str, str]] = {}
     new_held = int(np.sum(held & counts.new))
     for member in np.flatnonzero(~held):
@@ -416,7 +479,7 @@ def exclusion_reasons(
         )
         bucket = None if counts.buckets is None else counts.buckets[member]
         bucket_limit = counts.bucket_limits.get(bucket) if bucket is not None else None
-        counted = held & (counts.new if limits.allow_bucket_overflow else True)
+        counted = counted_in_bucket & (counts.new if limits.allow_bucket_overflow else True)
         in_bucket = 0 if bucket is None else int(np.sum(counted & (counts.buckets == bucket)))
         if partner is not None:
             other, correlation = partner

@@ -67,6 +67,8 @@ class Program:
         The same market data over the whole universe (to recompile with other limits).
     count_reasons
         Asset → why a count rule keeps this member out (after a mixed-integer selection).
+    count_notes
+        Asset → a note on a held member (a bucket override).
     """
 
     universe: Universe
@@ -80,6 +82,7 @@ class Program:
     market: MarketData
     universe_market: MarketData
     count_reasons: dict[str, str] = field(default_factory=dict)
+    count_notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def assets(self) -> tuple[str, ...]:

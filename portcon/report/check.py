@@ -49,17 +49,12 @@ def violations(
         for name, weight, score in zip(names, w, universe.score, strict=True):
             if score < limits.min_score_threshold and weight != 0:
                 found.append(f"min_score_threshold {name}: score {score} held at {weight}")
-    for kind, global_cap, overrides in (
-        ("bucket", limits.max_bucket_allocation, limits.bucket_caps),
-        ("sector", limits.max_sector_allocation, limits.sector_caps),
-    ):
-        labels = universe.groups(kind)
-        if labels is None:
-            continue
-        for group in set(labels):
-            cap = overrides.get(group, global_cap)
+    if universe.sector is not None:
+        for group in set(universe.sector):
+            cap = limits.sector_caps.get(group, limits.max_sector_allocation)
             if cap is not None:
-                over(float(w[labels == group].sum()), cap, f"{kind} cap {group}")
+                over(float(w[universe.sector == group].sum()), cap, f"sector cap {group}")
+    found.extend(_bucket_violations(w, universe, limits, tolerance))
     if limits.sizing_mode == SizingMode.TIERED:
         found.extend(_tier_violations(w, universe, limits, tolerance))
     found.extend(_bound_violations(w, universe, tolerance))
@@ -158,19 +153,6 @@ def _count_violations(
         for position in np.flatnonzero(held & (w < limits.min_position_size - tolerance)):
             found.append(f"min_position_size {universe.assets[position]}: {w[position]}")
     buckets = universe.bucket
-    if buckets is not None:
-        for bucket in set(buckets):
-            inside = buckets == bucket
-            limit = limits.bucket_position_limits.get(bucket, limits.max_positions_per_bucket)
-            if limit is None:
-                continue
-            if limits.allow_bucket_overflow:
-                allowed = max(0, limit - int((inside & existing).sum()))
-                count = int((inside & held & ~existing).sum())
-                if count > allowed:
-                    found.append(f"bucket count {bucket}: {count} new > {allowed} (overflow)")
-            elif (inside & held).sum() > limit:
-                found.append(f"bucket count {bucket}: {(inside & held).sum()} > {limit}")
     if limits.min_buckets_represented is not None:
         floor = limits.min_position_size or REPRESENTED
         represented = set() if buckets is None else set(buckets[w >= floor - tolerance])
@@ -190,4 +172,56 @@ def _count_violations(
                             f"correlation_limit: {universe.assets[i]} and {universe.assets[j]} "
                             f"correlate {correlation[i, j]:.4f}"
                         )
+    return found
+
+
+def _bucket_violations(
+    w: np.ndarray, universe: Universe, limits: Limits, tolerance: float
+) -> list[str]:
+    """Bucket allocation caps and position counts, allowing bucket overrides.
+
+    An override exempts one held asset scoring at or above bucket_override_threshold from its
+    bucket's cap and count; each bucket needs the fewest such exemptions (largest weights
+    first) that bring it within both, and all buckets together at most max_bucket_overrides.
+    """
+    buckets = universe.bucket
+    if buckets is None:
+        return []
+    held = w > HELD
+    existing = (
+        np.zeros(universe.size, dtype=bool)
+        if universe.current_weight is None
+        else universe.current_weight > 0
+    )
+    eligible = (
+        universe.score >= limits.bucket_override_threshold
+        if limits.bucket_override_threshold is not None
+        else np.zeros(universe.size, dtype=bool)
+    )
+    found, used = [], 0
+    for bucket in sorted(set(buckets)):
+        inside = buckets == bucket
+        cap = limits.bucket_caps.get(bucket, limits.max_bucket_allocation)
+        limit = limits.bucket_position_limits.get(bucket, limits.max_positions_per_bucket)
+        counted = inside & held & (~existing if limits.allow_bucket_overflow else True)
+        if limit is not None and limits.allow_bucket_overflow:
+            limit = max(0, limit - int((inside & existing).sum()))
+        candidates = sorted(np.flatnonzero(inside & held & eligible), key=lambda i: -w[i])
+        for exempted in range(len(candidates) + 1):
+            chosen = candidates[:exempted]
+            weight = float(w[inside].sum() - w[chosen].sum())
+            count = int(counted.sum()) - int(counted[chosen].sum())
+            fits_cap = cap is None or weight <= cap + tolerance
+            fits_count = limit is None or count <= limit
+            if fits_cap and fits_count:
+                used += exempted
+                break
+        else:
+            weight, count = float(w[inside].sum()), int(counted.sum())
+            if cap is not None and weight > cap + tolerance:
+                found.append(f"bucket cap {bucket}: {weight:.10f} > {cap:.10f}")
+            if limit is not None and count > limit:
+                found.append(f"bucket count {bucket}: {count} > {limit}")
+    if used > (limits.max_bucket_overrides if limits.bucket_override_threshold is not None else 0):
+        found.append(f"bucket overrides: {used} needed > {limits.max_bucket_overrides} allowed")
     return found

@@ -162,6 +162,8 @@ def _reason(
         head = f"held at its floor {percent(weight)} ({floors[0]})"
     else:
         head = _sizing_sentence(program, position, weight)
+    if asset in program.count_notes:
+        head = f"{head}; {program.count_notes[asset]}"
     return f"{head}; {shared}" if shared else head
 
 
