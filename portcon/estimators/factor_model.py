@@ -16,6 +16,7 @@ from portcon.errors import InputError
 
 SYMMETRY_TOLERANCE = 1e-10
 PSD_TOLERANCE = 1e-10
+DIAGONAL_SHARE = 0.999  # of the smallest eigenvalue, moved to the specific variance
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,16 +100,23 @@ class FactorModel:
 
     @classmethod
     def from_covariance(cls, covariance: pd.DataFrame) -> FactorModel:
-        """Factor a dense covariance once: B = V √Λ over its positive eigenvalues, s = 0."""
+        """Factor a dense covariance once: Σ = B Bᵀ + δ I.
+
+        δ is just under Σ's smallest eigenvalue (0 when Σ is singular), B = V √(Λ − δ) over
+        the eigenvalues left positive. Σ is unchanged; the diagonal part δ is what lets the
+        mixed-integer program use perspective terms on a dense covariance.
+        """
         matrix = check_covariance(covariance)
         eigenvalues, eigenvectors = np.linalg.eigh(matrix)
-        keep = eigenvalues > PSD_TOLERANCE * max(float(eigenvalues.max()), 1e-300)
-        loadings = eigenvectors[:, keep] * np.sqrt(eigenvalues[keep])
+        shift = max(0.0, DIAGONAL_SHARE * float(eigenvalues.min()))
+        reduced = eigenvalues - shift
+        keep = reduced > PSD_TOLERANCE * max(float(eigenvalues.max()), 1e-300)
+        loadings = eigenvectors[:, keep] * np.sqrt(reduced[keep])
         factors = [f"pc{k + 1}" for k in range(loadings.shape[1])]
         return cls(
             loadings=pd.DataFrame(loadings, index=covariance.index, columns=factors),
             factor_covariance=pd.DataFrame(np.eye(len(factors)), index=factors, columns=factors),
-            specific_variance=pd.Series(0.0, index=covariance.index),
+            specific_variance=pd.Series(shift, index=covariance.index),
         )
 
     @classmethod

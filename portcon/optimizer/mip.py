@@ -29,6 +29,7 @@ from portcon.optimizer.solution import Solution
 from portcon.optimizer.solve import solve
 
 HEURISTIC_CANDIDATES = 12
+ANCHOR_POINTS = 6
 HEURISTIC_SECONDS = 5.0
 TIE = 1e-9
 TIE_SECONDS = 2.0
@@ -74,7 +75,7 @@ def select(program: Program, counts: Counts, relaxation: Solution) -> Selection:
     """
     method = program.limits.mip_method
     if method != MipMethod.HEURISTIC:
-        outcome = _scip(program, counts)
+        outcome = _scip(program, counts, relaxation)
         if outcome is not None:
             return prefer_scores(program, counts, outcome)
         if method == MipMethod.EXACT:
@@ -132,13 +133,21 @@ def _swap(held: np.ndarray, drop: int, add: int) -> np.ndarray:
     return trial
 
 
-def _scip(program: Program, counts: Counts) -> Selection | None:
+def anchors(counts: Counts, relaxation: Solution, points: int = ANCHOR_POINTS) -> np.ndarray:
+    """Tangent points per member: a grid from its floor to its cap, and its relaxed weight."""
+    low = np.maximum(counts.lower, 1e-4)
+    high = np.maximum(counts.upper, low)
+    grid = low[:, None] + (high - low)[:, None] * np.linspace(0.0, 1.0, points)[None, :]
+    return np.column_stack([grid, np.clip(relaxation.weights, low, high)])
+
+
+def _scip(program: Program, counts: Counts, relaxation: Solution) -> Selection | None:
     limits = program.limits
     ctx = ModelContext(len(program.members))
     for name, value in program.parameters().items():
         ctx.add_parameter(name, value)
     held = cp.Variable(ctx.size, boolean=True, name="held")
-    perspective = program.objective.perspective(ctx, held)
+    perspective = program.objective.perspective(ctx, held, anchors(counts, relaxation))
     if perspective is None:
         raise LimitsError(
             f"position-count limits are not available with sizing_mode '{limits.sizing_mode}' "

@@ -78,9 +78,9 @@ class MinimumVariance(SizingObjective):
         return _covariance(self.market)
 
     def perspective(
-        self, ctx: ModelContext, held: cp.Variable
+        self, ctx: ModelContext, held: cp.Variable, anchors: np.ndarray
     ) -> tuple[cp.Expression, list[cp.Constraint]] | None:
-        risk, cone = _perspective_risk(self.market, ctx, held)
+        risk, cone = _perspective_risk(self.market, ctx, held, anchors)
         penalty = 1.0 + 2.0 * _largest_variance(self.market)
         return 0.5 * risk + penalty * ctx.cash, cone
 
@@ -126,9 +126,9 @@ class MeanVariance(SizingObjective):
         return self.risk_aversion * _covariance(self.market)
 
     def perspective(
-        self, ctx: ModelContext, held: cp.Variable
+        self, ctx: ModelContext, held: cp.Variable, anchors: np.ndarray
     ) -> tuple[cp.Expression, list[cp.Constraint]] | None:
-        risk, cone = _perspective_risk(self.market, ctx, held)
+        risk, cone = _perspective_risk(self.market, ctx, held, anchors)
         gain = self.market.expected_returns @ ctx.weights
         return -gain + 0.5 * self.risk_aversion * risk + self._penalty() * ctx.cash, cone
 
@@ -185,9 +185,9 @@ class QuadraticKelly(SizingObjective):
         return _covariance(self.market) / self.fraction
 
     def perspective(
-        self, ctx: ModelContext, held: cp.Variable
+        self, ctx: ModelContext, held: cp.Variable, anchors: np.ndarray
     ) -> tuple[cp.Expression, list[cp.Constraint]] | None:
-        risk, cone = _perspective_risk(self.market, ctx, held)
+        risk, cone = _perspective_risk(self.market, ctx, held, anchors)
         return -self.market.expected_returns @ ctx.weights + 0.5 / self.fraction * risk, cone
 
     def limit_derivatives(
@@ -317,9 +317,9 @@ def spinu(market: MarketData, budgets: np.ndarray, tolerance: float = 1e-14) -> 
 
 
 def _perspective_risk(
-    market: MarketData, ctx: ModelContext, held: cp.Variable
+    market: MarketData, ctx: ModelContext, held: cp.Variable, anchors: np.ndarray
 ) -> tuple[cp.Expression, list[cp.Constraint]]:
     """wᵀΣw with its specific part ‖d∘w‖² in perspective form."""
-    squares, cone = perspective_squares(ctx.weights, held)
+    squares, cone = perspective_squares(ctx.weights, held, anchors)
     factor = cp.sum_squares(market.exposures.T @ ctx.weights)
     return factor + (market.specific**2) @ squares, cone
