@@ -1,7 +1,8 @@
 """Named strategy presets, carried over from the rebalancer's documented presets.
 
-Only fields that portcon implements are set; the rebalancer's position-count settings
-(``max_total_positions`` and friends) arrive with the mixed-integer fallback.
+The rebalancer's ``max_new_positions`` is left out: without a current_weight column every
+asset counts as new, and a preset should not quietly cap a first portfolio at one or two
+names. Set it explicitly when current weights are given.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ PRESETS: MappingProxyType[str, MappingProxyType[str, Any]] = MappingProxyType(
                 "max_single_position": 0.12,
                 "min_score_threshold": 0.65,
                 "max_bucket_allocation": 0.35,
+                "max_total_positions": 8,
+                "max_positions_per_bucket": 3,
+                "min_buckets_represented": 3,
+                "min_position_size": 0.02,
             }
         ),
         "balanced": MappingProxyType(
@@ -30,6 +35,10 @@ PRESETS: MappingProxyType[str, MappingProxyType[str, Any]] = MappingProxyType(
                 "max_single_position": 0.15,
                 "min_score_threshold": 0.60,
                 "max_bucket_allocation": 0.40,
+                "max_total_positions": 10,
+                "max_positions_per_bucket": 4,
+                "min_buckets_represented": 2,
+                "min_position_size": 0.02,
             }
         ),
         "aggressive": MappingProxyType(
@@ -39,6 +48,9 @@ PRESETS: MappingProxyType[str, MappingProxyType[str, Any]] = MappingProxyType(
                 "max_single_position": 0.25,
                 "min_score_threshold": 0.55,
                 "max_bucket_allocation": 0.60,
+                "max_total_positions": 12,
+                "max_positions_per_bucket": 6,
+                "min_position_size": 0.02,
             }
         ),
         "momentum": MappingProxyType(
@@ -47,6 +59,9 @@ PRESETS: MappingProxyType[str, MappingProxyType[str, Any]] = MappingProxyType(
                 "target_allocation": 0.95,
                 "max_single_position": 0.30,
                 "min_score_threshold": 0.60,
+                "max_total_positions": 6,
+                "max_positions_per_bucket": 5,
+                "min_position_size": 0.02,
             }
         ),
         "crisis": MappingProxyType(
@@ -56,6 +71,10 @@ PRESETS: MappingProxyType[str, MappingProxyType[str, Any]] = MappingProxyType(
                 "max_single_position": 0.18,
                 "min_score_threshold": 0.70,
                 "max_bucket_allocation": 0.35,
+                "max_total_positions": 5,
+                "max_positions_per_bucket": 2,
+                "min_buckets_represented": 3,
+                "min_position_size": 0.02,
             }
         ),
     }
@@ -63,11 +82,14 @@ PRESETS: MappingProxyType[str, MappingProxyType[str, Any]] = MappingProxyType(
 
 DESCRIPTIONS: MappingProxyType[str, str] = MappingProxyType(
     {
-        "conservative": "equal weights, 12% positions, 35% per bucket, 10% cash",
-        "balanced": "adaptive sizing, 15% positions, 40% per bucket",
-        "aggressive": "score-weighted, 25% positions, 60% per bucket, 2% cash",
-        "momentum": "score-weighted, concentrated: 30% positions, no bucket cap",
-        "crisis": "equal weights, high bar (score ≥ 0.70), 60% invested, 35% per bucket",
+        "conservative": "equal weights, ≤ 8 names (3 per bucket, ≥ 3 buckets), 12% positions, "
+        "35% per bucket, 10% cash",
+        "balanced": "adaptive sizing, ≤ 10 names (4 per bucket, ≥ 2 buckets), 15% positions, "
+        "40% per bucket",
+        "aggressive": "score-weighted, ≤ 12 names, 25% positions, 60% per bucket, 2% cash",
+        "momentum": "score-weighted, concentrated: ≤ 6 names, 30% positions, no bucket cap",
+        "crisis": "equal weights, ≤ 5 names (2 per bucket, ≥ 3 buckets), score ≥ 0.70, "
+        "60% invested",
     }
 )
 

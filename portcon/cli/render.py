@@ -22,7 +22,10 @@ def render(portfolio: Portfolio) -> str:
     lines += ["", _cash_line(portfolio), "", "Binding limits", ""]
     lines.append(_binding(portfolio))
     lines += ["", "Metrics", "", _metrics(portfolio)]
-    lines += ["", f"solver {portfolio.solver} ({portfolio.status}), {_ms(portfolio)}"]
+    path = portfolio.path
+    if portfolio.mip_gap is not None:
+        path += f" (gap {portfolio.mip_gap:.1e} to a lower bound of {portfolio.mip_bound:.6g})"
+    lines += ["", f"path {path}; solver {portfolio.solver} ({portfolio.status}), {_ms(portfolio)}"]
     return "\n".join(lines)
 
 

@@ -199,7 +199,9 @@ def cash_reason(program: Program, solution: Solution, table: pd.DataFrame) -> st
     if isinstance(objective, TieredDeviation):
         why = "residual_strategy 'cash' keeps what the raw tier sizes leave"
     else:
-        binding = table[table["binding"] & (table["rule"] != "target_allocation")]
+        binding = table[
+            table["binding"] & ~table["rule"].isin(("target_allocation", *STRUCTURAL_RULES))
+        ]
         counts = binding["rule"].value_counts()
         held_by = ", ".join(f"{rule} ({count} rows)" for rule, count in counts.items())
         why = f"every eligible asset is at a binding limit: {held_by}"
