@@ -116,3 +116,51 @@ def test_risk_answers_satisfy_every_limit(problem) -> None:
     residual = portfolio.explanations["residual"].dropna()
     if len(residual):
         assert residual.abs().max() < 1e-6
+
+
+@st.composite
+def count_problems(draw):
+    n = draw(st.integers(2, 9))
+    rng = np.random.default_rng(draw(st.integers(0, 10_000)))
+    frame = pd.DataFrame(
+        {
+            "score": rng.uniform(0.3, 1.0, n),
+            "bucket": rng.choice(["A", "B", "C"], n),
+            "current_weight": np.where(rng.random(n) < 0.3, 0.05, 0.0),
+        },
+        index=[f"k{i}" for i in range(n)],
+    )
+    factors = rng.normal(size=(n, 2))
+    covariance = factors @ factors.T + np.diag(rng.uniform(0.1, 1, n))
+    scale = np.sqrt(np.diag(covariance))
+    correlation = pd.DataFrame(covariance / np.outer(scale, scale), frame.index, frame.index)
+    small = st.one_of(st.none(), st.integers(1, 5))
+    fields = dict(
+        sizing_mode=draw(st.sampled_from(["score_weighted", "equal_weight", "adaptive"])),
+        min_score_threshold=None,
+        max_single_position=draw(st.floats(0.1, 1.0)),
+        max_total_positions=draw(small),
+        max_positions_per_bucket=draw(small),
+        min_buckets_represented=draw(st.one_of(st.none(), st.integers(1, 3))),
+        min_position_size=draw(st.one_of(st.none(), st.floats(0.01, 0.2))),
+        correlation_limit=draw(st.one_of(st.none(), st.floats(0.0, 0.9))),
+        allow_bucket_overflow=draw(st.booleans()),
+        allow_cash_rollover=draw(st.booleans()),
+        mip_method=draw(st.sampled_from(["auto", "heuristic"])),
+    )
+    return frame, fields, correlation
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problem=count_problems())
+def test_count_answers_satisfy_every_limit(problem) -> None:
+    frame, fields, correlation = problem
+    try:
+        portfolio = portcon.construct(frame, fields, correlation=correlation)
+    except portcon.PortconError:
+        return
+    weights = portfolio.weights.to_numpy()
+    universe = Universe.from_scores(frame)
+    found = violations(weights, universe, portfolio.limits, correlation=correlation.to_numpy())
+    assert found == []
+    assert portfolio.path in ("convex", "mixed_integer", "heuristic")
