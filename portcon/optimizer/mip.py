@@ -30,6 +30,7 @@ from portcon.optimizer.solve import solve
 
 HEURISTIC_CANDIDATES = 12
 ANCHOR_POINTS = 6
+MIP_LARGEST = 3000  # members; beyond this "auto" goes straight to the heuristic
 HEURISTIC_SECONDS = 5.0
 TIE = 1e-9
 TIE_SECONDS = 2.0
@@ -64,7 +65,8 @@ class Selection:
 
 
 def select(program: Program, counts: Counts, relaxation: Solution) -> Selection:
-    """Choose the held members: SCIP, else (or when asked) the heuristic.
+    """Choose the held members: SCIP, else (or when asked, or beyond 3000 members with
+    ``mip_method = "auto"``) the heuristic.
 
     Raises
     ------
@@ -74,7 +76,8 @@ def select(program: Program, counts: Counts, relaxation: Solution) -> Selection:
         When ``mip_method`` is ``exact`` and SCIP is missing or finds nothing in time.
     """
     method = program.limits.mip_method
-    if method != MipMethod.HEURISTIC:
+    too_big = len(program.members) > MIP_LARGEST and method == MipMethod.AUTO
+    if method != MipMethod.HEURISTIC and not too_big:
         outcome = _scip(program, counts, relaxation)
         if outcome is not None:
             return prefer_scores(program, counts, outcome)
