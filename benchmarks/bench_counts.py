@@ -153,7 +153,7 @@ def hard_instances():
         assets = [f"a{i}" for i in range(len(mu))]
         instances.append(
             (
-                "OR-Library port5, λ=0.9, ≤ 10 names",
+                "OR-Library port5 minimum variance, ≤ 10 names",
                 pd.Series(0.8, index=assets),
                 dict(
                     sizing_mode="mean_variance",
