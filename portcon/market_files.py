@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from portcon.csv_files import read_csv_table
 from portcon.errors import InputError
 
 
@@ -18,20 +19,7 @@ def read_labelled_csv(path: str | Path, what: str) -> pd.DataFrame:
         When the file is missing, not UTF-8, empty, or has non-numeric cells (named).
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{what} file {str(path)!r} does not exist")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InputError(
-            f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8 CSV"
-        ) from error
-    if not text.strip():
-        raise InputError(f"{path}: the {what} file is empty")
-    try:
-        frame = pd.read_csv(path, index_col=0, encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise InputError(f"{path}: not a readable CSV table ({error})") from error
+    frame = read_csv_table(path, what, index_col=0)
     frame.columns = [str(column).strip() for column in frame.columns]
     frame.index = [str(label).strip() for label in frame.index]
     numeric = frame.apply(pd.to_numeric, errors="coerce")

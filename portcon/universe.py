@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from portcon._text import did_you_mean, listing
+from portcon.csv_files import read_csv_table
 from portcon.errors import InputError
 
 SCORE = "score"
@@ -111,20 +112,7 @@ def read_scores_csv(path: str | Path) -> pd.DataFrame:
         When the file is missing, not UTF-8, empty or not a CSV table.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"scores file {str(path)!r} does not exist")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InputError(
-            f"{path}: not UTF-8 text (byte {error.start}); save the file as UTF-8 CSV"
-        ) from error
-    if not text.strip():
-        raise InputError(f"{path}: the file is empty; expected a header row and one row per asset")
-    try:
-        frame = pd.read_csv(path, encoding="utf-8-sig", skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise InputError(f"{path}: not a readable CSV table ({error})") from error
+    frame = read_csv_table(path, "scores", skipinitialspace=True)
     if frame.shape[1] < 2:
         raise InputError(
             f"{path}: found {frame.shape[1]} column(s); expected an asset column and a "
