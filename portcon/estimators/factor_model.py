@@ -16,6 +16,7 @@ from portcon.errors import InputError
 
 SYMMETRY_TOLERANCE = 1e-10
 PSD_TOLERANCE = 1e-10
+ROUND_OFF = 1e-9  # negative eigenvalues smaller than this share of the largest are round-off
 DIAGONAL_SHARE = 0.999  # of the smallest eigenvalue, moved to the specific variance
 
 
@@ -149,8 +150,10 @@ def check_psd(matrix: np.ndarray, name: str) -> None:
     asymmetry = float(np.abs(matrix - matrix.T).max())
     if asymmetry > SYMMETRY_TOLERANCE * scale:
         raise InputError(f"{name} is not symmetric (largest |Σ − Σᵀ| = {asymmetry:.3g})")
-    smallest = float(np.linalg.eigvalsh((matrix + matrix.T) / 2).min())
-    if smallest < -PSD_TOLERANCE * scale:
+    eigenvalues = np.linalg.eigvalsh((matrix + matrix.T) / 2)
+    smallest, largest = float(eigenvalues.min()), max(float(eigenvalues.max()), 1e-300)
+    # a rank-deficient covariance read from text carries round-off of ~1e-12 relative
+    if smallest < -ROUND_OFF * largest:
         raise InputError(
             f"{name} is not positive semidefinite (smallest eigenvalue {smallest:.3g})"
         )
