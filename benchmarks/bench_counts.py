@@ -9,7 +9,7 @@
    λ·wᵀΣw − (1 − λ)·μᵀw with at most K = 10 assets, each held weight in [0.01, 1],
    fully invested, at a few λ; time and gap for each.
 
-3. With ``--hard``: OR-Library port5 (minimum variance), the Cesarone–Scozzari–Tardella S&P 500 set
+3. With ``--hard``: OR-Library port5 (λ = 0.9), the Cesarone–Scozzari–Tardella S&P 500 set
    (476 assets, ≤ 10 names, floor 1%, a return floor) and the Frangioni–Gentile minimum-buy-in
    instances (200 assets, per-asset buy-in bounds): seconds to a solution within 0.1% of its
    bound, and the gap left after 60 s.
@@ -153,7 +153,7 @@ def hard_instances():
         assets = [f"a{i}" for i in range(len(mu))]
         instances.append(
             (
-                "OR-Library port5 minimum variance, ≤ 10 names",
+                "OR-Library port5 at λ = 0.9, ≤ 10 names",
                 pd.Series(0.8, index=assets),
                 dict(
                     sizing_mode="mean_variance",
