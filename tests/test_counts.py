@@ -286,3 +286,23 @@ def test_a_bucket_override_lets_a_top_score_break_its_bucket_cap() -> None:
     assert allowed.weights["MSFT"] <= 0.3 + 1e-8  # the others keep the bucket cap
     assert allowed.objective < without.objective
     assert "bucket override: score 0.97 ≥ 0.95" in allowed.explanations.loc["NVDA", "reason"]
+
+
+@pytest.mark.parametrize(
+    ("frame_columns", "limits", "fragment"),
+    [
+        ({}, dict(max_positions_per_bucket=2), "need a 'bucket' column"),
+        ({"bucket": list("AABB")}, dict(bucket_position_limits={"Z": 1}), "no asset has"),
+        ({}, dict(correlation_limit=0.5), "correlation_limit needs correlations"),
+        ({}, dict(bucket_override_threshold=0.9), "needs a 'bucket' column"),
+        (
+            {},
+            dict(sizing_mode="tiered", residual_strategy="top_slice", max_total_positions=2),
+            "not available with sizing_mode 'tiered'",
+        ),
+    ],
+)
+def test_count_limits_that_cannot_apply_say_why(frame_columns, limits, fragment) -> None:
+    frame = pd.DataFrame({"score": [0.9, 0.8, 0.7, 0.65], **frame_columns}, index=list("abcd"))
+    with pytest.raises(portcon.LimitsError, match=fragment):
+        portcon.construct(frame, dict(limits, max_single_position=0.5))
