@@ -7,12 +7,9 @@ import pytest
 
 import portcon
 from tests.conftest import random_universe
+from tests.finite_differences import check_shadow_prices
 
 KKT_TOLERANCE = 1e-6
-FD_STEP = 1e-5
-FD_RELATIVE = 1e-3
-FD_ABSOLUTE = 1e-6
-KINK_JUMP = 1e-2  # one-sided slopes further apart than this: a kink, not curvature
 
 MODES = [
     dict(sizing_mode="score_weighted"),
@@ -55,17 +52,6 @@ def test_kkt_residual_is_zero_for_every_asset(mode: dict, seed: int) -> None:
     assert explained["residual"].abs().max() < KKT_TOLERANCE
 
 
-def _objective(scores, limits: dict) -> float:
-    return portcon.construct(scores, limits).objective
-
-
-def _moved(limits: dict, field: str, step: float) -> dict:
-    if "[" in field:
-        name, key = field.rstrip("]").split("[", 1)
-        return {**limits, name: {**limits[name], key: limits[name][key] + step}}
-    return {**limits, field: portcon.Limits(**limits).model_dump()[field] + step}
-
-
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: "-".join(map(str, m.values())))
 @pytest.mark.parametrize("seed", range(4))
 def test_shadow_prices_match_finite_differences(mode: dict, seed: int) -> None:
@@ -76,19 +62,9 @@ def test_shadow_prices_match_finite_differences(mode: dict, seed: int) -> None:
     """
     scores, limits = _scores(seed), _limits(mode, seed)
     portfolio = portcon.construct(scores, limits)
-    smooth = 0
-    for field, row in portfolio.sensitivity().iterrows():
-        price = row["shadow_price"]
-        up = _objective(scores, _moved(limits, field, FD_STEP))
-        down = _objective(scores, _moved(limits, field, -FD_STEP))
-        right = -(up - portfolio.objective) / FD_STEP
-        left = -(portfolio.objective - down) / FD_STEP
-        tolerance = FD_RELATIVE * abs(price) + FD_ABSOLUTE
-        if abs(right - left) <= KINK_JUMP * (1 + abs(price)):
-            assert (left + right) / 2 == pytest.approx(price, abs=tolerance), field
-            smooth += 1
-        else:
-            assert min(left, right) - tolerance <= price <= max(left, right) + tolerance, field
+    smooth = check_shadow_prices(
+        portfolio, limits, lambda changed: portcon.construct(scores, changed).objective
+    )
     assert smooth >= 2
 
 

@@ -10,6 +10,7 @@ from scipy.optimize import minimize
 import portcon
 from portcon import FactorModel, InputError, LimitsError
 from portcon.estimators import sample_covariance
+from tests.finite_differences import check_shadow_prices
 from tests.naive import cap_and_renormalise
 
 WEIGHT_TOLERANCE = 1e-6
@@ -158,7 +159,6 @@ def test_volatility_tilt_divides_shares_by_volatility() -> None:
 
 
 KKT_TOLERANCE = 1e-6
-FD_STEP = 1e-5
 RISK_CASES = [
     dict(sizing_mode="min_variance", max_portfolio_volatility=None),
     dict(sizing_mode="mean_variance", min_expected_return=0.06),
@@ -197,20 +197,9 @@ def test_risk_modes_kkt_and_finite_differences(case: dict, seed: int) -> None:
     portfolio = portcon.construct(frame, limits, **market)
     residual = portfolio.explanations["residual"].dropna()
     assert residual.abs().max() < KKT_TOLERANCE
-    smooth = 0
-    for field, row in portfolio.sensitivity().iterrows():
-        price = row["shadow_price"]
-        value = portcon.Limits(**limits).model_dump()[field]
-        up = portcon.construct(frame, {**limits, field: value + FD_STEP}, **market).objective
-        down = portcon.construct(frame, {**limits, field: value - FD_STEP}, **market).objective
-        right = -(up - portfolio.objective) / FD_STEP
-        left = -(portfolio.objective - down) / FD_STEP
-        tolerance = 1e-3 * abs(price) + 1e-6
-        if abs(right - left) <= 1e-2 * (1 + abs(price)):
-            assert (left + right) / 2 == pytest.approx(price, abs=tolerance), field
-            smooth += 1
-        else:
-            assert min(left, right) - tolerance <= price <= max(left, right) + tolerance, field
+    smooth = check_shadow_prices(
+        portfolio, limits, lambda changed: portcon.construct(frame, changed, **market).objective
+    )
     assert smooth >= 1
 
 
