@@ -16,11 +16,13 @@ from portcon.limits import Limits, coerce_limits
 from portcon.market import MarketData, prepare_market_data
 from portcon.optimizer.counts import derive_counts, uses_counts, violated
 from portcon.optimizer.diagnose import diagnose
-from portcon.optimizer.mip import Selection, exclusion_reasons, select, with_support
+from portcon.optimizer.mip import select
 from portcon.optimizer.model import Model, build
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program, compile_program
+from portcon.optimizer.selection import Selection
 from portcon.optimizer.solve import Solution, solve
+from portcon.optimizer.support import exclusion_reasons, with_support
 from portcon.portfolio import Portfolio
 from portcon.report.check import violations
 from portcon.report.report import Report

@@ -227,3 +227,36 @@ def violated(weights: np.ndarray, counts: Counts) -> list[str]:
     if any(held[i] and held[j] for i, j, _ in counts.pairs):
         found.append("correlation_limit")
     return found
+
+
+def count_fields(counts: Counts) -> list[str]:
+    limits = counts.limits
+    fields = [
+        field
+        for field in (
+            "max_total_positions",
+            "max_new_positions",
+            "min_position_size",
+            "max_positions_per_bucket",
+            "min_buckets_represented",
+            "correlation_limit",
+        )
+        if getattr(limits, field) is not None
+    ]
+    return fields + (["bucket_position_limits"] if limits.bucket_position_limits else [])
+
+
+def count_conflict(program: Program, counts: Counts) -> str:
+    limits, words = counts.limits, []
+    if limits.min_buckets_represented is not None and counts.buckets is not None:
+        available = len(set(counts.buckets[counts.upper >= counts.represented]))
+        if available < limits.min_buckets_represented:
+            words.append(
+                f"min_buckets_represented={limits.min_buckets_represented} but only {available} "
+                f"bucket{'s' if available != 1 else ''} have an eligible asset"
+            )
+    detail = f": {'; '.join(words)}" if words else ""
+    return (
+        f"no portfolio meets the position-count limits ({', '.join(count_fields(counts))}) "
+        f"together with the other limits{detail}"
+    )

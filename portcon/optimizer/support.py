@@ -1,0 +1,195 @@
+"""A chosen support as rows of the convex program, and why each excluded asset is out."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from portcon.constraints.base import RowBlock, Rule, Sense
+from portcon.constraints.groups import GroupCap
+from portcon.optimizer.counts import Counts
+from portcon.optimizer.program import Program
+
+
+@dataclass(frozen=True, eq=False)
+class SupportRule(Rule):
+    """The support chosen for the count rules, as constraint rows.
+
+    Members not held: w_i ≤ 0, named by the count rule that excluded them; their shadow price
+    is what one more unit of them would save. Members held with a floor: w_i ≥ ℓ_i.
+    """
+
+    size: int
+    excluded: dict[str, list[int]]
+    floors: dict[str, list[int]]
+    lower: np.ndarray
+    assets: tuple[str, ...]
+
+    def parameters(self) -> dict[str, float | np.ndarray]:
+        values: dict[str, float | np.ndarray] = {}
+        for rule, members in self.excluded.items():
+            values[f"support.excluded:{rule}"] = np.zeros(len(members))
+        for rule, members in self.floors.items():
+            values[f"support.floor:{rule}"] = self.lower[members]
+        return values
+
+    def blocks(self) -> list[RowBlock]:
+        blocks = []
+        for prefix, groups, sense in (
+            ("support.excluded", self.excluded, Sense.LE),
+            ("support.floor", self.floors, Sense.GE),
+        ):
+            for rule, members in groups.items():
+                rows = len(members)
+                selection = np.zeros((rows, self.size))
+                selection[np.arange(rows), members] = 1.0
+                blocks.append(
+                    RowBlock(
+                        rule=rule,
+                        subjects=tuple(self.assets[m] for m in members),
+                        sense=sense,
+                        coefficients=sp.csr_array(selection),
+                        parameter=f"{prefix}:{rule}",
+                    )
+                )
+        return blocks
+
+
+def with_support(
+    program: Program,
+    held: np.ndarray,
+    reasons: dict[int, tuple[str, str]],
+    counts: Counts,
+    overridden: np.ndarray | None = None,
+) -> Program:
+    """``program`` restricted to the support ``held`` (with floors on held members).
+
+    ``reasons`` maps an excluded member to (rule, sentence); members without one are
+    grouped under ``mixed_integer``.
+    """
+    counts_lower = _floors(program, counts)
+    excluded: dict[str, list[int]] = {}
+    for member in np.flatnonzero(~held):
+        rule = reasons.get(int(member), ("mixed_integer", ""))[0]
+        excluded.setdefault(rule, []).append(int(member))
+    floors: dict[str, list[int]] = {}
+    for member in np.flatnonzero(held & (counts_lower[0] > 0)):
+        floors.setdefault(counts_lower[1][member], []).append(int(member))
+    rule = SupportRule(
+        size=len(program.members),
+        excluded=excluded,
+        floors=floors,
+        lower=counts_lower[0],
+        assets=program.assets,
+    )
+    sentences = {program.assets[m]: sentence for m, (_, sentence) in reasons.items()}
+    rules = [*program.rules, rule]
+    notes = dict(program.count_notes)
+    if overridden is not None and overridden.any():
+        exempt = frozenset(int(m) for m in np.flatnonzero(overridden))
+        rules = [
+            dataclasses.replace(r, exempt=exempt)
+            if isinstance(r, GroupCap) and r.kind == "bucket"
+            else r
+            for r in rules
+        ]
+        threshold = program.limits.bucket_override_threshold
+        scores = program.universe.score[program.members]
+        for member in exempt:
+            notes[program.assets[member]] = (
+                f"bucket override: score {scores[member]:.2f} ≥ {threshold:.2f}"
+            )
+    return dataclasses.replace(
+        program,
+        rules=rules,
+        count_reasons={**program.count_reasons, **sentences},
+        count_notes=notes,
+    )
+
+
+def _floors(program: Program, counts: Counts) -> tuple[np.ndarray, list[str]]:
+    """Each member's floor when held (counts.lower) and the rule that sets it."""
+    size = len(program.members)
+    setting = program.limits.min_position_size or 0.0
+    column = program.universe.min_weight
+    own = np.zeros(size) if column is None else np.nan_to_num(column[program.members])
+    names = []
+    for k in range(size):
+        if own[k] >= counts.lower[k] and own[k] > setting:
+            names.append("min_weight")
+        elif setting >= counts.lower[k]:
+            names.append("min_position_size")
+        else:
+            names.append("min_buckets_represented")
+    return counts.lower, names
+
+
+def exclusion_reasons(
+    program: Program, held: np.ndarray, counts: Counts, overridden: np.ndarray | None = None
+) -> dict[int, tuple[str, str]]:
+    """For each member not held: the count rule that keeps it out, and a sentence."""
+    limits, assets = counts.limits, program.assets
+    counted_in_bucket = held if overridden is None else held & ~overridden
+    reasons: dict[int, tuple[str, str]] = {}
+    new_held = int(np.sum(held & counts.new))
+    for member in np.flatnonzero(~held):
+        partner = next(
+            (
+                (j if i == member else i, c)
+                for i, j, c in counts.pairs
+                if member in (i, j) and held[j if i == member else i]
+            ),
+            None,
+        )
+        bucket = None if counts.buckets is None else counts.buckets[member]
+        bucket_limit = counts.bucket_limits.get(bucket) if bucket is not None else None
+        counted = counted_in_bucket & (counts.new if limits.allow_bucket_overflow else True)
+        in_bucket = 0 if bucket is None else int(np.sum(counted & (counts.buckets == bucket)))
+        if partner is not None:
+            other, correlation = partner
+            reasons[int(member)] = (
+                "correlation_limit",
+                f"correlation {correlation:.2f} with {assets[other]} above correlation_limit "
+                f"{limits.correlation_limit:.2f}",
+            )
+        elif (
+            bucket_limit is not None
+            and in_bucket >= bucket_limit
+            and (counts.new[member] or not limits.allow_bucket_overflow)
+        ):
+            field = (
+                "bucket_position_limits"
+                if bucket in limits.bucket_position_limits
+                else "max_positions_per_bucket"
+            )
+            reasons[int(member)] = (field, f"{bucket} already has {in_bucket} positions ({field})")
+        elif (
+            limits.max_new_positions is not None
+            and counts.new[member]
+            and new_held >= limits.max_new_positions
+        ):
+            reasons[int(member)] = (
+                "max_new_positions",
+                f"max_new_positions={limits.max_new_positions} reached",
+            )
+        elif limits.max_total_positions is not None and held.sum() >= limits.max_total_positions:
+            reasons[int(member)] = (
+                "max_total_positions",
+                f"max_total_positions={limits.max_total_positions} reached",
+            )
+        elif counts.lower[member] > counts.upper[member]:
+            reasons[int(member)] = (
+                "min_position_size",
+                f"its minimum size {100 * counts.lower[member]:.1f}% is above what the limits "
+                f"allow it ({100 * counts.upper[member]:.1f}%)",
+            )
+        elif counts.lower[member] > 0:
+            reasons[int(member)] = (
+                "min_position_size",
+                f"holding it at its minimum {100 * counts.lower[member]:.1f}% costs more than it "
+                "adds",
+            )
+    return reasons
