@@ -13,6 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from portcon.constraints.base import Rule
 from portcon.errors import InputError, LimitsError
 from portcon.limits import Limits, ResidualStrategy, SizingMode
 from portcon.market import MarketData
@@ -78,7 +79,7 @@ class Sizing(ABC):
         return Proportional.from_raw(raw)
 
     def refine(
-        self, objective: SizingObjective, program_rules: list, market: MarketData
+        self, objective: SizingObjective, program_rules: list[Rule], market: MarketData
     ) -> SizingObjective:
         """A last look at the objective once the rules exist (most modes change nothing)."""
         return objective
@@ -253,7 +254,7 @@ class MaxSharpeSizing(_RiskBased):
         return MeanVariance(market=candidates.market, risk_aversion=1.0)
 
     def refine(
-        self, objective: SizingObjective, program_rules: list, market: MarketData
+        self, objective: SizingObjective, program_rules: list[Rule], market: MarketData
     ) -> SizingObjective:
         blocks = [block for rule in program_rules for block in rule.blocks()]
         bounds: dict[str, np.ndarray] = {}
