@@ -65,7 +65,8 @@ def anchors(counts: Counts, relaxation: Solution, points: int = ANCHOR_POINTS) -
 def _scip(program: Program, counts: Counts, relaxation: Solution) -> Selection | None:
     limits = program.limits
     ctx = ModelContext(len(program.members))
-    for name, value in program.parameters().items():
+    values = program.parameters()
+    for name, value in values.items():
         ctx.add_parameter(name, value)
     held = cp.Variable(ctx.size, boolean=True, name="held")
     perspective = program.objective.perspective(ctx, held, anchors(counts, relaxation))
@@ -93,7 +94,6 @@ def _scip(program: Program, counts: Counts, relaxation: Solution) -> Selection |
         blocked = np.flatnonzero(~counts.overridable)
         if len(blocked):
             constraints.append(override[blocked] == 0)
-        values = program.parameters()
         for block in bucket_blocks:
             bound = block.bound_values(values)
             constraints.append(block.coefficients @ (ctx.weights - exempt) <= bound)

@@ -84,7 +84,7 @@ class Program:
     count_reasons: dict[str, str] = field(default_factory=dict)
     count_notes: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def assets(self) -> tuple[str, ...]:
         """Labels of the member assets."""
         return tuple(str(a) for a in self.universe.assets[self.members])
