@@ -5,8 +5,8 @@ from portcon.errors import InfeasibleError, InputError, LimitsError, PortconErro
 from portcon.estimators import FactorModel
 from portcon.kelly import KellyResult, kelly
 from portcon.limits import Limits, ResidualStrategy, SizingMode
+from portcon.limits.presets import PRESETS
 from portcon.portfolio import Portfolio
-from portcon.presets import PRESETS
 from portcon.sectors import classify_sectors
 
 __all__ = [

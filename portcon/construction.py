@@ -10,21 +10,19 @@ import numpy as np
 import pandas as pd
 
 from portcon._text import listing
+from portcon.counts.flow import choose_support
+from portcon.counts.selection import Selection
 from portcon.errors import InfeasibleError, InputError, SolverError
 from portcon.estimators import FactorModel
 from portcon.limits import Limits, coerce_limits
 from portcon.market import MarketData, prepare_market_data
-from portcon.optimizer.counts import derive_counts, uses_counts, violated
-from portcon.optimizer.diagnose import diagnose
-from portcon.optimizer.mip import select
 from portcon.optimizer.model import Model, build
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program, compile_program
-from portcon.optimizer.selection import Selection
 from portcon.optimizer.solve import Solution, solve
-from portcon.optimizer.support import exclusion_reasons, with_support
 from portcon.portfolio import Portfolio
 from portcon.report.check import violations
+from portcon.report.diagnose import diagnose
 from portcon.report.report import Report
 from portcon.universe import Universe
 
@@ -104,16 +102,12 @@ def construct(
     solution = _solve_or_diagnose(program, model)
     timings.update(solution.timings)
     selection = None
-    if uses_counts(limits, program):
-        counts = derive_counts(program, correlations)
-        if counts.overrides_possible or violated(solution.weights, counts):
-            mark = time.perf_counter()
-            selection = select(program, counts, solution)
-            held, overridden = selection.held, selection.overridden
-            reasons = exclusion_reasons(program, held, counts, overridden)
-            program = with_support(program, held, reasons, counts, overridden)
-            solution = _solve_or_diagnose(program, build(program))
-            timings["mixed_integer"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    chosen = choose_support(program, solution, correlations)
+    if chosen is not None:
+        program, selection = chosen
+        solution = _solve_or_diagnose(program, build(program))
+        timings["mixed_integer"] = time.perf_counter() - mark
     mark = time.perf_counter()
     solution = polish(program, solution)
     timings["polish"] = time.perf_counter() - mark

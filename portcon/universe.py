@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from portcon._text import did_you_mean, listing
-from portcon.csv_files import read_csv_table
 from portcon.errors import InputError
 
 SCORE = "score"
@@ -23,7 +21,6 @@ GROUP_COLUMNS = ("bucket", "sector")
 NUMERIC_COLUMNS = ("current_weight", "volatility")
 BOUND_COLUMNS = ("min_weight", "max_weight")
 KNOWN_COLUMNS = (SCORE, *GROUP_COLUMNS, *NUMERIC_COLUMNS, *BOUND_COLUMNS)
-ASSET_COLUMN_NAMES = ("asset", "ticker", "symbol", "name", "id")
 WEIGHT_SUM_TOLERANCE = 1e-9
 
 
@@ -98,35 +95,6 @@ class Universe:
             min_weight=lower,
             max_weight=upper,
         )
-
-
-def read_scores_csv(path: str | Path) -> pd.DataFrame:
-    """Read a scores CSV: one row per asset, the asset label in the first column.
-
-    The label column may be named ``asset``, ``ticker``, ``symbol``, ``name`` or ``id``, or be
-    the first column whatever its name.
-
-    Raises
-    ------
-    InputError
-        When the file is missing, not UTF-8, empty or not a CSV table.
-    """
-    path = Path(path)
-    frame = read_csv_table(path, "scores", skipinitialspace=True)
-    if frame.shape[1] < 2:
-        raise InputError(
-            f"{path}: found {frame.shape[1]} column(s); expected an asset column and a "
-            f"'{SCORE}' column separated by commas"
-        )
-    label_column = next(
-        (col for col in frame.columns if str(col).strip().lower() in ASSET_COLUMN_NAMES),
-        frame.columns[0],
-    )
-    frame.columns = [str(col).strip() for col in frame.columns]
-    frame = frame.set_index(str(label_column).strip())
-    frame.index = frame.index.map(lambda label: str(label).strip() if pd.notna(label) else label)
-    frame.index.name = "asset"
-    return frame
 
 
 def _as_frame(scores: pd.Series | pd.DataFrame) -> pd.DataFrame:

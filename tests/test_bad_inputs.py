@@ -13,9 +13,13 @@ import pytest
 import portcon
 from portcon import InputError, LimitsError
 from portcon.cli.main import main
+from portcon.csv_files import (
+    read_covariance_csv,
+    read_expected_returns_csv,
+    read_returns_csv,
+    read_scores_csv,
+)
 from portcon.limits import coerce_limits
-from portcon.market_files import read_covariance_csv, read_expected_returns_csv, read_returns_csv
-from portcon.universe import read_scores_csv
 
 GOOD = "asset,score,bucket\nA,0.9,X\nB,0.8,X\nC,0.7,Y\n"
 RETURNS = (

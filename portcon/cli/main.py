@@ -14,11 +14,15 @@ from portcon.cli.files import refuse_inputs, write_atomically
 from portcon.cli.flags import add_limit_flags, given_limits
 from portcon.cli.render import render
 from portcon.construction import construct
+from portcon.csv_files import (
+    read_covariance_csv,
+    read_expected_returns_csv,
+    read_returns_csv,
+    read_scores_csv,
+)
 from portcon.errors import PortconError
 from portcon.limits import Limits, read_limits_file
-from portcon.market_files import read_covariance_csv, read_expected_returns_csv, read_returns_csv
-from portcon.presets import DESCRIPTIONS, PRESETS, preset_fields
-from portcon.universe import read_scores_csv
+from portcon.limits.presets import DESCRIPTIONS, PRESETS, preset_fields
 
 EXIT_OK = 0
 EXIT_USAGE = 2

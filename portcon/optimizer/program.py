@@ -26,8 +26,8 @@ from portcon.constraints.positions import (
 from portcon.errors import InputError, LimitsError
 from portcon.limits import Limits
 from portcon.market import MarketData
-from portcon.optimizer.modes import Candidates, Sizing
-from portcon.optimizer.objectives import SizingObjective, TieredTopSlice
+from portcon.sizing.modes import Candidates, Sizing
+from portcon.sizing.objectives import SizingObjective, TieredTopSlice
 from portcon.universe import Universe
 
 # Raw sizes below this fraction of the largest are not held: such a position would be under

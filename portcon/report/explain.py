@@ -16,9 +16,9 @@ import pandas as pd
 
 from portcon._text import percent
 from portcon.constraints.base import Sense
-from portcon.optimizer.objectives import TieredDeviation, TieredTopSlice
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
+from portcon.sizing.objectives import TieredDeviation, TieredTopSlice
 
 BINDING_TOLERANCE = 1e-7
 FLOOR_MARK = " (floor)"

@@ -5,7 +5,7 @@ The mixed-integer program adds a binary z_i ("held") per member:
 arbitrary big constant), each separable quadratic term w_i² in perspective form w_i²/z_i
 with perspective cuts, and the count rules as linear constraints on z (and y_b, "bucket
 represented", and o_i, "bucket override"). :func:`select` falls back to the labelled
-heuristic of :mod:`portcon.optimizer.heuristic`.
+heuristic of :mod:`portcon.counts.heuristic`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import cvxpy as cp
 import numpy as np
 
 from portcon.constraints.base import ModelContext
+from portcon.counts.heuristic import heuristic, prefer_scores
+from portcon.counts.rules import BUCKET_CAP_RULES, Counts, count_conflict, count_fields
+from portcon.counts.selection import Selection
 from portcon.errors import InfeasibleError, LimitsError, SolverError
 from portcon.limits import MipMethod
-from portcon.optimizer.counts import BUCKET_CAP_RULES, Counts, count_conflict, count_fields
-from portcon.optimizer.heuristic import heuristic, prefer_scores
 from portcon.optimizer.program import Program
-from portcon.optimizer.selection import Selection
 from portcon.optimizer.solution import Solution
 
 ANCHOR_POINTS = 6

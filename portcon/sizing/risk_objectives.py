@@ -12,7 +12,7 @@ import numpy as np
 
 from portcon.constraints.base import ModelContext
 from portcon.market import MarketData
-from portcon.optimizer.objectives import SizingObjective, perspective_squares
+from portcon.sizing.objectives import SizingObjective, perspective_squares
 
 
 def _covariance_times(market: MarketData, weights: np.ndarray) -> np.ndarray:
@@ -142,7 +142,7 @@ class MeanVariance(SizingObjective):
 class MaxSharpe(MeanVariance):
     """Mean-variance at the risk aversion γ* whose answer is the maximum-Sharpe portfolio.
 
-    γ* is fixed by the data and limits (see :mod:`portcon.optimizer.sharpe`); it is not a
+    γ* is fixed by the data and limits (see :mod:`portcon.sizing.sharpe`); it is not a
     Limits field, so no sensitivity is reported for it.
     """
 

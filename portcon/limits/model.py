@@ -1,15 +1,13 @@
 """`Limits`: every knob of a portfolio construction, validated, immutable, documented.
 
 ``None`` switches a limit off. Unknown fields are rejected with a did-you-mean. Named presets
-carry the strategy presets of the rebalancer portcon replaces (see :mod:`portcon.presets`).
+carry the strategy presets of the rebalancer portcon replaces (see :mod:`portcon.limits.presets`).
 """
 
 from __future__ import annotations
 
 import itertools
-import tomllib
 from collections.abc import Mapping
-from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -26,60 +24,14 @@ from pydantic import (
 
 from portcon._text import did_you_mean
 from portcon.errors import LimitsError
-
-
-class SizingMode(StrEnum):
-    """How raw position sizes are derived from scores (one objective term each)."""
-
-    EQUAL_WEIGHT = "equal_weight"
-    SCORE_WEIGHTED = "score_weighted"
-    ADAPTIVE = "adaptive"
-    TIERED = "tiered"
-    INVERSE_VOLATILITY = "inverse_volatility"
-    MIN_VARIANCE = "min_variance"
-    MEAN_VARIANCE = "mean_variance"
-    KELLY = "kelly"
-    KELLY_EXACT = "kelly_exact"
-    RISK_PARITY = "risk_parity"
-    MAX_SHARPE = "max_sharpe"
-
-
-class MipMethod(StrEnum):
-    """How position-count limits are met when the convex answer breaks them."""
-
-    AUTO = "auto"
-    EXACT = "exact"
-    HEURISTIC = "heuristic"
-
-
-class CovarianceEstimator(StrEnum):
-    """How a risk model is estimated when only returns are given."""
-
-    SAMPLE = "sample"
-    LEDOIT_WOLF = "ledoit_wolf"
-    OAS = "oas"
-    EWMA = "ewma"
-    FACTOR = "factor"
-
-
-class ExpectedReturnEstimator(StrEnum):
-    """How expected returns are estimated when not given."""
-
-    HISTORICAL = "historical"
-    EWMA = "ewma"
-    JAMES_STEIN = "james_stein"
-    SCORES = "scores"
-
-
-class ResidualStrategy(StrEnum):
-    """What `tiered` sizing does with allocation its raw sizes leave unused."""
-
-    CASH = "cash"
-    PROPORTIONAL = "proportional"
-    TOP_SLICE = "top_slice"
-
-
-DEFAULT_TIERS: tuple[tuple[float, float], ...] = ((0.9, 1.5), (0.8, 1.2), (0.7, 1.0), (0.6, 0.8))
+from portcon.limits.enums import (
+    DEFAULT_TIERS,
+    CovarianceEstimator,
+    ExpectedReturnEstimator,
+    MipMethod,
+    ResidualStrategy,
+    SizingMode,
+)
 
 UNIT_INTERVAL_OPEN_LEFT = "must be in (0, 1]"
 
@@ -408,13 +360,15 @@ class Limits(BaseModel):
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> Limits:
         """The named preset, with optional field overrides."""
-        from portcon.presets import preset_fields
+        from portcon.limits.presets import preset_fields
 
         return cls(**{**preset_fields(name), **overrides})
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Limits:
         """Read limits from a TOML file of Limits fields (plus an optional ``preset`` key)."""
+        from portcon.limits.sources import coerce_limits, read_limits_file
+
         data = read_limits_file(path)
         try:
             return coerce_limits(data)
@@ -423,47 +377,13 @@ class Limits(BaseModel):
 
     def to_toml(self) -> str:
         """The effective limits as TOML; switched-off limits appear as comments."""
-        from portcon.limits_toml import dump_limits
+        from portcon.limits.toml import dump_limits
 
         return dump_limits(self)
 
     def replace(self, **changes: Any) -> Limits:
         """A copy with some fields changed, validated like a new Limits."""
         return type(self)(**{**self.model_dump(), **changes})
-
-
-def read_limits_file(path: str | Path) -> dict[str, Any]:
-    """The fields of a limits TOML file, unvalidated (a ``preset`` key may be among them).
-
-    Raises
-    ------
-    LimitsError
-        When the file is missing or not valid UTF-8 TOML.
-    """
-    path = Path(path)
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise LimitsError(f"limits file {str(path)!r} does not exist") from error
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise LimitsError(f"{path}: not a valid UTF-8 TOML file ({error})") from error
-
-
-def coerce_limits(limits: Limits | str | Mapping[str, Any] | None) -> Limits:
-    """Accept a Limits, a preset name, a mapping of fields (``preset`` key allowed) or None."""
-    if limits is None:
-        return Limits()
-    if isinstance(limits, Limits):
-        return limits
-    if isinstance(limits, str):
-        return Limits.preset(limits)
-    if isinstance(limits, Mapping):
-        fields = dict(limits)
-        preset = fields.pop("preset", None)
-        return Limits.preset(preset, **fields) if preset is not None else Limits(**fields)
-    raise LimitsError(
-        f"limits must be a Limits, a preset name or a dict of fields, not {type(limits).__name__}"
-    )
 
 
 def _reject_unknown_fields(data: Mapping[str, Any]) -> None:

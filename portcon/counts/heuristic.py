@@ -11,14 +11,14 @@ import time
 
 import numpy as np
 
+from portcon.counts.rules import Counts, count_conflict, count_fields, violated
+from portcon.counts.selection import Selection
+from portcon.counts.support import with_support
 from portcon.errors import InfeasibleError, SolverError
-from portcon.optimizer.counts import Counts, count_conflict, count_fields, violated
 from portcon.optimizer.model import build
 from portcon.optimizer.program import Program
-from portcon.optimizer.selection import Selection
 from portcon.optimizer.solution import Solution
 from portcon.optimizer.solve import solve
-from portcon.optimizer.support import with_support
 
 HEURISTIC_CANDIDATES = 12
 HEURISTIC_SECONDS = 5.0

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from portcon.constraints.base import RowBlock, Rule, Sense
 from portcon.constraints.groups import GroupCap
-from portcon.optimizer.counts import Counts
+from portcon.counts.rules import Counts
 from portcon.optimizer.program import Program
 
 

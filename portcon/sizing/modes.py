@@ -17,13 +17,13 @@ from portcon.constraints.base import Rule
 from portcon.errors import InputError, LimitsError
 from portcon.limits import Limits, ResidualStrategy, SizingMode
 from portcon.market import MarketData
-from portcon.optimizer.objectives import (
+from portcon.sizing.objectives import (
     Proportional,
     SizingObjective,
     TieredDeviation,
     TieredTopSlice,
 )
-from portcon.optimizer.risk_objectives import (
+from portcon.sizing.risk_objectives import (
     ExactKelly,
     MaxSharpe,
     MeanVariance,
@@ -31,7 +31,7 @@ from portcon.optimizer.risk_objectives import (
     QuadraticKelly,
     RiskParity,
 )
-from portcon.optimizer.sharpe import equivalent_risk_aversion
+from portcon.sizing.sharpe import equivalent_risk_aversion
 
 
 @dataclass(frozen=True, eq=False)

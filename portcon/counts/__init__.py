@@ -1,0 +1,1 @@
+"""Position-count limits: count rules, mixed-integer model, heuristic, chosen support."""

@@ -1,0 +1,1 @@
+"""Sizing modes and the objective term each minimises."""
