@@ -14,6 +14,7 @@ from portcon.report.metrics import Metrics
 from portcon.report.report import Report
 
 CASH_LABEL = "CASH"
+CASH_FALLBACK = "CASH (uninvested)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,8 +69,25 @@ class Portfolio:
 
     @property
     def metrics(self) -> Metrics:
-        """Concentration, cash and group exposure."""
-        return self._report.metrics
+        """Concentration, cash and group exposure (a copy: its tables may be changed freely)."""
+        return self._report.metrics.copy()
+
+    @property
+    def cash_label(self) -> str:
+        """The label of the cash row of :meth:`to_frame`: ``CASH``, unless an asset has it.
+
+        An asset may be called ``CASH`` (it is a listed ticker); the cash row then takes the
+        first of ``CASH (uninvested)``, ``CASH (uninvested) 2``, … that no asset has, so the
+        cash row never shares a label with an asset. It is always the last row.
+        """
+        taken = {str(asset) for asset in self._weights.index}
+        if CASH_LABEL not in taken:
+            return CASH_LABEL
+        label, suffix = CASH_FALLBACK, 1
+        while label in taken:
+            suffix += 1
+            label = f"{CASH_FALLBACK} {suffix}"
+        return label
 
     @property
     def weights(self) -> pd.Series:
@@ -110,7 +128,10 @@ class Portfolio:
         return self._report.sensitivity.copy()
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per asset plus a ``CASH`` row: weight, score, groups, trade, binding, reason."""
+        """One row per asset plus a last cash row: weight, score, groups, trade, binding, reason.
+
+        The cash row is labelled :attr:`cash_label` (``CASH`` unless an asset is so named).
+        """
         explanations = self._report.explanations
         columns = [c for c in ("weight", "score", "bucket", "sector") if c in explanations]
         frame = explanations[[*columns, "binding", "reason"]].copy()
@@ -119,7 +140,7 @@ class Portfolio:
             frame.insert(frame.columns.get_loc("binding"), "trade", self.trades)
         cash_row = pd.DataFrame(
             {"weight": [self.cash], "binding": [""], "reason": [self._cash_sentence()]},
-            index=pd.Index([CASH_LABEL], name=frame.index.name),
+            index=pd.Index([self.cash_label], name=frame.index.name),
         )
         return pd.concat([frame, cash_row.reindex(columns=frame.columns)])
 

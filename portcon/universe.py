@@ -8,12 +8,14 @@ columns. Everything is checked here, at the boundary; downstream code works on n
 from __future__ import annotations
 
 import difflib
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from portcon._text import did_you_mean, listing
+from portcon.csv_files import ASSET_COLUMN_NAMES, NUMBER_HINT
 from portcon.errors import InputError
 
 SCORE = "score"
@@ -22,6 +24,8 @@ NUMERIC_COLUMNS = ("current_weight", "volatility")
 BOUND_COLUMNS = ("min_weight", "max_weight")
 KNOWN_COLUMNS = (SCORE, *GROUP_COLUMNS, *NUMERIC_COLUMNS, *BOUND_COLUMNS)
 WEIGHT_SUM_TOLERANCE = 1e-9
+MAGNITUDE_LIMIT = 1e15  # scores and volatilities beyond this overflow the sizing arithmetic
+VOLATILITY_FLOOR = 1e-8
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,17 +103,43 @@ class Universe:
 
 def _as_frame(scores: pd.Series | pd.DataFrame) -> pd.DataFrame:
     if isinstance(scores, pd.Series):
-        return scores.rename(SCORE).to_frame()
-    if isinstance(scores, pd.DataFrame):
-        return scores
-    raise InputError(
-        f"scores must be a pandas Series (asset → score) or a DataFrame indexed by asset with a "
-        f"'{SCORE}' column, not {type(scores).__name__}"
-    )
+        frame = scores.rename(SCORE).to_frame()
+    elif isinstance(scores, pd.DataFrame):
+        frame = _label_column_as_index(scores)
+    else:
+        raise InputError(
+            f"scores must be a pandas Series (asset → score) or a DataFrame indexed by asset "
+            f"with a '{SCORE}' column, not {type(scores).__name__}"
+        )
+    if isinstance(frame.index, pd.MultiIndex):
+        raise InputError(
+            "scores are indexed by several levels; index them by one asset label each "
+            "(frame.reset_index().set_index('asset'))"
+        )
+    return frame
+
+
+def _label_column_as_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame with a default 0..n-1 index and an ``asset`` (ticker…) column: index by it."""
+    default = isinstance(frame.index, pd.RangeIndex) and frame.index.name is None
+    labels = [c for c in frame.columns if str(c).strip().lower() in ASSET_COLUMN_NAMES]
+    if not default or not labels:
+        return frame
+    if len(labels) > 1:
+        raise InputError(
+            f"scores have several label columns ({listing(labels)}) and no asset index; "
+            f"index them by one: frame.set_index('{labels[0]}')"
+        )
+    indexed = frame.set_index(labels[0])
+    indexed.index.name = "asset"
+    return indexed
 
 
 def _check_columns(frame: pd.DataFrame) -> None:
     columns = [str(col) for col in frame.columns]
+    duplicated = sorted({col for col in columns if columns.count(col) > 1})
+    if duplicated:
+        raise InputError(f"column(s) {listing(duplicated)} appear more than once; keep one of each")
     if SCORE not in columns:
         close = difflib.get_close_matches(SCORE, columns, n=1, cutoff=0.6)
         hint = f" ('{close[0]}' looks misspelt: rename it to '{SCORE}')" if close else ""
@@ -121,53 +151,108 @@ def _check_columns(frame: pd.DataFrame) -> None:
             hint = did_you_mean(column, KNOWN_COLUMNS)
             if hint:
                 raise InputError(f"unknown column '{column}'{hint}")
-    duplicated = sorted({col for col in columns if columns.count(col) > 1})
-    if duplicated:
-        raise InputError(f"column(s) {listing(duplicated)} appear more than once")
 
 
 def _check_labels(index: pd.Index) -> pd.Index:
     if len(index) == 0:
         raise InputError("the universe is empty: no assets were given")
-    missing = [position for position, label in enumerate(index) if pd.isna(label)]
+    missing = [position for position, label in enumerate(index) if _blank(label)]
     if missing:
         rows = listing(position + 1 for position in missing)
-        raise InputError(f"asset label missing in row(s) {rows}; every row needs an asset name")
+        raise InputError(
+            f"asset label missing or blank in row(s) {rows}; every row needs an asset name"
+        )
     duplicated = index[index.duplicated()].unique()
     if len(duplicated):
         raise InputError(f"duplicate asset(s) {listing(duplicated)}; each asset must appear once")
+    texts: dict[str, object] = {}
+    for label in index:
+        earlier = texts.setdefault(str(label), label)
+        if earlier is not label and earlier != label:
+            raise InputError(
+                f"assets {earlier!r} ({type(earlier).__name__}) and {label!r} "
+                f"({type(label).__name__}) read the same as text ('{label}'), so reports and "
+                "files could not tell them apart; rename one, or give every label as text"
+            )
     return pd.Index(index, name=index.name or "asset")
+
+
+def _blank(label: object) -> bool:
+    if isinstance(label, str):
+        return not label.strip()
+    try:
+        return bool(pd.isna(label))
+    except (TypeError, ValueError):
+        return False
 
 
 def _numeric_column(frame: pd.DataFrame, column: str, assets: pd.Index) -> np.ndarray | None:
     if column not in frame.columns:
         return None
-    raw = frame[column]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    not_numbers = assets[np.isnan(values) & raw.notna().to_numpy()]
-    if len(not_numbers):
-        examples = listing(f"{asset}={raw[asset]!r}" for asset in not_numbers)
-        raise InputError(f"column '{column}': not a number for {examples}")
+    values = _numbers(frame[column], column, assets)
     bad = assets[~np.isfinite(values)]
     if len(bad):
         raise InputError(
             f"column '{column}': missing, NaN or infinite value for asset(s) {listing(bad)}; "
             "give a finite number or drop the asset"
         )
+    huge = assets[np.abs(values) > MAGNITUDE_LIMIT]
+    if len(huge):
+        raise InputError(
+            f"column '{column}': values beyond ±{MAGNITUDE_LIMIT:g} for asset(s) "
+            f"{listing(huge)}; rescale the column (only ratios between assets matter)"
+        )
     return values
+
+
+def _numbers(raw: pd.Series, column: str, assets: pd.Index) -> np.ndarray:
+    """Floats of a column, NaN where empty; booleans, complex numbers and text are refused."""
+    if pd.api.types.is_bool_dtype(raw.dtype) or pd.api.types.is_complex_dtype(raw.dtype):
+        kind = "true/false" if pd.api.types.is_bool_dtype(raw.dtype) else "complex"
+        shown = listing(f"{asset}={value!r}" for asset, value in zip(assets, raw, strict=True))
+        raise InputError(f"column '{column}' holds {kind} values ({shown}); give real numbers")
+    if pd.api.types.is_numeric_dtype(raw.dtype):
+        return raw.to_numpy(dtype=float, na_value=np.nan)
+    values = np.empty(len(raw), dtype=float)
+    wrong = []
+    for position, value in enumerate(raw):
+        number = _number(value)
+        if number is None:
+            wrong.append(f"{assets[position]}={value!r}")
+            number = np.nan
+        values[position] = number
+    if wrong:
+        raise InputError(f"column '{column}': not a number for {listing(wrong)}; {NUMBER_HINT}")
+    return values
+
+
+def _number(value: object) -> float | None:
+    """A float, NaN for a gap, or None for something that is not a real number."""
+    if isinstance(value, bool | np.bool_ | complex | np.complexfloating):
+        return None
+    if isinstance(value, str):
+        try:
+            return float(value.strip()) if value.strip() else np.nan
+        except ValueError:
+            return None
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return np.nan
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return None
 
 
 def _group_column(frame: pd.DataFrame, column: str, assets: pd.Index) -> np.ndarray | None:
     if column not in frame.columns:
         return None
     raw = frame[column]
-    missing = assets[raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()]
+    missing = assets[[_blank(value) for value in raw]]
     if len(missing):
         raise InputError(
             f"column '{column}': no {column} for asset(s) {listing(missing)}; give every asset "
             f"a {column} or drop the column"
         )
-    return raw.astype(str).str.strip().to_numpy(dtype=object)
+    return np.array([str(value).strip() for value in raw], dtype=object)
 
 
 def _bounds(frame: pd.DataFrame, assets: pd.Index) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -177,11 +262,7 @@ def _bounds(frame: pd.DataFrame, assets: pd.Index) -> tuple[np.ndarray | None, n
         if column not in frame.columns:
             found[column] = None
             continue
-        raw = frame[column]
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-        not_numbers = assets[np.isnan(values) & raw.notna().to_numpy()]
-        if len(not_numbers):
-            raise InputError(f"column '{column}': not a number for {listing(not_numbers)}")
+        values = _numbers(frame[column], column, assets)
         outside = assets[~np.isnan(values) & ((values < 0) | (values > 1))]
         if len(outside):
             raise InputError(
@@ -217,4 +298,10 @@ def _check_volatility(volatility: np.ndarray, assets: pd.Index) -> None:
     if len(not_positive):
         raise InputError(
             f"column 'volatility': volatility must be > 0, found {listing(not_positive)} ≤ 0"
+        )
+    tiny = assets[volatility < VOLATILITY_FLOOR]
+    if len(tiny):
+        raise InputError(
+            f"column 'volatility': volatility below {VOLATILITY_FLOOR:g} for {listing(tiny)}; "
+            "volatilities are annual fractions (0.2 = 20%): check the units"
         )

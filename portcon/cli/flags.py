@@ -96,12 +96,17 @@ def _parse_mapping(text: str) -> dict[str, float]:
     result = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, separator, value = item.rpartition("=")
-        if not separator or not name.strip():
+        name = name.strip()
+        if not separator or not name:
             raise argparse.ArgumentTypeError(f"expected NAME=CAP, got {item!r}")
+        if name in result:
+            raise argparse.ArgumentTypeError(
+                f"{name!r} is given twice ({name}={result[name]:g} and {item}); give each once"
+            )
         try:
-            result[name.strip()] = float(value)
+            result[name] = float(value)
         except ValueError as error:
-            raise argparse.ArgumentTypeError(f"cap for {name.strip()!r} is not a number") from error
+            raise argparse.ArgumentTypeError(f"cap for {name!r} is not a number") from error
     return result
 
 

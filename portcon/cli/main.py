@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,18 @@ from portcon.limits.presets import DESCRIPTIONS, PRESETS, preset_fields
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler, so that cleanup (temporary files) runs as for Ctrl-C."""
+
+
+def _path(text: str) -> Path:
+    """A file argument: any non-empty path."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the file name is empty; give a file path")
+    return Path(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,25 +57,25 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build target weights from a scores CSV (one row per asset: asset, score, "
         "optional bucket, sector, current_weight, volatility).",
     )
-    construct_parser.add_argument("scores", type=Path, help="scores CSV file")
+    construct_parser.add_argument("scores", type=_path, help="scores CSV file")
     _add_limit_sources(construct_parser)
     market = construct_parser.add_argument_group("market data")
     market.add_argument(
-        "--returns", type=Path, metavar="FILE.csv", help="periodic returns: dates × assets"
+        "--returns", type=_path, metavar="FILE.csv", help="periodic returns: dates × assets"
     )
     market.add_argument(
-        "--covariance", type=Path, metavar="FILE.csv", help="covariance: assets × assets"
+        "--covariance", type=_path, metavar="FILE.csv", help="covariance: assets × assets"
     )
     market.add_argument(
-        "--expected-returns", type=Path, metavar="FILE.csv", help="expected return per asset"
+        "--expected-returns", type=_path, metavar="FILE.csv", help="expected return per asset"
     )
     market.add_argument(
         "--repair-covariance",
         action="store_true",
         help="replace a covariance that is not symmetric PSD by the nearest one that is",
     )
-    construct_parser.add_argument("-o", "--output", type=Path, help="write targets as CSV")
-    construct_parser.add_argument("--json", type=Path, help="write the full result as JSON")
+    construct_parser.add_argument("-o", "--output", type=_path, help="write targets as CSV")
+    construct_parser.add_argument("--json", type=_path, help="write the full result as JSON")
     construct_parser.add_argument(
         "-q", "--quiet", action="store_true", help="do not print the targets table"
     )
@@ -73,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_limit_sources(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--limits", type=Path, metavar="FILE.toml", help="limits file (TOML)")
+    parser.add_argument("--limits", type=_path, metavar="FILE.toml", help="limits file (TOML)")
     parser.add_argument("--preset", choices=list(PRESETS), help="start from a named preset")
     add_limit_flags(parser)
 
@@ -83,9 +98,10 @@ def effective_limits(arguments: argparse.Namespace) -> Limits:
     from_file: dict[str, Any] = {}
     if arguments.limits is not None:
         from_file = read_limits_file(arguments.limits)
-    preset = arguments.preset or from_file.pop("preset", None)
-    from_file.pop("preset", None)
-    fields = preset_fields(preset) if preset else {}
+    preset = from_file.pop("preset", None)
+    if arguments.preset is not None:
+        preset = arguments.preset
+    fields = preset_fields(preset) if preset is not None else {}
     return Limits(**{**fields, **from_file, **given_limits(arguments)})
 
 
@@ -113,7 +129,7 @@ def run(arguments: argparse.Namespace) -> int:
     )
     contents = {}
     if arguments.output is not None:
-        contents[arguments.output] = portfolio.to_frame().to_csv(float_format="%.10g")
+        contents[arguments.output] = portfolio.to_frame().to_csv()  # shortest exact repr
     if arguments.json is not None:
         contents[arguments.json] = json.dumps(portfolio.to_dict(), indent=2) + "\n"
     write_atomically(contents)
@@ -127,7 +143,25 @@ def _optional(read: Any, path: Path | None) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments, run, map errors to exit codes (2 input/limits, 3 infeasible, 4 solver)."""
+    """Parse arguments, run, map errors to exit codes (2 input/limits, 3 infeasible, 4 solver).
+
+    Ctrl-C exits 130 and SIGTERM 143, quietly and without leaving temporary files.
+    """
+    try:
+        with _sigterm_raises():
+            return run(_parse(argv))
+    except PortconError as error:
+        print(f"portcon: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("portcon: interrupted; no output written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("portcon: terminated; no output written", file=sys.stderr)
+        return EXIT_TERMINATED
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = build_parser()
     arguments, unknown = parser.parse_known_args(argv)
     if unknown:
@@ -136,14 +170,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         options += ["--covariance", "--expected-returns", "--repair-covariance"]
         first = unknown[0].split("=", 1)[0]
         parser.error(f"unknown option {first}{did_you_mean(first, options)}")
+    return arguments
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While running, SIGTERM raises :class:`Terminated` (main thread only; restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
-        return run(arguments)
-    except PortconError as error:
-        print(f"portcon: error: {error}", file=sys.stderr)
-        return error.exit_code
-    except KeyboardInterrupt:
-        print("portcon: interrupted; no output written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

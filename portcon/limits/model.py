@@ -6,11 +6,10 @@ carry the strategy presets of the rebalancer portcon replaces (see :mod:`portcon
 
 from __future__ import annotations
 
-import itertools
+import json
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any
+from typing import Any, Self
 
 from pydantic import (
     BaseModel,
@@ -22,8 +21,17 @@ from pydantic import (
     model_validator,
 )
 
-from portcon._text import did_you_mean
 from portcon.errors import LimitsError
+from portcon.limits.checks import (
+    check_budgets,
+    check_caps,
+    check_counts,
+    check_names,
+    check_tiers,
+    describe,
+    reject_booleans,
+    reject_unknown_fields,
+)
 from portcon.limits.enums import (
     DEFAULT_TIERS,
     CovarianceEstimator,
@@ -33,8 +41,8 @@ from portcon.limits.enums import (
     SizingMode,
 )
 
-UNIT_INTERVAL_OPEN_LEFT = "must be in (0, 1]"
-
+MIP_TIME_LIMIT_MAX = 86_400.0  # one day: longer searches are a typo, not a plan
+COUNT_MAX = 10**9
 GROUP_SIZING = "Sizing"
 GROUP_ALLOCATION = "Allocation and positions"
 GROUP_GROUPS = "Buckets and sectors"
@@ -70,7 +78,9 @@ class Limits(BaseModel):
         contradict each other.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_enum_values=False, allow_inf_nan=False
+    )
 
     sizing_mode: SizingMode = _field(
         SizingMode.ADAPTIVE,
@@ -204,18 +214,25 @@ class Limits(BaseModel):
         60.0, GROUP_RISK, "Half-life in periods of the ewma estimators.", gt=0
     )
     n_factors: int = _field(
-        3, GROUP_RISK, "Number of statistical factors of the 'factor' estimator.", ge=1
+        3,
+        GROUP_RISK,
+        "Number of statistical factors of the 'factor' estimator.",
+        ge=1,
+        le=COUNT_MAX,
     )
     information_coefficient: float = _field(
         0.05, GROUP_RISK, "IC of the scores, for expected_return_estimator 'scores'."
     )
 
-    max_total_positions: int | None = _field(None, GROUP_COUNTS, "Most assets held at once.", ge=1)
+    max_total_positions: int | None = _field(
+        None, GROUP_COUNTS, "Most assets held at once.", ge=1, le=COUNT_MAX
+    )
     max_new_positions: int | None = _field(
         None,
         GROUP_COUNTS,
         "Most assets held that are not held now (current_weight 0 or no current_weight column).",
         ge=0,
+        le=COUNT_MAX,
     )
     min_position_size: float | None = _field(
         None,
@@ -225,7 +242,7 @@ class Limits(BaseModel):
         le=1,
     )
     max_positions_per_bucket: int | None = _field(
-        None, GROUP_COUNTS, "Most assets held in any bucket.", ge=1
+        None, GROUP_COUNTS, "Most assets held in any bucket.", ge=1, le=COUNT_MAX
     )
     bucket_position_limits: Mapping[str, int] = _caps_field(
         GROUP_COUNTS,
@@ -236,6 +253,7 @@ class Limits(BaseModel):
         GROUP_COUNTS,
         "Fewest buckets holding a position (of at least min_position_size, or 0.01% without it).",
         ge=1,
+        le=COUNT_MAX,
     )
     allow_bucket_overflow: bool = _field(
         False,
@@ -250,7 +268,7 @@ class Limits(BaseModel):
         le=1,
     )
     max_bucket_overrides: int = _field(
-        1, GROUP_COUNTS, "Most bucket overrides per construction.", ge=0
+        1, GROUP_COUNTS, "Most bucket overrides per construction.", ge=0, le=COUNT_MAX
     )
     correlation_limit: float | None = _field(
         None,
@@ -266,62 +284,43 @@ class Limits(BaseModel):
         "auto: SCIP, then the heuristic if SCIP is absent or finds nothing in time; exact: SCIP "
         "only; heuristic: greedy and swap search only.",
     )
-    mip_time_limit: float = _field(10.0, GROUP_COUNTS, "Seconds SCIP may search.", gt=0)
+    mip_time_limit: float = _field(
+        10.0,
+        GROUP_COUNTS,
+        f"Seconds SCIP may search, in (0, {MIP_TIME_LIMIT_MAX:g}].",
+        gt=0,
+        le=MIP_TIME_LIMIT_MAX,
+    )
     mip_gap: float = _field(1e-4, GROUP_COUNTS, "Relative gap at which SCIP stops.", ge=0)
 
     def __init__(self, **data: Any) -> None:
-        _reject_unknown_fields(data)
+        _check_raw(data)
         try:
             super().__init__(**data)
         except ValidationError as error:
-            raise LimitsError(_describe(error)) from error
+            raise LimitsError(describe(error)) from error
 
     @field_validator("bucket_caps", "sector_caps", mode="after")
     @classmethod
-    def _freeze_caps(cls, caps: Mapping[str, float], info: Any) -> Mapping[str, float]:
-        for name, cap in caps.items():
-            if not str(name).strip():
-                raise ValueError("names must not be empty")
-            if not 0 < cap <= 1:
-                raise ValueError(f"cap for '{name}' {UNIT_INTERVAL_OPEN_LEFT}, got {cap}")
-        return MappingProxyType(dict(caps))
+    def _freeze_caps(cls, caps: Mapping[str, float]) -> Mapping[str, float]:
+        return check_caps(caps)
 
     @field_validator("risk_budgets", mode="after")
     @classmethod
     def _freeze_budgets(cls, budgets: Mapping[str, float]) -> Mapping[str, float]:
-        for name, budget in budgets.items():
-            if not str(name).strip():
-                raise ValueError("names must not be empty")
-            if not (budget > 0 and budget < float("inf")):
-                raise ValueError(f"budget for '{name}' must be a positive number, got {budget}")
-        return MappingProxyType(dict(budgets))
+        return check_budgets(budgets)
 
     @field_validator("score_tiers", mode="after")
     @classmethod
     def _check_tiers(
         cls, tiers: tuple[tuple[float, float], ...]
     ) -> tuple[tuple[float, float], ...]:
-        if not tiers:
-            raise ValueError("give at least one (threshold, multiplier) pair")
-        thresholds = [threshold for threshold, _ in tiers]
-        if any(later >= earlier for earlier, later in itertools.pairwise(thresholds)):
-            raise ValueError(f"thresholds must be strictly decreasing, got {thresholds}")
-        for threshold, multiplier in tiers:
-            if not 0 <= threshold <= 1:
-                raise ValueError(f"threshold {threshold} must be in [0, 1]")
-            if not multiplier > 0:
-                raise ValueError(f"multiplier {multiplier} for threshold {threshold} must be > 0")
-        return tiers
+        return check_tiers(tiers)
 
     @field_validator("bucket_position_limits", mode="after")
     @classmethod
     def _freeze_counts(cls, limits: Mapping[str, int]) -> Mapping[str, int]:
-        for name, count in limits.items():
-            if not str(name).strip():
-                raise ValueError("names must not be empty")
-            if int(count) != count or count < 0:
-                raise ValueError(f"count for '{name}' must be a whole number ≥ 0, got {count}")
-        return MappingProxyType({name: int(count) for name, count in limits.items()})
+        return check_counts(limits)
 
     @field_serializer("bucket_caps", "sector_caps", "risk_budgets", "bucket_position_limits")
     def _serialize_caps(self, caps: Mapping[str, float]) -> dict[str, float]:
@@ -385,22 +384,58 @@ class Limits(BaseModel):
         """A copy with some fields changed, validated like a new Limits."""
         return type(self)(**{**self.model_dump(), **changes})
 
+    # -- pydantic's other ways in validate too and raise LimitsError ---------------------------
 
-def _reject_unknown_fields(data: Mapping[str, Any]) -> None:
-    known = Limits.model_fields
-    for name in data:
-        if name not in known:
-            raise LimitsError(f"unknown limit '{name}'{did_you_mean(name, known)}")
+    @classmethod
+    def model_validate(cls, obj: Any, **options: Any) -> Self:
+        """Validate a mapping of fields (or a Limits) like ``Limits(**obj)``."""
+        if isinstance(obj, cls):
+            return obj
+        if isinstance(obj, Mapping):
+            _check_raw(obj)
+            return cls(**obj)
+        raise LimitsError(f"limits must be a mapping of Limits fields, not {type(obj).__name__}")
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **options: Any) -> Self:
+        """Validate limits given as JSON text."""
+        try:
+            data = json.loads(json_data)
+        except ValueError as error:
+            raise LimitsError(f"limits are not valid JSON ({error})") from error
+        return cls.model_validate(data, **options)
+
+    @classmethod
+    def model_validate_strings(cls, obj: Any, **options: Any) -> Self:
+        """Validate limits given as strings."""
+        _check_raw(obj)
+        try:
+            return super().model_validate_strings(obj, **options)
+        except ValidationError as error:
+            raise LimitsError(describe(error)) from error
+
+    @classmethod
+    def model_construct(cls, _fields_set: set[str] | None = None, **values: Any) -> Self:
+        """Unlike pydantic's, validates: a Limits is never built unchecked."""
+        return cls(**values)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with ``update``, validated like :meth:`replace`."""
+        if update:
+            return self.replace(**update)
+        return super().model_copy(deep=deep)
 
 
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for problem in error.errors():
-        field = ".".join(str(part) for part in problem["loc"]) or "limits"
-        message = problem["msg"]
-        value = problem.get("input")
-        custom = message.startswith("Value error, ")
-        shown = "" if custom or problem["loc"] == () else f", got {value!r}"
-        message = message.removeprefix("Value error, ")
-        lines.append(f"{field}: {message}{shown}")
-    return "; ".join(lines)
+def _check_raw(data: Any) -> None:
+    """Before pydantic: field names are known text, numbers are not true/false."""
+    if not isinstance(data, Mapping):
+        return
+    reject_unknown_fields(data, Limits.model_fields)
+    for name, value in data.items():
+        if isinstance(value, Mapping):
+            check_names(value, name)
+        if name not in BOOLEAN_FIELDS:
+            reject_booleans(name, value)
+
+
+BOOLEAN_FIELDS = ("allow_cash_rollover", "volatility_position_scaling", "allow_bucket_overflow")

@@ -102,6 +102,11 @@ def preset_fields(name: str) -> dict[str, Any]:
     LimitsError
         For an unknown preset, with a did-you-mean and the list of presets.
     """
+    if not isinstance(name, str):
+        raise LimitsError(
+            f'preset must be the name of a preset as text, e.g. preset = "balanced"; got '
+            f"{name!r} ({type(name).__name__}); presets: {', '.join(PRESETS)}"
+        )
     if name not in PRESETS:
         raise LimitsError(
             f"unknown preset '{name}'{did_you_mean(name, PRESETS)}; presets: {', '.join(PRESETS)}"

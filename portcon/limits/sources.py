@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from portcon.csv_files import read_text_file
 from portcon.errors import LimitsError
+from portcon.limits.checks import reject_unknown_fields
 from portcon.limits.model import Limits
 
 
@@ -17,15 +19,14 @@ def read_limits_file(path: str | Path) -> dict[str, Any]:
     Raises
     ------
     LimitsError
-        When the file is missing or not valid UTF-8 TOML.
+        When the file is missing, not a regular file (a folder or pipe), unreadable, or not
+        valid UTF-8 TOML (a leading byte-order mark is allowed).
     """
-    path = Path(path)
+    text = read_text_file(path, "limits", LimitsError)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise LimitsError(f"limits file {str(path)!r} does not exist") from error
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise LimitsError(f"{path}: not a valid UTF-8 TOML file ({error})") from error
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise LimitsError(f"{path}: not a valid TOML file ({error})") from error
 
 
 def coerce_limits(limits: Limits | str | Mapping[str, Any] | None) -> Limits:
@@ -38,8 +39,13 @@ def coerce_limits(limits: Limits | str | Mapping[str, Any] | None) -> Limits:
         return Limits.preset(limits)
     if isinstance(limits, Mapping):
         fields = dict(limits)
-        preset = fields.pop("preset", None)
-        return Limits.preset(preset, **fields) if preset is not None else Limits(**fields)
+        reject_unknown_fields(
+            {k: v for k, v in fields.items() if k != "preset"}, Limits.model_fields
+        )
+        if "preset" not in fields:
+            return Limits(**fields)
+        preset = fields.pop("preset")
+        return Limits.preset(preset, **fields)
     raise LimitsError(
         f"limits must be a Limits, a preset name or a dict of fields, not {type(limits).__name__}"
     )

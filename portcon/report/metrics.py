@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,18 @@ class Metrics:
     cash: float
     bucket_exposure: pd.DataFrame | None
     sector_exposure: pd.DataFrame | None
+
+    def copy(self) -> Metrics:
+        """A copy whose exposure tables are copies too."""
+
+        def copied(table: pd.DataFrame | None) -> pd.DataFrame | None:
+            return None if table is None else table.copy()
+
+        return replace(
+            self,
+            bucket_exposure=copied(self.bucket_exposure),
+            sector_exposure=copied(self.sector_exposure),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary."""
