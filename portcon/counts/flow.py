@@ -1,29 +1,66 @@
 """The count step of a construction: when the convex answer breaks a count rule, choose the
-held assets (SCIP or the heuristic) and restate the program on that support."""
+held assets (SCIP or the heuristic) and restate the program on that support.
+
+The whole step runs within ``mip_time_limit`` seconds (a :class:`Deadline` reaches every
+loop); what may follow it is one convex solve of the chosen support. Under max_sharpe the
+support is searched by its Sharpe ratio (:mod:`portcon.counts.sharpe`) and γ* is recomputed
+for the chosen support, so the weights are the maximum-Sharpe portfolio on it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
+from portcon.counts.deadline import Deadline
+from portcon.counts.diagnose import diagnosed
+from portcon.counts.heuristic import restricted
 from portcon.counts.mip import select
 from portcon.counts.rules import derive_counts, uses_counts, violated
 from portcon.counts.selection import Selection
-from portcon.counts.support import exclusion_reasons, with_support
+from portcon.counts.sharpe import sharpest
+from portcon.counts.support import exclusion_reasons
+from portcon.errors import InfeasibleError, SolverError
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
+from portcon.sizing.risk_objectives import MaxSharpe
 
 
 def choose_support(
     program: Program, relaxation: Solution, correlations: np.ndarray | None
 ) -> tuple[Program, Selection] | None:
     """The program restricted to the chosen support and how it was chosen, or None when the
-    convex answer ``relaxation`` already meets every count rule (or none is in force)."""
+    convex answer ``relaxation`` already meets every count rule (or none is in force).
+
+    Raises
+    ------
+    InfeasibleError
+        When infeasibility of the count rules with the other limits is proven; its
+        ``conflicts`` name every limit whose relaxation alone restores feasibility and its
+        ``repairs`` give the verified value of each.
+    SolverError
+        When no support was found and infeasibility is not proven.
+    """
     if not uses_counts(program.limits, program):
         return None
     counts = derive_counts(program, correlations)
     if not (counts.overrides_possible or violated(relaxation.weights, counts)):
         return None
-    selection = select(program, counts, relaxation)
+    deadline = Deadline(program.limits.mip_time_limit)
+    try:
+        if isinstance(program.objective, MaxSharpe):
+            selection = sharpest(program, counts, relaxation, deadline)
+        else:
+            selection = select(program, counts, relaxation, deadline)
+    except InfeasibleError as error:
+        raise diagnosed(program, correlations, error) from None
     held, overridden = selection.held, selection.overridden
     reasons = exclusion_reasons(program, held, counts, overridden)
-    return with_support(program, held, reasons, counts, overridden), selection
+    chosen = restricted(program, held, counts, reasons, overridden)
+    if chosen is None:
+        raise SolverError("the chosen support has no feasible weights", solver=selection.path)
+    if deadline.passed():
+        note = f"the count step reached its time limit ({deadline.seconds:g} s)"
+        selection = dataclasses.replace(selection, notes=(*selection.notes, note))
+    return chosen, selection

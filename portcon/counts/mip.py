@@ -4,19 +4,26 @@ The mixed-integer program adds a binary z_i ("held") per member:
 ℓ_i z_i ≤ w_i ≤ u_i z_i with u_i the largest weight any single linear limit allows (never an
 arbitrary big constant), each separable quadratic term w_i² in perspective form w_i²/z_i
 with perspective cuts, and the count rules as linear constraints on z (and y_b, "bucket
-represented", and o_i, "bucket override"). :func:`select` falls back to the labelled
-heuristic of :mod:`portcon.counts.heuristic`.
+represented", and o_i, "bucket override"). The objective is divided by a data-derived scale
+(:func:`objective_scale`) so the model is the same in daily or annual units. SCIP runs in a
+worker process (:mod:`portcon.counts.isolate`); :func:`select` falls back to the labelled
+heuristic of :mod:`portcon.counts.heuristic` when it crashes, hangs or finds nothing.
 """
 
 from __future__ import annotations
 
-import warnings
+import dataclasses
+import time
+from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
+from cvxpy.lin_ops import lin_utils
 
 from portcon.constraints.base import ModelContext
-from portcon.counts.heuristic import heuristic, prefer_scores
+from portcon.counts import isolate
+from portcon.counts.deadline import Deadline
+from portcon.counts.heuristic import heuristic, prefer_scores, support_value
 from portcon.counts.rules import BUCKET_CAP_RULES, Counts, count_conflict, count_fields
 from portcon.counts.selection import Selection
 from portcon.errors import InfeasibleError, LimitsError, SolverError
@@ -26,32 +33,105 @@ from portcon.optimizer.solution import Solution
 
 ANCHOR_POINTS = 6
 MIP_LARGEST = 3000  # members; beyond this "auto" goes straight to the heuristic
+SCIP_SHARE = 0.7  # of the count step's time budget; the rest is for the tie pass or fallback
+GRACE_SECONDS = 2.0  # a worker silent this long past its share is killed
+TINY = 1e-12
 
 
-def select(program: Program, counts: Counts, relaxation: Solution) -> Selection:
-    """Choose the held members: SCIP, else (or when asked, or beyond 3000 members with
-    ``mip_method = "auto"``) the heuristic.
+@dataclass(frozen=True)
+class ScipModel:
+    """The mixed-integer program in cvxpy, its objective divided by ``scale``."""
+
+    problem: cp.Problem
+    held: cp.Variable
+    override: cp.Variable | None
+    scale: float
+
+
+def select(program: Program, counts: Counts, relaxation: Solution, deadline: Deadline) -> Selection:
+    """Choose the held members: SCIP (in a worker process), else the labelled heuristic.
+
+    The heuristic runs when ``mip_method = "heuristic"``, beyond 3000 members with ``auto``,
+    when SCIP is missing, crashes, or finds nothing within its share of the time; when SCIP
+    stops early it also runs, and the better support is kept. Everything stops by
+    ``deadline``. The gap and bound are recomputed on the chosen support (see
+    :func:`with_gap`).
 
     Raises
     ------
     InfeasibleError
         When SCIP proves no portfolio meets the count rules with the other limits.
     SolverError
-        When ``mip_method`` is ``exact`` and SCIP is missing or finds nothing in time.
+        When ``mip_method`` is ``exact`` and SCIP does not answer, or the heuristic finds no
+        feasible support and infeasibility is not proven.
     """
     method = program.limits.mip_method
-    too_big = len(program.members) > MIP_LARGEST and method == MipMethod.AUTO
-    if method != MipMethod.HEURISTIC and not too_big:
-        outcome = _scip(program, counts, relaxation)
-        if outcome is not None:
-            return prefer_scores(program, counts, outcome)
-        if method == MipMethod.EXACT:
+    notes: list[str] = []
+    answer = None
+    if len(program.members) > MIP_LARGEST and method == MipMethod.AUTO:
+        notes.append(
+            f"{len(program.members)} candidates (more than {MIP_LARGEST}): the heuristic chose "
+            "the support"
+        )
+    elif method != MipMethod.HEURISTIC:
+        answer, failure = solve_scip(program, counts, relaxation, deadline)
+        if answer is None and method == MipMethod.EXACT:
             raise SolverError(
-                "SCIP found no portfolio meeting the count rules within mip_time_limit; raise "
-                "mip_time_limit or set mip_method = 'auto' to allow the heuristic",
+                f"{failure}; raise mip_time_limit or set mip_method = 'auto' to allow the "
+                "heuristic",
                 solver="SCIP",
             )
-    return prefer_scores(program, counts, heuristic(program, counts, relaxation))
+        if answer is None:
+            notes.append(f"{failure}; the labelled heuristic chose the support instead")
+    if answer is None:
+        selection = heuristic(program, counts, relaxation, deadline)
+    else:
+        selection = _improved(program, counts, relaxation, deadline, answer, method)
+    selection = prefer_scores(program, counts, selection, deadline)
+    selection = dataclasses.replace(selection, notes=(*notes, *selection.notes))
+    return with_gap(selection, relaxation)
+
+
+def _improved(
+    program: Program,
+    counts: Counts,
+    relaxation: Solution,
+    deadline: Deadline,
+    answer: Selection,
+    method: MipMethod,
+) -> Selection:
+    """SCIP's answer, or the heuristic's support when SCIP stopped early and it is better."""
+    if answer.status == "optimal" or method == MipMethod.EXACT:
+        return answer
+    value = support_value(program, answer.held, counts)
+    answer = dataclasses.replace(answer, objective=value)
+    try:
+        other = heuristic(program, counts, relaxation, deadline)
+    except (SolverError, InfeasibleError):
+        return answer
+    stopped = f"SCIP stopped ({answer.status}) with gap {answer.gap:.3g}"
+    if other.objective is not None and (value is None or other.objective < value):
+        return dataclasses.replace(
+            other,
+            bound=max(answer.bound, other.bound),
+            notes=(f"{stopped}; the heuristic found a better support, which is used",),
+        )
+    return dataclasses.replace(answer, notes=(f"{stopped}; its incumbent is used",))
+
+
+def with_gap(selection: Selection, relaxation: Solution) -> Selection:
+    """Gap and bound against the objective of the chosen support.
+
+    The bound is the higher of SCIP's dual bound and the convex relaxation's objective (both
+    proven lower bounds); gap = (objective − bound) / max(|objective|, 1e-12) ≥ 0.
+    """
+    objective = selection.objective
+    bound = max(selection.bound, relaxation.objective)
+    if objective is None:
+        return dataclasses.replace(selection, bound=bound, gap=float("inf"))
+    bound = min(bound, objective)  # SCIP's bound may overshoot by its tolerance
+    gap = (objective - bound) / max(abs(objective), TINY)
+    return dataclasses.replace(selection, bound=bound, gap=gap)
 
 
 def anchors(counts: Counts, relaxation: Solution, points: int = ANCHOR_POINTS) -> np.ndarray:
@@ -62,7 +142,17 @@ def anchors(counts: Counts, relaxation: Solution, points: int = ANCHOR_POINTS) -
     return np.column_stack([grid, np.clip(relaxation.weights, low, high)])
 
 
-def _scip(program: Program, counts: Counts, relaxation: Solution) -> Selection | None:
+def objective_scale(relaxation: Solution) -> float:
+    """A data-derived unit for the objective: |relaxed objective| (1e-12 at least).
+
+    Dividing by it makes the mixed-integer program the same whatever the units of μ and Σ
+    (daily or annual), so SCIP's absolute tolerances act alike on both.
+    """
+    return max(abs(float(relaxation.objective)), TINY)
+
+
+def build_model(program: Program, counts: Counts, relaxation: Solution) -> ScipModel:
+    """The perspective-strengthened mixed-integer program, objective divided by its scale."""
     limits = program.limits
     ctx = ModelContext(len(program.members))
     values = program.parameters()
@@ -77,10 +167,25 @@ def _scip(program: Program, counts: Counts, relaxation: Solution) -> Selection |
             "mean_variance, max_sharpe or kelly mode"
         )
     objective, cones = perspective
+    constraints, override = model_constraints(program, counts, ctx, held, values)
+    scale = objective_scale(relaxation)
+    problem = cp.Problem(cp.Minimize(objective / scale), [*constraints, *cones])
+    return ScipModel(problem, held, override, scale)
+
+
+def model_constraints(
+    program: Program,
+    counts: Counts,
+    ctx: ModelContext,
+    held: cp.Variable,
+    values: dict[str, float | np.ndarray],
+) -> tuple[list, cp.Variable | None]:
+    """The program's rows, cash ≥ 0, overrides and the count rules on the binaries."""
+    limits = program.limits
     overrides = counts.overrides_possible
     bucket_blocks = [b for b in program.blocks if overrides and b.rule in BUCKET_CAP_RULES]
     constraints = [block.build(ctx) for block in program.blocks if block not in bucket_blocks]
-    constraints += [*cones, ctx.cash >= 0]
+    constraints.append(ctx.cash >= 0)
     override = None
     if overrides:
         override = cp.Variable(ctx.size, boolean=True, name="override")
@@ -98,35 +203,72 @@ def _scip(program: Program, counts: Counts, relaxation: Solution) -> Selection |
             bound = block.bound_values(values)
             constraints.append(block.coefficients @ (ctx.weights - exempt) <= bound)
     constraints += count_constraints(ctx.weights, held, counts, override)
-    problem = cp.Problem(cp.Minimize(objective), constraints)
+    return constraints, override
+
+
+def run_scip(
+    problem: cp.Problem,
+    seconds: float,
+    gap: float,
+    wanted: tuple[str, ...],
+    absolute_gap: float | None = None,
+) -> tuple[dict | None, str]:
+    """Solve ``problem`` with SCIP in a worker process within ``seconds``; (result, failure)."""
+    params = {"limits/gap": gap}
+    if absolute_gap is not None:
+        params["limits/absgap"] = absolute_gap
+    job = {
+        "problem": problem,
+        "id_floor": lin_utils.ID_COUNTER.count,
+        "seconds": max(seconds, 0.05),
+        "params": params,
+        "wanted": wanted,
+    }
+    outcome = isolate.run(job, seconds + GRACE_SECONDS)
+    return outcome.result, outcome.failure
+
+
+def solve_scip(
+    program: Program, counts: Counts, relaxation: Solution, deadline: Deadline
+) -> tuple[Selection | None, str]:
+    """SCIP's support within its share of ``deadline``, or (None, why not).
+
+    Raises
+    ------
+    InfeasibleError
+        When SCIP proves the count rules infeasible with the other limits.
+    """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            problem.solve(
-                solver="SCIP",
-                scip_params={"limits/time": limits.mip_time_limit, "limits/gap": limits.mip_gap},
-            )
-    except (cp.error.SolverError, ImportError):
-        return None
-    if problem.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+        import pyscipopt  # noqa: F401
+    except ImportError:
+        return None, "SCIP (pyscipopt) is not installed"
+    model = build_model(program, counts, relaxation)
+    seconds = deadline.share(SCIP_SHARE) - time.perf_counter()
+    result, failure = run_scip(model.problem, seconds, program.limits.mip_gap, ("held", "override"))
+    if result is None:
+        return None, failure
+    if result["status"] in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
         raise InfeasibleError(count_conflict(program, counts), conflicts=count_fields(counts))
-    if held.value is None:
-        return None
-    model = problem.solver_stats.extra_stats.get("model")
-    gap = float(model.getGap()) if model is not None else float("nan")
-    primal = float(problem.value)
-    bound = primal
-    if model is not None:
-        bound = primal - (float(model.getPrimalbound()) - float(model.getDualbound()))
-    status = str(problem.solver_stats.extra_stats.get("scip_status", problem.status))
+    held = result["values"]["held"]
+    if held is None:
+        return None, f"SCIP found no portfolio within {seconds:.1f} s ({result['scip_status']})"
+    override = result["values"]["override"]
     return Selection(
-        held=held.value > 0.5,
+        held=held > 0.5,
         path="mixed_integer",
-        gap=gap,
-        bound=bound,
-        status=status,
-        overridden=None if override is None else override.value > 0.5,
-    )
+        gap=result["gap"],
+        bound=model.scale * dual_bound(result),
+        status=result["scip_status"],
+        overridden=None if override is None else override > 0.5,
+    ), ""
+
+
+def dual_bound(result: dict) -> float:
+    """SCIP's dual bound in the cvxpy objective's units (−inf when SCIP has none)."""
+    primal, dual, value = result["primal_bound"], result["dual_bound"], result["value"]
+    if value is None or not all(np.isfinite([primal, dual])) or abs(dual) >= 1e19:
+        return -np.inf
+    return value - (primal - dual)
 
 
 def count_constraints(

@@ -18,13 +18,20 @@ class Selection:
     path
         ``"mixed_integer"`` (SCIP) or ``"heuristic"``.
     gap
-        Relative gap to the best bound (SCIP's, or the convex relaxation's for the heuristic).
+        (objective − bound) / max(|objective|, 1e-12), with ``objective`` the convex
+        objective of the held support; never negative.
     bound
-        Lower bound on the objective of any portfolio meeting the count rules.
+        A proven lower bound on the objective of every portfolio meeting the count rules
+        (SCIP's dual bound or the convex relaxation's objective, whichever is higher).
     status
         Solver status.
     overridden
         Members that break their bucket's limits by bucket override (None: no overrides).
+    notes
+        Sentences for the reader: a solver that failed or stopped early and what replaced it,
+        what is guaranteed (max_sharpe), time limits reached.
+    objective
+        The convex objective of the held support (None when not computed).
     """
 
     held: np.ndarray
@@ -33,3 +40,5 @@ class Selection:
     bound: float
     status: str
     overridden: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
+    objective: float | None = None
