@@ -24,3 +24,28 @@ def listing(items: Iterable[object], limit: int = 8) -> str:
 def percent(value: float) -> str:
     """Format a weight as a percentage with one decimal: ``0.15 -> '15.0%'``."""
     return f"{100 * value:.1f}%"
+
+
+FRACTION_FIELDS = frozenset(
+    {
+        "target_allocation",
+        "max_single_position",
+        "max_bucket_allocation",
+        "bucket_caps",
+        "max_sector_allocation",
+        "sector_caps",
+        "base_position_size",
+        "max_residual_per_asset",
+        "max_portfolio_volatility",
+        "min_expected_return",
+        "min_position_size",
+    }
+)
+"""Limits fields whose values are fractions of the portfolio (or annual rates): shown as %."""
+
+
+def format_limit(field: str, value: float) -> str:
+    """A Limits value in its own unit: fractions as percentages, other numbers as they are."""
+    if field in FRACTION_FIELDS:
+        return percent(value) if abs(value) >= 0.001 else f"{100 * value:.4g}%"
+    return f"{value:g}"

@@ -16,10 +16,10 @@ from portcon.errors import InfeasibleError, InputError, SolverError
 from portcon.estimators import FactorModel
 from portcon.limits import Limits, coerce_limits
 from portcon.market import MarketData, prepare_market_data
-from portcon.optimizer.model import Model, build
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program, compile_program
-from portcon.optimizer.solve import Solution, solve
+from portcon.optimizer.solution import Solution
+from portcon.optimizer.solve import solve_program
 from portcon.portfolio import Portfolio
 from portcon.report.check import violations
 from portcon.report.diagnose import diagnose
@@ -96,17 +96,14 @@ def construct(
     timings = {"prepare": time.perf_counter() - started}
     if not len(program.members):
         return _all_cash(program, timings, started)
-    mark = time.perf_counter()
-    model = build(program)
-    timings["build"] = time.perf_counter() - mark
-    solution = _solve_or_diagnose(program, model)
+    solution = _solve_or_diagnose(program)
     timings.update(solution.timings)
     selection = None
     mark = time.perf_counter()
     chosen = choose_support(program, solution, correlations)
     if chosen is not None:
         program, selection = chosen
-        solution = _solve_or_diagnose(program, build(program))
+        solution = _solve_or_diagnose(program)
         timings["mixed_integer"] = time.perf_counter() - mark
     mark = time.perf_counter()
     solution = polish(program, solution)
@@ -118,9 +115,9 @@ def construct(
     return portfolio
 
 
-def _solve_or_diagnose(program: Program, model: Model) -> Solution:
+def _solve_or_diagnose(program: Program) -> Solution:
     try:
-        return solve(program, model)
+        return solve_program(program)
     except InfeasibleError:
         diagnosis = diagnose(program)
         raise InfeasibleError(

@@ -14,11 +14,10 @@ ABSOLUTE = 1e-6
 KINK_JUMP = 1e-2  # one-sided slopes further apart than this: a kink, not curvature
 
 
-def moved(limits: dict, field: str, step: float) -> dict:
-    """``limits`` with one field (``bucket_caps[X]`` style allowed) moved by ``step``."""
-    if "[" in field:
-        name, key = field.rstrip("]").split("[", 1)
-        return {**limits, name: {**limits[name], key: limits[name][key] + step}}
+def moved(limits: dict, field: str, group: str | None, step: float) -> dict:
+    """``limits`` with one field, or one group's entry of a per-group field, moved by ``step``."""
+    if group is not None:
+        return {**limits, field: {**limits[field], group: limits[field][group] + step}}
     return {**limits, field: portcon.Limits(**limits).model_dump()[field] + step}
 
 
@@ -32,16 +31,16 @@ def check_shadow_prices(
     kink the price must lie between the one-sided slopes (a subgradient).
     """
     smooth = 0
-    for field, row in portfolio.sensitivity().iterrows():
-        price = row["shadow_price"]
-        up = objective_with(moved(limits, field, STEP))
-        down = objective_with(moved(limits, field, -STEP))
+    for label, row in portfolio.sensitivity().iterrows():
+        field, group, price = row["field"], row["group"], row["shadow_price"]
+        up = objective_with(moved(limits, field, group, STEP))
+        down = objective_with(moved(limits, field, group, -STEP))
         right = -(up - portfolio.objective) / STEP
         left = -(portfolio.objective - down) / STEP
         tolerance = RELATIVE * abs(price) + ABSOLUTE
         if abs(right - left) <= KINK_JUMP * (1 + abs(price)):
-            assert (left + right) / 2 == pytest.approx(price, abs=tolerance), field
+            assert (left + right) / 2 == pytest.approx(price, abs=tolerance), label
             smooth += 1
         else:
-            assert min(left, right) - tolerance <= price <= max(left, right) + tolerance, field
+            assert min(left, right) - tolerance <= price <= max(left, right) + tolerance, label
     return smooth

@@ -19,6 +19,8 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
+from portcon.constraints.keys import LimitKey
+
 RISK_EXPOSURES = "risk.exposures"
 RISK_SPECIFIC = "risk.specific"
 
@@ -48,7 +50,7 @@ class RowBlock:
     parameter
         Name of the cvxpy Parameter holding the bound vector.
     bound_derivatives
-        ∂b/∂field per row, for every Limits field that moves the bound.
+        ∂b/∂field per row, for every Limits field (or per-name entry) that moves the bound.
     includes_cash
         True when the cash variable appears with coefficient 1 (the budget row).
     """
@@ -58,13 +60,18 @@ class RowBlock:
     sense: Sense
     coefficients: sp.csr_array
     parameter: str
-    bound_derivatives: Mapping[str, np.ndarray] = field(default_factory=dict)
+    bound_derivatives: Mapping[LimitKey, np.ndarray] = field(default_factory=dict)
     includes_cash: bool = False
 
     @property
     def rows(self) -> int:
         """Number of rows."""
         return len(self.subjects)
+
+    @property
+    def label(self) -> str:
+        """The block's name in a built model (unique: each block has its own Parameter)."""
+        return self.parameter
 
     def values(self, weights: np.ndarray) -> np.ndarray:
         """Each row's left-hand side at ``weights`` (without cash)."""
@@ -88,16 +95,17 @@ class RowBlock:
         return matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]
 
     def build(self, ctx: ModelContext) -> cp.Constraint:
-        """The cvxpy constraint for these rows."""
-        lhs = ctx.weights if self.is_identity else self.coefficients @ ctx.weights
+        """The cvxpy constraint for these rows, bound by the block's Parameter."""
+        return self.over(ctx.weights, ctx.cash, ctx.parameter(self.parameter))
+
+    def over(
+        self, weights: cp.Expression, cash: cp.Expression, bound: cp.Expression | np.ndarray
+    ) -> cp.Constraint:
+        """These rows over any weight and cash expressions, with any bound."""
+        lhs = weights if self.is_identity else self.coefficients @ weights
         if self.includes_cash:
-            lhs = lhs + ctx.cash
-        rhs = ctx.parameter(self.parameter)
-        if self.sense == Sense.LE:
-            return lhs <= rhs
-        if self.sense == Sense.GE:
-            return lhs >= rhs
-        return lhs == rhs
+            lhs = lhs + cash
+        return constrain(lhs, self.sense, bound)
 
     def bound_values(self, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
         """The bound of every row, read from parameter values by name."""
@@ -142,7 +150,25 @@ class RowBlock:
         )
 
 
-def multipliers(block: RowBlock, constraint: cp.Constraint) -> np.ndarray:
+def constrain(lhs: cp.Expression, sense: Sense, rhs: cp.Expression | np.ndarray) -> cp.Constraint:
+    """``lhs <sense> rhs`` as a cvxpy constraint."""
+    if sense == Sense.LE:
+        return lhs <= rhs
+    if sense == Sense.GE:
+        return lhs >= rhs
+    return lhs == rhs
+
+
+def factor_risk(
+    weights: cp.Expression,
+    exposures: cp.Expression | np.ndarray,
+    specific: cp.Expression | np.ndarray,
+) -> cp.Expression:
+    """The stacked factor-form risk vector [Gᵀw; d∘w], with ‖·‖² = wᵀΣw."""
+    return cp.hstack([exposures.T @ weights, cp.multiply(specific, weights)])
+
+
+def multipliers(block: Block, constraint: cp.Constraint) -> np.ndarray:
     """Signed multipliers g of a block's rows, with stationarity ``∇f + Σ Aᵀ g = 0``.
 
     g is also each row's shadow price: the decrease of the optimal objective per unit increase
@@ -175,9 +201,9 @@ class ModelContext:
 
     def risk(self) -> cp.Expression:
         """The stacked factor-form risk vector [Gᵀw; d∘w], with ‖·‖² = wᵀΣw."""
-        exposures = self.parameter(RISK_EXPOSURES)
-        specific = self.parameter(RISK_SPECIFIC)
-        return cp.hstack([exposures.T @ self.weights, cp.multiply(specific, self.weights)])
+        return factor_risk(
+            self.weights, self.parameter(RISK_EXPOSURES), self.parameter(RISK_SPECIFIC)
+        )
 
 
 class Rule(ABC):
@@ -209,7 +235,7 @@ class VolatilityBlock:
     parameter: str
     exposures: np.ndarray
     specific: np.ndarray
-    bound_derivatives: Mapping[str, np.ndarray] = field(default_factory=dict)
+    bound_derivatives: Mapping[LimitKey, np.ndarray] = field(default_factory=dict)
     subjects: tuple[str, ...] = ("portfolio",)
     sense: Sense = Sense.LE
     includes_cash: bool = False
@@ -218,6 +244,11 @@ class VolatilityBlock:
     def rows(self) -> int:
         """Number of rows (one)."""
         return 1
+
+    @property
+    def label(self) -> str:
+        """The block's name in a built model."""
+        return self.parameter
 
     def _covariance_times(self, weights: np.ndarray) -> np.ndarray:
         return self.exposures @ (self.exposures.T @ weights) + self.specific**2 * weights
@@ -257,6 +288,12 @@ class VolatilityBlock:
     def build(self, ctx: ModelContext) -> cp.Constraint:
         """‖[Gᵀw; d∘w]‖₂ ≤ bound."""
         return cp.norm(ctx.risk(), 2) <= ctx.parameter(self.parameter)
+
+    def over(
+        self, weights: cp.Expression, cash: cp.Expression, bound: cp.Expression | np.ndarray
+    ) -> cp.Constraint:
+        """The volatility row over any weight expression, with any bound."""
+        return cp.norm(factor_risk(weights, self.exposures, self.specific), 2) <= bound
 
     def bound_values(self, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
         """The bound, read from parameter values by name."""

@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from portcon.constraints.base import RowBlock, Rule, Sense
+from portcon.constraints.keys import GroupKind, LimitKey
 
 
 @dataclass(frozen=True, eq=False)
@@ -21,7 +22,7 @@ class GroupCap(Rule):
     Dual: objective decrease per unit (1.00 = 100%) of extra room in group g.
     """
 
-    kind: str
+    kind: GroupKind
     labels: np.ndarray
     global_field: str
     global_cap: float | None
@@ -59,10 +60,10 @@ class GroupCap(Rule):
             if self.exempt:
                 membership[:, sorted(self.exempt)] = 0.0
             if field == self.global_field:
-                derivatives = {field: np.ones(len(groups))}
+                derivatives = {LimitKey(field): np.ones(len(groups))}
             else:
                 derivatives = {
-                    f"{field}[{g}]": np.eye(len(groups))[k] for k, g in enumerate(groups)
+                    LimitKey(field, g): np.eye(len(groups))[k] for k, g in enumerate(groups)
                 }
             blocks.append(
                 RowBlock(

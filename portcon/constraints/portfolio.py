@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from portcon.constraints.base import Block, RowBlock, Rule, Sense, VolatilityBlock
+from portcon.constraints.keys import LimitKey
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,7 +40,7 @@ class TargetAllocation(Rule):
                 sense=Sense.EQ,
                 coefficients=sp.csr_array(np.ones((1, self.size))),
                 parameter=self.limit,
-                bound_derivatives={self.limit: np.ones(1)},
+                bound_derivatives={LimitKey(self.limit): np.ones(1)},
                 includes_cash=self.rollover,
             )
         ]
@@ -68,7 +69,7 @@ class MinExpectedReturn(Rule):
                 sense=Sense.GE,
                 coefficients=sp.csr_array(np.atleast_2d(self.expected_returns)),
                 parameter=self.limit,
-                bound_derivatives={self.limit: np.ones(1)},
+                bound_derivatives={LimitKey(self.limit): np.ones(1)},
             )
         ]
 
@@ -95,6 +96,6 @@ class VolatilityCap(Rule):
                 parameter=self.limit,
                 exposures=self.exposures,
                 specific=self.specific,
-                bound_derivatives={self.limit: np.ones(1)},
+                bound_derivatives={LimitKey(self.limit): np.ones(1)},
             )
         ]

@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from portcon.constraints.base import RowBlock, Rule, Sense, identity
+from portcon.constraints.keys import LimitKey
 
 
 @dataclass(frozen=True, eq=False)
@@ -18,7 +19,7 @@ class _PerAssetRule(Rule):
 
     assets: tuple[str, ...]
     bound: np.ndarray
-    derivatives: Mapping[str, np.ndarray]
+    derivatives: Mapping[LimitKey, np.ndarray]
     positions: np.ndarray | None = None
     size: int | None = None
     limit = ""
@@ -75,7 +76,9 @@ class SinglePositionCap(_PerAssetRule):
     def uniform(cls, assets: tuple[str, ...], cap: float) -> SinglePositionCap:
         """The same cap for every asset."""
         n = len(assets)
-        return cls(assets=assets, bound=np.full(n, cap), derivatives={cls.limit: np.ones(n)})
+        return cls(
+            assets=assets, bound=np.full(n, cap), derivatives={LimitKey(cls.limit): np.ones(n)}
+        )
 
 
 class AssetMaximum(_PerAssetRule):

@@ -1,15 +1,23 @@
-"""Program → :class:`Model`: a DPP cvxpy Problem with named constraints, cached by structure.
+"""Program → :class:`Model`: a DPP cvxpy Problem with labelled constraints, pooled by structure.
 
 Building and canonicalising a cvxpy problem costs more than solving a small one. Every
 number that can change between two constructions of the same shape (scores, caps, targets)
 is a ``cp.Parameter``, so a model is built once per structure and later solves only re-bind
 Parameter values; cvxpy then skips canonicalisation.
+
+A cvxpy Problem (and the solver objects it keeps) can serve one solve at a time, so models
+are *checked out* of the pool for a solve and returned after it: two threads solving the
+same structure at once get two models. A pooled model is always solved through its DPP
+compilation, and a one-off model (:func:`build`) never is, so the numbers a solver sees for
+an input never depend on which model served it, or on what it solved before.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
 import cvxpy as cp
@@ -17,23 +25,35 @@ import cvxpy as cp
 from portcon.constraints.base import ModelContext
 from portcon.optimizer.program import Program
 
-CACHE_SIZE = 16
+CACHE_SIZE = 16  # structures kept
+IDLE_PER_STRUCTURE = 4  # idle models kept per structure (one per concurrent solver thread)
 
 
 @dataclass(eq=False)
 class Model:
-    """A built problem: its variables and parameters, one constraint per rule block, in order.
+    """A built problem: its variables and parameters, and one constraint per rule block.
 
-    Constraint k belongs to the k-th block of the program's rules (in rule order); the report
-    pairs them with the blocks of the program being solved, so a model reused for another
-    universe of the same shape never reports stale labels.
+    Attributes
+    ----------
+    context
+        Variables and Parameters.
+    constraints
+        Block label → its cvxpy constraint (labels are the blocks' Parameter names).
+    auxiliary
+        The sizing objective's own constraints, in the order it declared them.
+    problem
+        The cvxpy Problem.
+    dpp
+        True for pooled models: every solve goes through the DPP compilation (compiled once,
+        re-bound after). False for one-off models, whose only solve treats Parameters as
+        constants (cheaper to compile once).
     """
 
     context: ModelContext
-    constraints: list[cp.Constraint]
+    constraints: dict[str, cp.Constraint]
     auxiliary: list[cp.Constraint]
     problem: cp.Problem
-    solves: dict[str, int] = field(default_factory=dict)
+    dpp: bool
     _per_solver: dict[str, cp.Problem] = field(default_factory=dict)
 
     def for_solver(self, solver: str) -> cp.Problem:
@@ -46,14 +66,6 @@ class Model:
             self._per_solver[solver] = cp.Problem(self.problem.objective, self.problem.constraints)
         return self._per_solver[solver]
 
-    def first_solve(self, solver: str) -> bool:
-        """True until ``solver`` has solved this model once.
-
-        A DPP compilation costs about three plain ones, and pays off only from the second
-        solve of the same structure: the first solve treats Parameters as constants.
-        """
-        return self.solves.get(solver, 0) == 0
-
     def bind(self, program: Program) -> None:
         """Set every Parameter from the program's current values."""
         values = program.parameters()
@@ -64,36 +76,80 @@ class Model:
             self.context.parameters[name].value = value
 
 
-_cache: OrderedDict[Hashable, Model] = OrderedDict()
+class ModelPool:
+    """Built models by structure; each is lent to one solve at a time (thread-safe)."""
+
+    def __init__(self, structures: int = CACHE_SIZE, idle: int = IDLE_PER_STRUCTURE) -> None:
+        self._lock = threading.Lock()
+        self._idle: OrderedDict[Hashable, list[Model]] = OrderedDict()
+        self._structures = structures
+        self._idle_limit = idle
+
+    @contextmanager
+    def checkout(self, program: Program) -> Iterator[Model]:
+        """A model of the program's structure, bound to its values, for the ``with`` block."""
+        key = program.structure()
+        with self._lock:
+            idle = self._idle.get(key)
+            model = idle.pop() if idle else None
+        if model is None:
+            model = _build(program, dpp=True)
+        model.bind(program)
+        try:
+            yield model
+        finally:
+            self._return(key, model)
+
+    def _return(self, key: Hashable, model: Model) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            self._idle.move_to_end(key)
+            if len(idle) < self._idle_limit:
+                idle.append(model)
+            while len(self._idle) > self._structures:
+                self._idle.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every idle model."""
+        with self._lock:
+            self._idle.clear()
+
+
+_pool = ModelPool()
+
+
+def checkout(program: Program) -> AbstractContextManager[Model]:
+    """A pooled model for ``program`` (see :meth:`ModelPool.checkout`)."""
+    return _pool.checkout(program)
 
 
 def build(program: Program) -> Model:
-    """The model for a program: from the cache when its structure was built before."""
-    key = program.structure()
-    model = _cache.get(key)
-    if model is None:
-        model = _build(program)
-        _cache[key] = model
-        if len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    else:
-        _cache.move_to_end(key)
+    """A one-off model for ``program``, bound to its values and never shared or pooled.
+
+    For programs solved once (trial supports of a search): no DPP compilation is paid for.
+    """
+    model = _build(program, dpp=False)
     model.bind(program)
     return model
 
 
 def clear_cache() -> None:
-    """Forget every cached model."""
-    _cache.clear()
+    """Forget every pooled model."""
+    _pool.clear()
 
 
-def _build(program: Program) -> Model:
+def _build(program: Program, dpp: bool) -> Model:
     context = ModelContext(len(program.members))
     for name, value in program.parameters().items():
         context.add_parameter(name, value)
-    named = [block.build(context) for block in program.blocks]
+    named: dict[str, cp.Constraint] = {}
+    for block in program.blocks:
+        if block.label in named:
+            raise RuntimeError(f"two constraint blocks share the label {block.label!r}")
+        named[block.label] = block.build(context)
     objective, auxiliary = program.objective.expression(context)
-    problem = cp.Problem(cp.Minimize(objective), [*named, *auxiliary, context.cash >= 0])
+    constraints = [*named.values(), *auxiliary, context.cash >= 0]
+    problem = cp.Problem(cp.Minimize(objective), constraints)
     if not problem.is_dcp(dpp=True):
         raise RuntimeError("portcon built a problem that is not DPP; this is a bug")
-    return Model(context=context, constraints=named, auxiliary=auxiliary, problem=problem)
+    return Model(context=context, constraints=named, auxiliary=auxiliary, problem=problem, dpp=dpp)

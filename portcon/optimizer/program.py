@@ -15,6 +15,7 @@ import numpy as np
 from portcon._text import listing
 from portcon.constraints.base import RISK_EXPOSURES, RISK_SPECIFIC, Block, Rule
 from portcon.constraints.groups import GroupCap
+from portcon.constraints.keys import GROUP_FIELDS, LimitKey, group_caps
 from portcon.constraints.portfolio import MinExpectedReturn, TargetAllocation, VolatilityCap
 from portcon.constraints.positions import (
     AssetMaximum,
@@ -34,11 +35,6 @@ from portcon.universe import Universe
 # 0.01% of the largest, and 1/share amplifies solver round-off in its explanation.
 NEGLIGIBLE_SHARE = 1e-4
 VOLATILITY_FLOOR = 1e-12
-
-GROUP_FIELDS = {
-    "bucket": ("max_bucket_allocation", "bucket_caps"),
-    "sector": ("max_sector_allocation", "sector_caps"),
-}
 
 
 @dataclass(frozen=True, eq=False)
@@ -230,20 +226,20 @@ def _rules(
     ]
     rules.append(LongOnly.over(assets))
     rules.extend(_caps(universe, limits, members, assets))
-    for kind, (global_field, override_field) in GROUP_FIELDS.items():
-        labels = universe.groups(kind)
-        global_cap = getattr(limits, global_field)
-        overrides = dict(getattr(limits, override_field))
+    for fields in GROUP_FIELDS:
+        labels = universe.groups(fields.kind)
+        global_cap, overrides = group_caps(limits, fields.kind)
         if labels is None or (global_cap is None and not overrides):
             continue
+        present = set(labels[members])
         rules.append(
             GroupCap(
-                kind=kind,
+                kind=fields.kind,
                 labels=labels[members],
-                global_field=global_field,
+                global_field=fields.every,
                 global_cap=global_cap,
-                override_field=override_field,
-                overrides={name: cap for name, cap in overrides.items() if name in labels[members]},
+                override_field=fields.named,
+                overrides={name: cap for name, cap in overrides.items() if name in present},
             )
         )
     if isinstance(objective, TieredTopSlice):
@@ -270,7 +266,7 @@ def _caps(
     if cap is not None and (~tighter).any():
         keep = np.flatnonzero(~tighter)
         capped = tuple(assets[k] for k in keep)
-        derivatives = {SinglePositionCap.limit: np.ones(len(keep))}
+        derivatives = {LimitKey(SinglePositionCap.limit): np.ones(len(keep))}
         rules.append(
             SinglePositionCap(
                 capped, np.full(len(keep), cap), derivatives, _subset(keep, size), size
@@ -300,23 +296,30 @@ def _residual_rules(
         ResidualPerAsset(
             assets=assets,
             bound=raw + limits.max_residual_per_asset,
-            derivatives={"max_residual_per_asset": np.ones(len(assets)), base_field: per_base},
+            derivatives={
+                LimitKey("max_residual_per_asset"): np.ones(len(assets)),
+                LimitKey(base_field): per_base,
+            },
         ),
         ResidualMultiple(
             assets=assets,
             bound=(1.0 + multiple) * raw,
-            derivatives={"max_residual_multiple": raw, base_field: (1.0 + multiple) * per_base},
+            derivatives={
+                LimitKey("max_residual_multiple"): raw,
+                LimitKey(base_field): (1.0 + multiple) * per_base,
+            },
         ),
     ]
 
 
 def _check_groups(universe: Universe, limits: Limits) -> None:
-    for kind, (global_field, override_field) in GROUP_FIELDS.items():
+    for fields in GROUP_FIELDS:
+        kind, override_field = fields.kind, fields.named
         labels = universe.groups(kind)
-        overrides = getattr(limits, override_field)
-        wanted = getattr(limits, global_field) is not None or bool(overrides)
+        global_cap, overrides = group_caps(limits, kind)
+        wanted = global_cap is not None or bool(overrides)
         if wanted and labels is None:
-            used = global_field if getattr(limits, global_field) is not None else override_field
+            used = fields.every if global_cap is not None else override_field
             raise LimitsError(
                 f"{used} is set but the scores have no '{kind}' column; add the column or "
                 f"switch the limit off"

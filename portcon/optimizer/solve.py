@@ -14,7 +14,7 @@ from cvxpy.constraints.nonpos import Inequality
 
 from portcon.constraints.base import Block, RowBlock, Sense, multipliers
 from portcon.errors import InfeasibleError, SolverError
-from portcon.optimizer.model import Model
+from portcon.optimizer.model import Model, checkout
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
@@ -84,6 +84,21 @@ FALLBACKS = (
 SOLVER_CHAIN: tuple[Attempt, ...] = (CLARABEL_STRICT, OSQP_POLISHED, *FALLBACKS)
 
 
+def solve_program(program: Program) -> Solution:
+    """Solve ``program`` on a pooled model (built once per structure, safe across threads).
+
+    Raises
+    ------
+    InfeasibleError, SolverError
+        As :func:`solve`.
+    """
+    started = time.perf_counter()
+    with checkout(program) as model:
+        built = time.perf_counter() - started
+        solution = solve(program, model)
+    return dataclasses.replace(solution, timings={**solution.timings, "build": built})
+
+
 def solve(program: Program, model: Model) -> Solution:
     """Solve the model with the first solver of the chain that reports an optimum.
 
@@ -107,14 +122,14 @@ def solve(program: Program, model: Model) -> Solution:
                 warnings.simplefilter("ignore", UserWarning)
                 problem.solve(
                     solver=attempt.solver,
-                    ignore_dpp=model.first_solve(attempt.solver),
+                    ignore_dpp=not model.dpp,
+                    warm_start=False,  # the same input gives the same answer, whatever came before
                     **attempt.options,
                 )
         except (cp.error.SolverError, cp.error.DCPError, ValueError, ArithmeticError):
             status = "solver error"
             continue
         elapsed = time.perf_counter() - chain_started
-        model.solves[attempt.solver] = model.solves.get(attempt.solver, 0) + 1
         status = problem.status
         if status == cp.INFEASIBLE and attempt.solver == "CLARABEL":
             infeasible = True  # Clarabel returns a certificate: no other solver can do better
@@ -133,9 +148,7 @@ def solve(program: Program, model: Model) -> Solution:
         fields = sorted({block.rule for block in program.blocks} - {"long_only"})
         raise InfeasibleError(
             f"no portfolio satisfies every limit at once ({', '.join(dict.fromkeys(tried))} "
-            "agree); the limits "
-            f"in play are {', '.join(fields)}. Relax one of them (a diagnosis naming the "
-            "smallest relaxation is not implemented yet)",
+            f"agree); the limits in play are {', '.join(fields)}",
             conflicts=fields,
         )
     raise SolverError(
@@ -168,7 +181,7 @@ def _solution(
         cash=cash,
         objective=program.objective.value(weights, cash),
         blocks=blocks,
-        multipliers=[multipliers(b, c) for b, c in zip(blocks, model.constraints, strict=True)],
+        multipliers=[multipliers(block, model.constraints[block.label]) for block in blocks],
         bounds=bounds,
         auxiliary_duals=[np.asarray(c.dual_value, dtype=float) for c in model.auxiliary],
         status=str(problem.status),

@@ -16,8 +16,8 @@ from typing import Any
 import cvxpy as cp
 import numpy as np
 
-from portcon._text import percent
-from portcon.constraints.base import Block, RowBlock, Sense, VolatilityBlock
+from portcon._text import format_limit, percent
+from portcon.constraints.keys import LimitKey
 from portcon.errors import LimitsError
 from portcon.limits import Limits
 from portcon.optimizer.program import Program, compile_program
@@ -40,73 +40,66 @@ class Diagnosis:
 def diagnose(program: Program) -> Diagnosis:
     """Explain an infeasible program: obvious causes in words, conflicts and repairs."""
     words = _obvious(program)
-    fields = _fields(program)
-    combined = _relax(program, fields)
-    conflicts = sorted(f for f, amount in (combined or {}).items() if amount > 1e-9)
-    repairs = []
-    for field in fields:
-        single = _relax(program, [field])
+    keys = _relaxable(program)
+    combined = _relax(program, keys)
+    conflicts = [key for key, amount in (combined or {}).items() if amount > 1e-9]
+    repairs: list[dict[str, Any]] = []
+    described: list[str] = []
+    for key in keys:
+        single = _relax(program, [key])
         if single is None:
             continue
-        repair = _repair(program.limits, field, single[field])
+        repair = _repair(program.limits, key, single[key])
         if repair is not None and _feasible_with(program, repair):
             repairs.append(repair)
-            if field not in conflicts:
-                conflicts.append(field)
-    conflicts = sorted(set(conflicts))
+            described.append(_describe(key, program.limits, repair))
+            if key not in conflicts:
+                conflicts.append(key)
+    labels = sorted({str(key) for key in conflicts})
     message = "no portfolio satisfies every limit at once"
     if words:
         message += ": " + "; ".join(words)
     if repairs:
-        fixes = "; or ".join(_describe(repair, program.limits) for repair in repairs)
-        message += f". Any one of these fixes it: {fixes}"
+        message += f". Any one of these fixes it: {'; or '.join(described)}"
     elif conflicts:
         message += (
-            f". The limits in conflict are {', '.join(conflicts)}; no single one of them can "
-            "be relaxed enough on its own"
+            f". The limits in conflict are {', '.join(labels)}; no single one of them can be "
+            "relaxed enough on its own"
         )
-    return Diagnosis(message=message, conflicts=tuple(conflicts), repairs=tuple(repairs))
+    return Diagnosis(message=message, conflicts=tuple(labels), repairs=tuple(repairs))
 
 
-def _fields(program: Program) -> list[str]:
-    fields: dict[str, None] = {}
+def _relaxable(program: Program) -> list[LimitKey]:
+    keys: dict[LimitKey, None] = {}
     for block in program.blocks:
-        for field in block.bound_derivatives:
-            if field not in NOT_RELAXABLE:
-                fields[field] = None
-    return list(fields)
+        for key in block.bound_derivatives:
+            if key.field not in NOT_RELAXABLE:
+                keys[key] = None
+    return list(keys)
 
 
-def _direction(field: str) -> float:
-    return -1.0 if field.split("[")[0] in LOWERED else 1.0
+def _direction(key: LimitKey) -> float:
+    return -1.0 if key.field in LOWERED else 1.0
 
 
-def _value(limits: Limits, field: str) -> float:
-    if "[" in field:
-        name, key = field.rstrip("]").split("[", 1)
-        return float(getattr(limits, name)[key])
-    value = getattr(limits, field)
-    return float(value) if value is not None else 0.0
-
-
-def _relax(program: Program, free: list[str]) -> dict[str, float] | None:
-    """Least relaxation of the ``free`` fields that makes the program feasible, or None."""
+def _relax(program: Program, free: list[LimitKey]) -> dict[LimitKey, float] | None:
+    """Least relaxation of the ``free`` limits that makes the program feasible, or None."""
     values = program.parameters()
     n = len(program.members)
     weights, cash = cp.Variable(n), cp.Variable(nonneg=True)
-    slack = {field: cp.Variable(nonneg=True) for field in free}
+    slack = {key: cp.Variable(nonneg=True) for key in free}
     constraints = [weights >= 0]
     for block in program.blocks:
         if block.rule in NOT_RELAXABLE:
             continue
         bound = block.bound_values(values)
         shift = 0
-        for field, derivative in block.bound_derivatives.items():
-            if field in slack:
-                shift = shift + _direction(field) * slack[field] * derivative
-        constraints.append(_elastic_row(block, program, weights, cash, bound + shift))
-    scale = {field: max(abs(_value(program.limits, field)), 0.01) for field in free}
-    objective = sum((slack[f] / scale[f] for f in free), cp.Constant(0.0))
+        for key, derivative in block.bound_derivatives.items():
+            if key in slack:
+                shift = shift + _direction(key) * slack[key] * derivative
+        constraints.append(block.over(weights, cash, bound + shift))
+    scale = {key: max(abs(key.value(program.limits) or 0.0), 0.01) for key in free}
+    objective = sum((slack[key] / scale[key] for key in free), cp.Constant(0.0))
     problem = cp.Problem(cp.Minimize(objective), constraints)
     try:
         problem.solve(solver="CLARABEL")
@@ -114,40 +107,17 @@ def _relax(program: Program, free: list[str]) -> dict[str, float] | None:
         return None
     if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
         return None
-    return {field: float(variable.value) for field, variable in slack.items()}
+    return {key: float(variable.value) for key, variable in slack.items()}
 
 
-def _elastic_row(
-    block: Block, program: Program, weights: cp.Variable, cash: cp.Variable, bound: Any
-) -> cp.Constraint:
-    if isinstance(block, VolatilityBlock):
-        market = program.market
-        risk = cp.hstack([market.exposures.T @ weights, cp.multiply(market.specific, weights)])
-        return cp.norm(risk, 2) <= bound
-    if not isinstance(block, RowBlock):
-        raise TypeError(f"cannot relax {type(block).__name__}")
-    lhs = block.coefficients @ weights
-    if block.includes_cash:
-        lhs = lhs + cash
-    if block.sense == Sense.LE:
-        return lhs <= bound
-    if block.sense == Sense.GE:
-        return lhs >= bound
-    return lhs == bound
-
-
-def _repair(limits: Limits, field: str, amount: float) -> dict[str, Any] | None:
-    """{field: new value} moving ``field`` by ``amount`` (plus a margin) the loosening way."""
-    direction = _direction(field)
-    current = _value(limits, field)
+def _repair(limits: Limits, key: LimitKey, amount: float) -> dict[str, Any] | None:
+    """The Limits change moving ``key`` by ``amount`` (plus a margin) the loosening way."""
+    direction = _direction(key)
+    current = key.value(limits) or 0.0
     moved = current + direction * (amount * (1 + MARGIN) + MARGIN)
     factor = 10**DIGITS
     moved = (np.ceil(moved * factor) if direction > 0 else np.floor(moved * factor)) / factor
-    if "[" in field:
-        name, key = field.rstrip("]").split("[", 1)
-        change: dict[str, Any] = {name: {**dict(getattr(limits, name)), key: float(moved)}}
-    else:
-        change = {field: float(moved)}
+    change = key.moved_to(limits, float(moved))
     try:
         limits.replace(**change)
     except LimitsError:
@@ -186,11 +156,9 @@ def _obvious(program: Program) -> list[str]:
     return words
 
 
-def _describe(change: dict[str, Any], limits: Limits) -> str:
-    ((field, value),) = change.items()
-    if isinstance(value, dict):
-        old = dict(getattr(limits, field))
-        (key,) = [k for k in value if value[k] != old.get(k)]
-        return f"raise {field}[{key}] to {percent(value[key])}"
-    verb = "lower" if field in LOWERED else "raise"
-    return f"{verb} {field} to {percent(value)}"
+def _describe(key: LimitKey, limits: Limits, change: dict[str, Any]) -> str:
+    value = change[key.field]
+    if key.name is not None:
+        value = value[key.name]
+    verb = "lower" if key.field in LOWERED else "raise"
+    return f"{verb} {key} to {format_limit(key.field, float(value))}"

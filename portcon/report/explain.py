@@ -10,25 +10,30 @@ so the ``residual`` column is a real check of the solver's answer.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from portcon._text import percent
 from portcon.constraints.base import Sense
+from portcon.constraints.keys import LimitKey, group_kind
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
 from portcon.sizing.objectives import TieredDeviation, TieredTopSlice
 
 BINDING_TOLERANCE = 1e-7
-FLOOR_MARK = " (floor)"
 STRUCTURAL_RULES = ("long_only",)
-GROUP_KIND = {
-    "max_bucket_allocation": "bucket",
-    "bucket_caps": "bucket",
-    "max_sector_allocation": "sector",
-    "sector_caps": "sector",
-}
+
+
+@dataclass(frozen=True)
+class BindingRow:
+    """A binding constraint row touching an asset: its rule, subject, price and direction."""
+
+    rule: str
+    subject: str
+    price: float
+    floor: bool
 
 
 def constraint_table(solution: Solution) -> pd.DataFrame:
@@ -79,26 +84,37 @@ def attribution(program: Program, solution: Solution) -> pd.DataFrame:
     return frame
 
 
-def sensitivity(program: Program, solution: Solution) -> pd.DataFrame:
-    """Per Limits field: decrease of the minimised objective per unit increase of the field."""
-    totals: dict[str, float] = defaultdict(float)
+def limit_prices(program: Program, solution: Solution) -> dict[LimitKey, float]:
+    """Per Limits field (or per-name entry): decrease of the minimised objective per unit
+    increase of it."""
+    totals: dict[LimitKey, float] = defaultdict(float)
     for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
-        for field, derivative in block.bound_derivatives.items():
-            totals[field] += float(prices @ derivative)
-    for field, derivative in program.objective.limit_derivatives(
+        for key, derivative in block.bound_derivatives.items():
+            totals[key] += float(prices @ derivative)
+    for key, derivative in program.objective.limit_derivatives(
         solution.weights, solution.auxiliary_duals
     ).items():
-        totals[field] -= derivative
-    rows = [(field, _limit_value(program, field), price) for field, price in totals.items()]
-    frame = pd.DataFrame(rows, columns=["field", "value", "shadow_price"]).set_index("field")
-    return frame.sort_index()
+        totals[key] -= derivative
+    return dict(totals)
 
 
-def _limit_value(program: Program, field: str) -> float:
-    if "[" in field:
-        name, key = field.rstrip("]").split("[", 1)
-        return float(getattr(program.limits, name)[key])
-    return float(getattr(program.limits, field))
+def sensitivity(program: Program, solution: Solution) -> pd.DataFrame:
+    """One row per limit entry, indexed by its printed label (``bucket_caps[Tech]``).
+
+    Columns: ``field`` and ``group`` (the typed key: the Limits field and, for per-name
+    fields, the name), ``value``, ``shadow_price``.
+    """
+    keys = sorted(limit_prices(program, solution).items(), key=lambda item: str(item[0]))
+    index = pd.Index([str(key) for key, _ in keys], name="limit", dtype=object)
+    return pd.DataFrame(
+        {
+            "field": pd.Series([key.field for key, _ in keys], index=index, dtype=object),
+            "group": pd.Series([key.name for key, _ in keys], index=index, dtype=object),
+            "value": pd.Series([key.value(program.limits) for key, _ in keys], index=index),
+            "shadow_price": pd.Series([price for _, price in keys], index=index, dtype=float),
+        },
+        index=index,
+    )
 
 
 def reasons(
@@ -110,25 +126,23 @@ def reasons(
     for position, asset in enumerate(program.assets):
         weight = float(solution.weights[position])
         limits = holding[position]
-        names = ", ".join(dict.fromkeys(rule.removesuffix(FLOOR_MARK) for rule, _, _ in limits))
+        names = ", ".join(dict.fromkeys(row.rule for row in limits))
         result[asset] = (names, _reason(program, asset, position, weight, limits))
     return result
 
 
-def _binding_rows_by_asset(
-    solution: Solution, table: pd.DataFrame
-) -> list[list[tuple[str, str, float]]]:
-    """For each member asset, (rule, subject, shadow price) of the binding limit rows on it."""
+def _binding_rows_by_asset(solution: Solution, table: pd.DataFrame) -> list[list[BindingRow]]:
+    """For each member asset, the binding limit rows on it."""
     skipped = ("target_allocation", *STRUCTURAL_RULES)
     binding = table["binding"].to_numpy(dtype=bool) & ~table["rule"].isin(skipped).to_numpy()
-    holding: list[list[tuple[str, str, float]]] = [[] for _ in solution.weights]
+    holding: list[list[BindingRow]] = [[] for _ in solution.weights]
     offset = 0
     for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
         floor = block.sense == Sense.GE
         for row in np.flatnonzero(binding[offset : offset + block.rows]):
-            rule = f"{block.rule}{FLOOR_MARK}" if floor else block.rule
+            found = BindingRow(block.rule, block.subjects[row], float(prices[row]), floor)
             for asset in block.row_members(row):
-                holding[asset].append((rule, block.subjects[row], float(prices[row])))
+                holding[asset].append(found)
         offset += block.rows
     return holding
 
@@ -138,17 +152,15 @@ def _reason(
     asset: str,
     position: int,
     weight: float,
-    limits: list[tuple[str, str, float]],
+    limits: list[BindingRow],
 ) -> str:
-    own = [(rule, price) for rule, subject, price in limits if subject == asset]
-    caps = [rule for rule, _ in own if not rule.endswith(FLOOR_MARK)]
-    floors = [rule.removesuffix(FLOOR_MARK) for rule, _ in own if rule.endswith(FLOOR_MARK)]
-    shared = "; ".join(
-        _shared_limit(rule, subject, price) for rule, subject, price in limits if subject != asset
-    )
+    own = [row for row in limits if row.subject == asset]
+    caps = [row.rule for row in own if not row.floor]
+    floors = [row.rule for row in own if row.floor]
+    shared = "; ".join(_shared_limit(row) for row in limits if row.subject != asset)
     if weight <= 0:
         if asset in program.count_reasons:
-            price = max((p for rule, p in own), default=0.0)
+            price = max((row.price for row in own), default=0.0)
             value = (
                 f"; each unit (100%) of it would lower the objective by {price:.3g}"
                 if price > 1e-9
@@ -167,11 +179,12 @@ def _reason(
     return f"{head}; {shared}" if shared else head
 
 
-def _shared_limit(rule: str, subject: str, price: float) -> str:
+def _shared_limit(row: BindingRow) -> str:
     """A binding limit shared with other assets: a group cap or a portfolio-wide limit."""
-    if rule in GROUP_KIND:
-        return f"{subject} {GROUP_KIND[rule]} cap binding ({rule}, shadow price {price:.3g})"
-    return f"{rule} binding (shadow price {price:.3g})"
+    kind = group_kind(row.rule)
+    if kind is not None:
+        return f"{row.subject} {kind} cap binding ({row.rule}, shadow price {row.price:.3g})"
+    return f"{row.rule} binding (shadow price {row.price:.3g})"
 
 
 def _sizing_sentence(program: Program, position: int, weight: float) -> str:

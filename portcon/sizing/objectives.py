@@ -16,6 +16,7 @@ import cvxpy as cp
 import numpy as np
 
 from portcon.constraints.base import ModelContext
+from portcon.constraints.keys import LimitKey
 
 TOP_SLICE_KINK = 2.0
 KINK_BAND = 1e-7
@@ -58,7 +59,7 @@ class SizingObjective(ABC):
 
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
-    ) -> dict[str, float]:
+    ) -> dict[LimitKey, float]:
         """∂L/∂field at the optimum for the Limits fields the objective depends on.
 
         ``auxiliary_duals`` are the duals of the constraints :meth:`expression` added, in order.
@@ -128,8 +129,8 @@ class _Tiered(SizingObjective):
     base_field: str
     raw_per_base: np.ndarray
 
-    def _raw_derivative(self, per_raw: np.ndarray) -> dict[str, float]:
-        return {self.base_field: float(per_raw @ self.raw_per_base)}
+    def _raw_derivative(self, per_raw: np.ndarray) -> dict[LimitKey, float]:
+        return {LimitKey(self.base_field): float(per_raw @ self.raw_per_base)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,7 +168,7 @@ class TieredDeviation(_Tiered):
 
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
-    ) -> dict[str, float]:
+    ) -> dict[LimitKey, float]:
         ratio = (weights - self.raw) / self.raw
         return self._raw_derivative(-ratio - 0.5 * ratio**2)
 
@@ -221,7 +222,7 @@ class TieredTopSlice(_Tiered):
 
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
-    ) -> dict[str, float]:
+    ) -> dict[LimitKey, float]:
         # L = ½ s²/r + (κ − π) s − π w + η (r − s − w): ∂L/∂r = −½ s²/r² + η, exact at the kink
         # too, where η (the shortfall row's dual) picks the right one-sided slope.
         shortfall = self._shortfall(weights)

@@ -11,6 +11,7 @@ import cvxpy as cp
 import numpy as np
 
 from portcon.constraints.base import ModelContext
+from portcon.constraints.keys import LimitKey
 from portcon.market import MarketData
 from portcon.sizing.objectives import SizingObjective, perspective_squares
 
@@ -134,8 +135,8 @@ class MeanVariance(SizingObjective):
 
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
-    ) -> dict[str, float]:
-        return {"risk_aversion": 0.5 * _variance(self.market, weights)}
+    ) -> dict[LimitKey, float]:
+        return {LimitKey("risk_aversion"): 0.5 * _variance(self.market, weights)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,7 +149,7 @@ class MaxSharpe(MeanVariance):
 
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
-    ) -> dict[str, float]:
+    ) -> dict[LimitKey, float]:
         return {}
 
 
@@ -192,8 +193,10 @@ class QuadraticKelly(SizingObjective):
 
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
-    ) -> dict[str, float]:
-        return {"kelly_fraction": -0.5 / self.fraction**2 * _variance(self.market, weights)}
+    ) -> dict[LimitKey, float]:
+        return {
+            LimitKey("kelly_fraction"): -0.5 / self.fraction**2 * _variance(self.market, weights)
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -230,9 +233,9 @@ class ExactKelly(SizingObjective):
 
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
-    ) -> dict[str, float]:
+    ) -> dict[LimitKey, float]:
         moved = self.returns @ weights / self.fraction**2
-        return {"kelly_fraction": float(np.mean(moved / self._wealth(weights)))}
+        return {LimitKey("kelly_fraction"): float(np.mean(moved / self._wealth(weights)))}
 
     def structure(self) -> tuple[str, int]:
         return (type(self).__name__, self.returns.shape[0])
@@ -288,10 +291,12 @@ class RiskParity(SizingObjective):
 
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
-    ) -> dict[str, float]:
+    ) -> dict[LimitKey, float]:
         # t ∝ target²: ∂f/∂target = −(2 / target) Σ t b_i log w_i
         return {
-            "target_allocation": -2.0 / self.target * float(self._log_weight() @ np.log(weights))
+            LimitKey("target_allocation"): -2.0
+            / self.target
+            * float(self._log_weight() @ np.log(weights))
         }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 
-from portcon.constraints.base import Block, RowBlock, Sense, VolatilityBlock
+from portcon.constraints.base import Block, factor_risk
 from portcon.errors import LimitsError, SolverError
 from portcon.market import MarketData
 
@@ -35,24 +35,14 @@ def equivalent_risk_aversion(
         raise LimitsError("max_sharpe needs an asset with a positive expected return")
     n = len(mu)
     y, scale = cp.Variable(n), cp.Variable(nonneg=True)
-    risk = cp.hstack([market.exposures.T @ y, cp.multiply(market.specific, y)])
+    risk = factor_risk(y, market.exposures, market.specific)
     constraints = [mu @ y == 1]
     for block in blocks:
         bound = block.bound_values(bounds)
-        if isinstance(block, VolatilityBlock):
-            constraints.append(cp.norm(risk, 2) <= float(bound[0]) * scale)
+        if block.includes_cash:  # the budget: Σy = κ · target, no cash in the homogenised form
+            constraints.append(cp.sum(y) == target * scale)
             continue
-        if not isinstance(block, RowBlock):
-            raise TypeError(f"max_sharpe cannot homogenise {type(block).__name__}")
-        lhs = block.coefficients @ y
-        if block.includes_cash:
-            constraints.append(lhs == target * scale)
-        elif block.sense == Sense.LE:
-            constraints.append(lhs <= bound * scale)
-        elif block.sense == Sense.GE:
-            constraints.append(lhs >= bound * scale)
-        else:
-            constraints.append(lhs == bound * scale)
+        constraints.append(block.over(y, 0, bound * scale))
     problem = cp.Problem(cp.Minimize(cp.sum_squares(risk)), constraints)
     try:
         problem.solve(solver="CLARABEL")
