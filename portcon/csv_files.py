@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import numbers
 import os
 import stat
 from pathlib import Path
@@ -240,6 +241,26 @@ def _number(cell: str, where: str) -> float:
         return float(cell)
     except ValueError:
         raise InputError(f"{where} value {cell!r} is not a number; {NUMBER_HINT}") from None
+
+
+def parse_real(value: object) -> float | None:
+    """A real number as float, NaN for a gap (empty text, None, NaN), None for anything else.
+
+    Text is parsed by ``float`` after stripping; booleans and complex numbers are not real
+    numbers here (pandas and numpy would silently read them as 1/0 or drop the imaginary part).
+    """
+    if isinstance(value, bool | np.bool_ | complex | np.complexfloating):
+        return None
+    if isinstance(value, str):
+        try:
+            return float(value.strip()) if value.strip() else np.nan
+        except ValueError:
+            return None
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return np.nan
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return None
 
 
 def read_returns_csv(path: str | Path) -> pd.DataFrame:

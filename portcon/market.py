@@ -28,10 +28,15 @@ from portcon.estimators import (
     StatisticalFactorCovariance,
     alpha_from_scores,
 )
-from portcon.estimators._data import check_returns
+from portcon.estimators._data import check_magnitude, check_returns, check_unique, real_table
 from portcon.estimators.factor_model import check_covariance, nearest_psd
-from portcon.limits import CovarianceEstimator, ExpectedReturnEstimator, Limits
+from portcon.limits import CovarianceEstimator, ExpectedReturnEstimator, Limits, SizingMode
 from portcon.universe import Universe
+
+RETURN_LIMIT = 1e3  # a return of 100,000% per period is a unit error, and squares overflow
+COVARIANCE_LIMIT = 1e6
+CORRELATION_TOLERANCE = 1e-9
+UNITS_HINT = "returns are fractions (0.01 = 1%) and covariances their squares: check the units"
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,42 +106,23 @@ def prepare_market_data(
     Raises
     ------
     InputError
-        When a source misses universe assets (naming them), has gaps, or two risk sources
-        are given.
+        When a source is of the wrong type, misses universe assets (naming them), lists an
+        asset twice, has gaps, text or values far outside any return's units, when two risk
+        sources are given, or when the risk model is zero.
     """
-    if covariance is not None and factor_model is not None:
-        raise InputError("give covariance= or factor_model=, not both")
-    notes: list[str] = []
+    _check_types(covariance, factor_model)
     history = None
     if returns is not None:
         history = _aligned_returns(returns, universe.assets)
-    model = None
-    if covariance is not None and hasattr(covariance, "fit"):
-        model = _from_estimator(covariance, history, universe.assets, limits.periods_per_year)
-    elif factor_model is not None:
-        _require(factor_model.assets, universe.assets, "factor_model")
-        model = factor_model.subset(universe.assets)
-    elif covariance is not None:
-        _require(covariance.index, universe.assets, "covariance")
-        covariance = covariance.loc[universe.assets, universe.assets]
-        try:
-            check_covariance(covariance)
-        except InputError as error:
-            repairable = "semidefinite" in str(error) or "symmetric" in str(error)
-            if not (repair_covariance and repairable):
-                raise InputError(
-                    f"{error}; fix it, or ask for the nearest positive semidefinite matrix "
-                    "(repair_covariance=True, --repair-covariance)"
-                ) from error
-            covariance, note = nearest_psd(covariance)
-            notes.append(note)
-        model = FactorModel.from_covariance(covariance)
-    elif history is not None:
-        estimator = _covariance_estimator(limits).fit(history)
-        model = FactorModel.from_estimator(estimator, universe.assets)
+    notes: list[str] = []
+    model = _risk_model(
+        universe, limits, history, (covariance, factor_model), repair_covariance, notes
+    )
     exposures = None if model is None else model.exposures()
     specific = None if model is None else np.sqrt(model.specific_variance.to_numpy(dtype=float))
     market = MarketData(exposures=exposures, specific=specific, returns=history)
+    if market.has_risk:
+        _check_risk(market, universe.assets, limits)
     mu = _expected_returns(universe, limits, market, expected_returns)
     return MarketData(
         exposures=exposures,
@@ -145,6 +131,100 @@ def prepare_market_data(
         returns=history,
         notes=tuple(notes),
     )
+
+
+def _check_types(covariance: object, factor_model: object) -> None:
+    if covariance is not None and factor_model is not None:
+        raise InputError("give covariance= or factor_model=, not both")
+    if covariance is not None and not (
+        isinstance(covariance, pd.DataFrame) or hasattr(covariance, "fit")
+    ):
+        raise InputError(
+            "covariance must be a DataFrame labelled by asset on both axes, e.g. "
+            "pd.DataFrame(matrix, index=assets, columns=assets), or a scikit-learn covariance "
+            f"estimator; got {type(covariance).__name__}"
+        )
+    if factor_model is not None and not isinstance(factor_model, FactorModel):
+        raise InputError(
+            "factor_model must be a portcon.FactorModel(loadings, factor_covariance, "
+            f"specific_variance); got {type(factor_model).__name__}"
+        )
+
+
+def _risk_model(
+    universe: Universe,
+    limits: Limits,
+    history: np.ndarray | None,
+    sources: tuple[object, FactorModel | None],
+    repair: bool,
+    notes: list[str],
+) -> FactorModel | None:
+    """The risk model from whichever source was given (a note when the covariance is repaired)."""
+    covariance, factor_model = sources
+    if covariance is not None and hasattr(covariance, "fit"):
+        return _from_estimator(covariance, history, universe.assets, limits.periods_per_year)
+    if factor_model is not None:
+        _require(factor_model.assets, universe.assets, "factor_model")
+        check_unique(factor_model.assets, "factor_model")
+        return factor_model.subset(universe.assets)
+    if covariance is not None:
+        return _from_covariance(_aligned_covariance(covariance, universe.assets), repair, notes)
+    if history is not None:
+        estimator = _covariance_estimator(limits).fit(history)
+        return FactorModel.from_estimator(estimator, universe.assets)
+    return None
+
+
+def _aligned_covariance(covariance: pd.DataFrame, assets: pd.Index) -> pd.DataFrame:
+    """The covariance over ``assets`` (both axes, in their order), as checked floats."""
+    check_unique(covariance.index, "covariance (rows)")
+    check_unique(covariance.columns, "covariance (columns)")
+    _require(covariance.index, assets, "covariance")
+    missing = assets.difference(covariance.columns)
+    if len(missing):
+        relabelled = len(covariance.columns.intersection(covariance.index)) == 0
+        hint = (
+            "its columns are labelled differently from its rows: label both axes by asset"
+            if relabelled
+            else "give a column for every row"
+        )
+        raise InputError(f"covariance has no column for asset(s) {listing(missing)}; {hint}")
+    selected = covariance.loc[assets, assets]
+    values = real_table(selected, "covariance")
+    check_magnitude(values, COVARIANCE_LIMIT, "covariance", UNITS_HINT)
+    return pd.DataFrame(values, index=assets, columns=assets)
+
+
+def _from_covariance(covariance: pd.DataFrame, repair: bool, notes: list[str]) -> FactorModel:
+    try:
+        check_covariance(covariance)
+    except InputError as error:
+        repairable = "semidefinite" in str(error) or "symmetric" in str(error)
+        if not (repair and repairable):
+            raise InputError(
+                f"{error}; fix it, or ask for the nearest positive semidefinite matrix "
+                "(repair_covariance=True, --repair-covariance)"
+            ) from error
+        covariance, note = nearest_psd(covariance)
+        notes.append(note)
+    return FactorModel.from_covariance(covariance)
+
+
+def _check_risk(market: MarketData, assets: pd.Index, limits: Limits) -> None:
+    """A risk model that is zero everywhere says nothing; risk parity needs every variance."""
+    variance = market.volatility() ** 2
+    if not np.any(variance > 0):
+        raise InputError(
+            "the risk model is zero for every asset (a covariance of zeros, or returns too "
+            "small to estimate one): give a real covariance or returns, or leave risk data out"
+        )
+    if limits.sizing_mode == SizingMode.RISK_PARITY:
+        riskless = assets[variance <= 0]
+        if len(riskless):
+            raise InputError(
+                f"risk_parity needs a positive variance for every asset; {listing(riskless)} "
+                "have none: drop them or give their risk"
+            )
 
 
 def _from_estimator(
@@ -157,7 +237,13 @@ def _from_estimator(
     """
     if history is None:
         raise InputError("a covariance estimator needs returns= to fit on")
-    fitted = clone(estimator).fit(history)
+    try:
+        fitted = clone(estimator).fit(history)
+    except (TypeError, ValueError, AttributeError, np.linalg.LinAlgError) as error:
+        raise InputError(
+            f"covariance estimator {type(estimator).__name__} could not be fitted on the returns "
+            f"({error}); give a scikit-learn covariance estimator or a covariance DataFrame"
+        ) from error
     if not hasattr(fitted, "covariance_"):
         raise InputError(f"{type(estimator).__name__} has no covariance_ after fit")
     if hasattr(fitted, "periods_per_year"):  # portcon's estimators annualise themselves
@@ -171,10 +257,13 @@ def _from_estimator(
 def _aligned_returns(returns: pd.DataFrame, assets: pd.Index) -> np.ndarray:
     if not isinstance(returns, pd.DataFrame):
         raise InputError("returns must be a DataFrame: dates × assets")
-    columns = pd.Index([str(c) for c in returns.columns])
-    _require(columns, assets, "returns")
-    frame = returns.set_axis(columns, axis=1)[list(assets)]
-    return check_returns(frame, min_periods=2)
+    check_unique(returns.columns, "returns (columns)")
+    _require(returns.columns, assets, "returns")
+    frame = returns[list(assets)]
+    real_table(frame, "returns")
+    history = check_returns(frame, min_periods=2)
+    check_magnitude(history, RETURN_LIMIT, "returns", UNITS_HINT)
+    return history
 
 
 def _require(available: pd.Index, assets: pd.Index, source: str) -> None:
@@ -209,11 +298,13 @@ def _expected_returns(
     if given is not None:
         if not isinstance(given, pd.Series):
             raise InputError("expected_returns must be a Series indexed by asset")
+        check_unique(given.index, "expected_returns")
         _require(given.index, universe.assets, "expected_returns")
-        values = given.loc[universe.assets].to_numpy(dtype=float)
+        values = real_table(given.loc[universe.assets], "expected_returns")[:, 0]
         bad = universe.assets[~np.isfinite(values)]
         if len(bad):
             raise InputError(f"expected_returns is NaN or infinite for {listing(bad)}")
+        check_magnitude(values, RETURN_LIMIT, "expected_returns", UNITS_HINT)
         return values
     choice = limits.expected_return_estimator
     if choice == ExpectedReturnEstimator.SCORES:
@@ -235,3 +326,39 @@ def _expected_returns(
     else:
         estimator = HistoricalMean(**scale)
     return estimator.fit(market.returns).expected_returns_
+
+
+def correlation_matrix(given: object, assets: pd.Index) -> np.ndarray:
+    """A correlation matrix given by the caller (``correlation=``), checked, over ``assets``.
+
+    Raises
+    ------
+    InputError
+        When it is not a DataFrame labelled by asset on both axes, misses an asset, lists one
+        twice, holds text or non-finite values, values outside [-1, 1], a diagonal other than
+        1, or is not symmetric; naming the cell and the fix.
+    """
+    if not isinstance(given, pd.DataFrame):
+        raise InputError(
+            "correlation must be a DataFrame labelled by asset on both axes, got "
+            f"{type(given).__name__}"
+        )
+    check_unique(given.index, "correlation (rows)")
+    check_unique(given.columns, "correlation (columns)")
+    _require(given.index, assets, "correlation")
+    _require(given.columns, assets, "correlation (columns)")
+    matrix = real_table(given.loc[assets, assets], "correlation")
+    if not np.all(np.isfinite(matrix)):
+        raise InputError("correlation has NaN or infinite values; give every pair a number")
+    outside = np.argwhere(np.abs(matrix) > 1 + CORRELATION_TOLERANCE)
+    if len(outside):
+        i, j = outside[0]
+        raise InputError(
+            f"correlation of {assets[i]!r} and {assets[j]!r} is {matrix[i, j]:g}, outside "
+            "[-1, 1]; give correlations, not covariances"
+        )
+    if np.any(np.abs(np.diag(matrix) - 1) > CORRELATION_TOLERANCE):
+        raise InputError("correlation must have 1 on its diagonal (each asset with itself)")
+    if np.any(np.abs(matrix - matrix.T) > CORRELATION_TOLERANCE):
+        raise InputError("correlation must be symmetric (ρ_ij = ρ_ji)")
+    return matrix

@@ -8,14 +8,13 @@ columns. Everything is checked here, at the boundary; downstream code works on n
 from __future__ import annotations
 
 import difflib
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from portcon._text import did_you_mean, listing
-from portcon.csv_files import ASSET_COLUMN_NAMES, NUMBER_HINT
+from portcon.csv_files import ASSET_COLUMN_NAMES, NUMBER_HINT, parse_real
 from portcon.errors import InputError
 
 SCORE = "score"
@@ -216,7 +215,7 @@ def _numbers(raw: pd.Series, column: str, assets: pd.Index) -> np.ndarray:
     values = np.empty(len(raw), dtype=float)
     wrong = []
     for position, value in enumerate(raw):
-        number = _number(value)
+        number = parse_real(value)
         if number is None:
             wrong.append(f"{assets[position]}={value!r}")
             number = np.nan
@@ -224,22 +223,6 @@ def _numbers(raw: pd.Series, column: str, assets: pd.Index) -> np.ndarray:
     if wrong:
         raise InputError(f"column '{column}': not a number for {listing(wrong)}; {NUMBER_HINT}")
     return values
-
-
-def _number(value: object) -> float | None:
-    """A float, NaN for a gap, or None for something that is not a real number."""
-    if isinstance(value, bool | np.bool_ | complex | np.complexfloating):
-        return None
-    if isinstance(value, str):
-        try:
-            return float(value.strip()) if value.strip() else np.nan
-        except ValueError:
-            return None
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return np.nan
-    if isinstance(value, numbers.Real):
-        return float(value)
-    return None
 
 
 def _group_column(frame: pd.DataFrame, column: str, assets: pd.Index) -> np.ndarray | None:

@@ -8,6 +8,7 @@ import scipy.sparse as sp
 from sklearn.utils import check_array
 
 from portcon._text import listing
+from portcon.csv_files import parse_real
 from portcon.errors import InputError
 
 
@@ -47,6 +48,60 @@ def check_returns(returns: pd.DataFrame | np.ndarray, min_periods: int = 2) -> n
         return check_array(values, ensure_min_samples=min_periods)
     except ValueError as error:
         raise InputError(f"returns: {error}") from error
+
+
+def real_table(table: pd.DataFrame | pd.Series, what: str) -> np.ndarray:
+    """The values of a labelled table as floats (NaN for gaps).
+
+    Raises
+    ------
+    InputError
+        For a cell holding text, true/false or a complex number, naming its row and column.
+    """
+    frame = table.to_frame() if isinstance(table, pd.Series) else table
+    values = np.empty(frame.shape, dtype=float)
+    for k, (column, cells) in enumerate(frame.items()):
+        if _plain_numbers(cells.dtype):
+            values[:, k] = cells.to_numpy(dtype=float, na_value=np.nan)
+            continue
+        for i, (row, cell) in enumerate(cells.items()):
+            number = parse_real(cell)
+            if number is None:
+                where = (
+                    f"row {row!r}"
+                    if isinstance(table, pd.Series)
+                    else (f"row {row!r}, column {column!r}")
+                )
+                raise InputError(f"{what}: {cell!r} in {where} is not a real number; give numbers")
+            values[i, k] = number
+    return values
+
+
+def _plain_numbers(kind: object) -> bool:
+    types = pd.api.types
+    return bool(
+        types.is_numeric_dtype(kind)
+        and not types.is_bool_dtype(kind)
+        and not types.is_complex_dtype(kind)
+    )
+
+
+def check_unique(labels: pd.Index, what: str) -> None:
+    """Raise when a label appears more than once (naming it)."""
+    repeated = labels[labels.duplicated()].unique()
+    if len(repeated):
+        raise InputError(
+            f"{what} lists {listing(repr(label) for label in repeated)} more than once; "
+            "give each asset once"
+        )
+
+
+def check_magnitude(values: np.ndarray, limit: float, what: str, hint: str) -> None:
+    """Raise when a finite value exceeds ``limit`` in size (a unit error, and an overflow)."""
+    finite = values[np.isfinite(values)]
+    if finite.size and float(np.abs(finite).max()) > limit:
+        largest = float(np.abs(finite).max())
+        raise InputError(f"{what} holds values up to {largest:.3g}, beyond ±{limit:g}; {hint}")
 
 
 def decay_weights(periods: int, half_life: float) -> np.ndarray:

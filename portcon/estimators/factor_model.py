@@ -146,6 +146,8 @@ def check_psd(matrix: np.ndarray, name: str) -> None:
     """Raise when ``matrix`` is not square, symmetric and positive semidefinite."""
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise InputError(f"{name} must be square, got shape {matrix.shape}")
+    if matrix.size == 0:  # a model without factors (a zero covariance has none)
+        return
     scale = max(float(np.abs(matrix).max()), 1e-300)
     asymmetry = float(np.abs(matrix - matrix.T).max())
     if asymmetry > SYMMETRY_TOLERANCE * scale:
