@@ -101,7 +101,7 @@ def _searches(limits: Limits, size: int) -> dict[str, Callable[[Oracle], Any]]:
         searches["allow_cash_rollover"] = lambda oracle: (
             True if oracle(limits.replace(allow_cash_rollover=True)) else _NONE
         )
-        real("target_allocation", 0.0, limits.target_allocation, False)
+        real("target_allocation", 0.01, limits.target_allocation, False)
     if limits.max_single_position is not None and limits.max_single_position < 1.0:
         real("max_single_position", limits.max_single_position, 1.0, True)
     if limits.max_bucket_allocation is not None and limits.max_bucket_allocation < 1.0:
