@@ -319,3 +319,16 @@ def test_an_asset_column_with_a_default_index_labels_the_assets() -> None:
 def test_scores_as_text_numbers_are_read() -> None:
     portfolio = portcon.construct(pd.Series([" 0.9", "8e-1"], index=["A", "B"]))
     np.testing.assert_allclose(portfolio.weights, [0.15, 0.15])
+
+
+def test_a_limit_switched_off_round_trips_through_toml(tmp_path: Path, capsys) -> None:
+    limits = Limits(max_single_position=None, min_score_threshold=None, max_total_positions=5)
+    text = limits.to_toml()
+    assert 'max_single_position = "off"' in text
+    assert Limits.from_toml(write(tmp_path / "l.toml", text)) == limits
+    assert run(["limits", "--max-single-position", "off"]) == 0
+    printed = write(tmp_path / "p.toml", capsys.readouterr().out)
+    assert Limits.from_toml(printed).max_single_position is None
+    assert Limits(max_single_position="OFF").max_single_position is None
+    with pytest.raises(LimitsError, match="target_allocation"):
+        Limits(target_allocation="off")  # cannot be switched off

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+import typing
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -114,6 +115,26 @@ def check_tiers(tiers: tuple[tuple[float, float], ...]) -> tuple[tuple[float, fl
         if not (multiplier > 0 and math.isfinite(multiplier)):
             raise ValueError(f"multiplier {multiplier} for threshold {threshold} must be > 0")
     return tiers
+
+
+OFF_WORDS = ("off", "none")
+
+
+def switch_off(data: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``"off"`` or ``"none"`` (any case) for a field that can be off means None.
+
+    TOML has no null, so :meth:`Limits.to_toml` writes a switched-off limit whose default is
+    on as ``name = "off"``; the command line's flags take the same words.
+    """
+    return {
+        name: None
+        if isinstance(value, str)
+        and value.strip().lower() in OFF_WORDS
+        and name in fields
+        and type(None) in typing.get_args(fields[name].annotation)
+        else value
+        for name, value in data.items()
+    }
 
 
 def reject_booleans(name: str, value: Any) -> None:

@@ -31,6 +31,7 @@ from portcon.limits.checks import (
     describe,
     reject_booleans,
     reject_unknown_fields,
+    switch_off,
 )
 from portcon.limits.enums import (
     DEFAULT_TIERS,
@@ -296,7 +297,7 @@ class Limits(BaseModel):
     def __init__(self, **data: Any) -> None:
         _check_raw(data)
         try:
-            super().__init__(**data)
+            super().__init__(**switch_off(data, type(self).model_fields))
         except ValidationError as error:
             raise LimitsError(describe(error)) from error
 

@@ -16,7 +16,11 @@ ESCAPES |= {"\f": "\\f", "\r": "\\r"}
 
 
 def dump_limits(limits: Limits) -> str:
-    """Every field of ``limits`` as a TOML line, grouped and documented by comments."""
+    """Every field of ``limits`` as a TOML line, grouped and documented by comments.
+
+    A limit switched off is a comment when off is its default, else ``name = "off"`` (TOML
+    has no null), so that the text read back gives the same Limits.
+    """
     lines: list[str] = []
     current_group = None
     for name, info in type(limits).model_fields.items():
@@ -25,7 +29,9 @@ def dump_limits(limits: Limits) -> str:
             lines.append(f"{'' if not lines else chr(10)}# {group}")
             current_group = group
         value = getattr(limits, name)
-        if value is None:
+        if value is None and info.default is not None:
+            lines.append(f'{name} = "off"')
+        elif value is None:
             lines.append(f"# {name} = (off)")
         else:
             lines.append(f"{name} = {_value(value)}")
