@@ -14,7 +14,12 @@
    instances (200 assets, per-asset buy-in bounds): seconds to a solution within 0.1% of its
    bound, and the gap left after 60 s.
 
-Run: ``.venv/bin/python benchmarks/bench_counts.py [--orlib-time 20] [--hard]``.
+4. Time bounds: the whole count step against ``mip_time_limit`` at 4,000 assets (SCIP,
+   ``mip_method = "exact"``) and 4,000 / 8,000 assets (``auto``: the heuristic), 20,000 with
+   ``--huge``; and the cost of running SCIP in a worker process (cold start, warm call) against
+   an in-process solve of the same model. ``--bounds-only`` runs just this part.
+
+Run: ``.venv/bin/python benchmarks/bench_counts.py [--orlib-time 20] [--hard] [--huge]``.
 """
 
 from __future__ import annotations
@@ -246,13 +251,91 @@ def run_hard() -> None:
         )
 
 
+BOUND_LIMITS = dict(
+    sizing_mode="score_weighted",
+    min_score_threshold=None,
+    max_single_position=0.05,
+    max_total_positions=40,
+    max_positions_per_bucket=8,
+    min_position_size=0.005,
+    mip_time_limit=10.0,
+)
+
+
+def time_bounds(huge: bool) -> None:
+    """Elapsed count step (and whole construct) against mip_time_limit."""
+    print("\nTime bounds: count step vs mip_time_limit (K = 40, ≤ 8 per bucket, floor 0.5%)")
+    cases = [(4000, "exact"), (4000, "auto"), (8000, "auto")] + ([(20000, "auto")] if huge else [])
+    for n, method in cases:
+        frame = scored_universe(n)
+        limits = dict(BOUND_LIMITS, mip_method=method)
+        started = time.perf_counter()
+        try:
+            portfolio = portcon.construct(frame, limits)
+        except portcon.PortconError as error:
+            total = time.perf_counter() - started
+            name = type(error).__name__
+            print(f"  N = {n:5d} {method:5s}: {name} after {total:6.2f} s: {error}")
+            continue
+        total = time.perf_counter() - started
+        step = portfolio.timings.get("mixed_integer", float("nan"))
+        print(
+            f"  N = {n:5d} {method:5s}: count step {step:6.2f} s (limit "
+            f"{limits['mip_time_limit']:g} s, incl. the support's convex solve), construct {total:6.2f} s, path {portfolio.path},"
+            f" gap {portfolio.mip_gap:.1e}"
+        )
+
+
+def isolation_overhead(repeats: int = 5) -> None:
+    """SCIP in a worker process vs in this process, on the same small count model."""
+    from portcon.counts import isolate
+    from portcon.counts.mip import build_model, run_scip
+    from portcon.counts.rules import derive_counts
+    from portcon.optimizer.model import build
+    from portcon.optimizer.program import compile_program
+    from portcon.optimizer.solve import solve
+    from portcon.universe import Universe
+
+    frame = scored_universe(60)
+    limits = portcon.Limits(
+        **dict(COUNT_LIMITS, max_total_positions=8, min_buckets_represented=None)
+    )
+    program = compile_program(Universe.from_scores(frame), limits)
+    relaxation = solve(program, build(program))
+    counts = derive_counts(program, None)
+    isolate._POOL.close()  # measure a cold start
+    inside, outside = [], []
+    for _ in range(repeats + 1):
+        model = build_model(program, counts, relaxation)
+        started = time.perf_counter()
+        model.problem.solve(solver="SCIP", scip_params={"limits/gap": 1e-4})
+        inside.append(time.perf_counter() - started)
+        model = build_model(program, counts, relaxation)
+        started = time.perf_counter()
+        run_scip(model.problem, 30.0, 1e-4, ("held",))
+        outside.append(time.perf_counter() - started)
+    warm = np.median(np.array(outside[1:]) - np.array(inside[1:]))
+    print(
+        f"\nSCIP in a worker process (N = 60, K = 8): "
+        f"in-process {np.median(inside[1:]) * 1e3:.0f} ms,"
+        f" worker {np.median(outside[1:]) * 1e3:.0f} ms (overhead {warm * 1e3:+.0f} ms per call);"
+        f" first call with worker start {outside[0]:.2f} s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orlib-time", type=float, default=20.0)
     parser.add_argument("--skip-big-m", action="store_true")
     parser.add_argument("--hard", action="store_true", help="also the hard instances (minutes)")
+    parser.add_argument("--huge", action="store_true", help="also 20,000 assets in the time bounds")
+    parser.add_argument("--bounds-only", action="store_true", help="only the time bounds")
     arguments = parser.parse_args()
     warnings.simplefilter("ignore")
+    isolation_overhead()
+    time_bounds(arguments.huge)
+    if arguments.bounds_only:
+        return
     frame = scored_universe()
     started = time.perf_counter()
     portfolio = portcon.construct(frame, COUNT_LIMITS)

@@ -243,7 +243,8 @@ def solve_scip(
     except ImportError:
         return None, "SCIP (pyscipopt) is not installed"
     model = build_model(program, counts, relaxation)
-    seconds = deadline.share(SCIP_SHARE) - time.perf_counter()
+    exact = program.limits.mip_method == MipMethod.EXACT
+    seconds = deadline.share(0.95 if exact else SCIP_SHARE) - time.perf_counter()
     result, failure = run_scip(model.problem, seconds, program.limits.mip_gap, ("held", "override"))
     if result is None:
         return None, failure
