@@ -281,8 +281,8 @@ def time_bounds(huge: bool) -> None:
         step = portfolio.timings.get("mixed_integer", float("nan"))
         print(
             f"  N = {n:5d} {method:5s}: count step {step:6.2f} s (limit "
-            f"{limits['mip_time_limit']:g} s, incl. the support's convex solve), construct {total:6.2f} s, path {portfolio.path},"
-            f" gap {portfolio.mip_gap:.1e}"
+            f"{limits['mip_time_limit']:g} s, incl. the support's convex solve), "
+            f"construct {total:6.2f} s, path {portfolio.path}, gap {portfolio.mip_gap:.1e}"
         )
 
 
