@@ -332,3 +332,15 @@ def test_a_limit_switched_off_round_trips_through_toml(tmp_path: Path, capsys) -
     assert Limits(max_single_position="OFF").max_single_position is None
     with pytest.raises(LimitsError, match="target_allocation"):
         Limits(target_allocation="off")  # cannot be switched off
+
+
+def test_labels_with_control_characters_never_reach_the_terminal_raw(
+    tmp_path: Path, capsys
+) -> None:
+    scores = write(tmp_path / "s.csv", 'asset,score,bucket\n"\x1b[2Jevil",0.9,"a\nb"\nB,0.8,c\n')
+    assert run(["construct", str(scores)]) == 0
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown and "\\x1b[2Jevil" in shown and "a\\nb" in shown
+    duplicate = write(tmp_path / "d.csv", 'asset,score\n"\x1b[31mX",0.9\n"\x1b[31mX",0.8\n')
+    assert run(["construct", str(duplicate)]) == 2
+    assert "\x1b" not in capsys.readouterr().err

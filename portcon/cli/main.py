@@ -151,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _sigterm_raises():
             return run(_parse(argv))
     except PortconError as error:
-        print(f"portcon: error: {error}", file=sys.stderr)
+        print(f"portcon: error: {_terminal_safe(str(error))}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("portcon: interrupted; no output written", file=sys.stderr)
@@ -159,6 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Terminated:
         print("portcon: terminated; no output written", file=sys.stderr)
         return EXIT_TERMINATED
+
+
+def _terminal_safe(message: str) -> str:
+    """Control characters of labels quoted in a message (an escape code never reaches the tty)."""
+    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in message)
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:

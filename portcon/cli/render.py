@@ -33,18 +33,26 @@ def _table(frame: pd.DataFrame, show_weight: bool) -> str:
     groups = [column for column in ("bucket", "sector") if column in frame]
     rows = []
     for asset, row in frame.iterrows():
-        cells = [str(asset)]
+        cells = [printable(asset)]
         if show_weight:
             cells.append(f"{100 * row['weight']:6.2f}%")
         cells.append(f"{row['score']:.3f}")
-        cells += [str(row[column]) for column in groups]
-        cells.append(_clip(str(row["reason"])))
+        cells += [printable(row[column]) for column in groups]
+        cells.append(_clip(printable(row["reason"])))
         rows.append(cells)
     header = ["asset", *(["weight"] if show_weight else []), "score", *groups, "reason"]
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
     out = [_row(header, widths), _row(["-" * w for w in widths], widths)]
     out += [_row(cells, widths) for cells in rows]
     return "\n".join(out)
+
+
+def printable(value: object) -> str:
+    """Text safe for a terminal table: newlines, tabs and escape codes in labels shown escaped."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _row(cells: list[str], widths: list[int]) -> str:
@@ -70,7 +78,7 @@ def _binding(portfolio: Portfolio) -> str:
         if abs(price) < 1e-9:
             continue
         lines.append(
-            f"{field} = {row['value']:g}: shadow price {price:.4g} "
+            f"{printable(field)} = {row['value']:g}: shadow price {price:.4g} "
             f"(raising it by 0.01 changes the objective by {-0.01 * price:+.4g})"
         )
     return "\n".join(lines) or "none"
@@ -89,7 +97,7 @@ def _metrics(portfolio: Portfolio) -> str:
         parts = []
         for group, row in table.iterrows():
             cap = "" if pd.isna(row["cap"]) else f" / {100 * row['cap']:.1f}%"
-            parts.append(f"{group} {100 * row['exposure']:.1f}%{cap}")
+            parts.append(f"{printable(group)} {100 * row['exposure']:.1f}%{cap}")
         lines.append(f"{kind} exposure: " + ", ".join(parts))
     return "\n".join(lines)
 

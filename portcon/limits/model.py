@@ -6,33 +6,14 @@ carry the strategy presets of the rebalancer portcon replaces (see :mod:`portcon
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_serializer,
-    field_validator,
-    model_validator,
-)
+from pydantic import ConfigDict, Field, field_serializer, field_validator, model_validator
 
 from portcon.errors import LimitsError
-from portcon.limits.checks import (
-    check_budgets,
-    check_caps,
-    check_counts,
-    check_names,
-    check_tiers,
-    describe,
-    reject_booleans,
-    reject_unknown_fields,
-    switch_off,
-)
+from portcon.limits.checks import check_budgets, check_caps, check_counts, check_tiers
 from portcon.limits.enums import (
     DEFAULT_TIERS,
     CovarianceEstimator,
@@ -41,6 +22,7 @@ from portcon.limits.enums import (
     ResidualStrategy,
     SizingMode,
 )
+from portcon.limits.validated import CheckedModel
 
 MIP_TIME_LIMIT_MAX = 86_400.0  # one day: longer searches are a typo, not a plan
 COUNT_MAX = 10**9
@@ -65,7 +47,7 @@ def _caps_field(group: str, description: str) -> Any:
     )
 
 
-class Limits(BaseModel):
+class Limits(CheckedModel):
     """The limits and sizing choices of one portfolio construction.
 
     Every field is optional; ``None`` switches a limit off. Build one directly
@@ -294,13 +276,6 @@ class Limits(BaseModel):
     )
     mip_gap: float = _field(1e-4, GROUP_COUNTS, "Relative gap at which SCIP stops.", ge=0)
 
-    def __init__(self, **data: Any) -> None:
-        _check_raw(data)
-        try:
-            super().__init__(**switch_off(data, type(self).model_fields))
-        except ValidationError as error:
-            raise LimitsError(describe(error)) from error
-
     @field_validator("bucket_caps", "sector_caps", mode="after")
     @classmethod
     def _freeze_caps(cls, caps: Mapping[str, float]) -> Mapping[str, float]:
@@ -376,67 +351,7 @@ class Limits(BaseModel):
             raise LimitsError(f"{path}: {error}") from error
 
     def to_toml(self) -> str:
-        """The effective limits as TOML; switched-off limits appear as comments."""
+        """The effective limits as TOML, which `from_toml` reads back as equal Limits."""
         from portcon.limits.toml import dump_limits
 
         return dump_limits(self)
-
-    def replace(self, **changes: Any) -> Limits:
-        """A copy with some fields changed, validated like a new Limits."""
-        return type(self)(**{**self.model_dump(), **changes})
-
-    # -- pydantic's other ways in validate too and raise LimitsError ---------------------------
-
-    @classmethod
-    def model_validate(cls, obj: Any, **options: Any) -> Self:
-        """Validate a mapping of fields (or a Limits) like ``Limits(**obj)``."""
-        if isinstance(obj, cls):
-            return obj
-        if isinstance(obj, Mapping):
-            _check_raw(obj)
-            return cls(**obj)
-        raise LimitsError(f"limits must be a mapping of Limits fields, not {type(obj).__name__}")
-
-    @classmethod
-    def model_validate_json(cls, json_data: str | bytes | bytearray, **options: Any) -> Self:
-        """Validate limits given as JSON text."""
-        try:
-            data = json.loads(json_data)
-        except ValueError as error:
-            raise LimitsError(f"limits are not valid JSON ({error})") from error
-        return cls.model_validate(data, **options)
-
-    @classmethod
-    def model_validate_strings(cls, obj: Any, **options: Any) -> Self:
-        """Validate limits given as strings."""
-        _check_raw(obj)
-        try:
-            return super().model_validate_strings(obj, **options)
-        except ValidationError as error:
-            raise LimitsError(describe(error)) from error
-
-    @classmethod
-    def model_construct(cls, _fields_set: set[str] | None = None, **values: Any) -> Self:
-        """Unlike pydantic's, validates: a Limits is never built unchecked."""
-        return cls(**values)
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """A copy; with ``update``, validated like :meth:`replace`."""
-        if update:
-            return self.replace(**update)
-        return super().model_copy(deep=deep)
-
-
-def _check_raw(data: Any) -> None:
-    """Before pydantic: field names are known text, numbers are not true/false."""
-    if not isinstance(data, Mapping):
-        return
-    reject_unknown_fields(data, Limits.model_fields)
-    for name, value in data.items():
-        if isinstance(value, Mapping):
-            check_names(value, name)
-        if name not in BOOLEAN_FIELDS:
-            reject_booleans(name, value)
-
-
-BOOLEAN_FIELDS = ("allow_cash_rollover", "volatility_position_scaling", "allow_bucket_overflow")
