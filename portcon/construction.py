@@ -16,6 +16,7 @@ from portcon.errors import InfeasibleError, InputError, SolverError
 from portcon.estimators import FactorModel
 from portcon.limits import Limits, coerce_limits
 from portcon.market import MarketData, prepare_market_data
+from portcon.optimizer.absorb import absorb_cash
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program, compile_program
 from portcon.optimizer.solution import Solution
@@ -106,6 +107,7 @@ def construct(
         solution = _solve_or_diagnose(program)
         timings["mixed_integer"] = time.perf_counter() - mark
     mark = time.perf_counter()
+    program, solution = absorb_cash(program, solution, _solve_or_diagnose)
     solution = polish(program, solution)
     timings["polish"] = time.perf_counter() - mark
     mark = time.perf_counter()
@@ -166,7 +168,7 @@ def _report(
     return Portfolio(
         _weights=pd.Series(weights, index=universe.assets, name="weight"),
         cash=1.0 - float(weights.sum()),
-        rollover=solution.cash,
+        rollover=0.0 if program.objective.free_cash else solution.cash,
         objective=solution.objective,
         status=solution.status,
         solver=solution.solver,

@@ -45,9 +45,8 @@ def test_pooled_models_are_reused_for_the_same_structure_one_solve_at_a_time() -
     program_a, _ = _model(Limits(max_single_position=0.15))
     program_b, _ = _model(Limits(max_single_position=0.25))
     pool = ModelPool()
-    with pool.checkout(program_a) as model_a:
-        with pool.checkout(program_b) as busy:
-            assert busy is not model_a  # lent out: a second solve at once gets its own
+    with pool.checkout(program_a) as model_a, pool.checkout(program_b) as busy:
+        assert busy is not model_a  # lent out: a second solve at once gets its own
     with pool.checkout(program_b) as model_b:
         assert model_b in (model_a, busy)
         assert model_b.context.parameter("max_single_position").value[0] == 0.25

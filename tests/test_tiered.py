@@ -108,5 +108,7 @@ def test_cash_strategy_reports_the_leftover() -> None:
         scores, dict(sizing_mode="tiered", residual_strategy="cash", base_position_size=0.1)
     )
     np.testing.assert_allclose(portfolio.weights.to_numpy(), [0.15, 0.10], atol=WEIGHT_TOLERANCE)
-    assert portfolio.rollover == pytest.approx(0.70, abs=WEIGHT_TOLERANCE)
+    assert portfolio.cash == pytest.approx(0.75, abs=WEIGHT_TOLERANCE)
+    assert portfolio.rollover == 0.0  # the strategy's choice, not what the limits left
+    assert "chosen by the objective" in portfolio.cash_reason
     assert "residual_strategy 'cash'" in portfolio.cash_reason

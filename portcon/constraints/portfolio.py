@@ -22,15 +22,20 @@ class TargetAllocation(Rule):
 
     Dual: the shadow price is the decrease of the objective per unit increase of
     target_allocation (negative when investing more costs objective).
+
+    ``invested`` (with ``rollover`` off) states the budget as Σ w_i = invested < target: what
+    the limits can absorb at most, when the rest is rollover. Its row is then not priced as
+    target_allocation, since more target would only be more rollover.
     """
 
     size: int
     target: float
     rollover: bool = True
+    invested: float | None = None
     limit = "target_allocation"
 
     def parameters(self) -> dict[str, float | np.ndarray]:
-        return {self.limit: float(self.target)}
+        return {self.limit: float(self.target if self.invested is None else self.invested)}
 
     def blocks(self) -> list[RowBlock]:
         return [
@@ -40,7 +45,7 @@ class TargetAllocation(Rule):
                 sense=Sense.EQ,
                 coefficients=sp.csr_array(np.ones((1, self.size))),
                 parameter=self.limit,
-                bound_derivatives={LimitKey(self.limit): np.ones(1)},
+                bound_derivatives={} if self.invested else {LimitKey(self.limit): np.ones(1)},
                 includes_cash=self.rollover,
             )
         ]

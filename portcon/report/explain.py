@@ -201,7 +201,12 @@ def _sizing_sentence(program: Program, position: int, weight: float) -> str:
 
 
 def cash_reason(program: Program, solution: Solution, table: pd.DataFrame) -> str:
-    """Why part of target_allocation is uninvested (empty when it is all invested)."""
+    """Why part of target_allocation is uninvested (empty when it is all invested).
+
+    Cash the objective chose (it costs a free-cash objective nothing), and rollover: cash the
+    limits could not absorb, with the binding rules that stopped it. Cash kept by
+    target_allocation itself is not part of this reason.
+    """
     target = program.limits.target_allocation
     if not len(program.members):
         return f"no asset is eligible: {percent(target)} target stays in cash"
@@ -209,16 +214,16 @@ def cash_reason(program: Program, solution: Solution, table: pd.DataFrame) -> st
         return ""
     objective = program.objective
     invested = target - solution.cash
-    if isinstance(objective, TieredDeviation):
-        why = "residual_strategy 'cash' keeps what the raw tier sizes leave"
-    else:
-        binding = table[
-            table["binding"] & ~table["rule"].isin(("target_allocation", *STRUCTURAL_RULES))
-        ]
-        counts = binding["rule"].value_counts()
-        held_by = ", ".join(f"{rule} ({count} rows)" for rule, count in counts.items())
-        why = f"every eligible asset is at a binding limit: {held_by}"
+    if objective.free_cash:
+        return (
+            f"{percent(solution.cash)} of target_allocation {percent(target)} chosen by the "
+            f"objective as cash: {objective.cash_choice}"
+        )
+    skipped = ("target_allocation", *STRUCTURAL_RULES)
+    binding = table[table["binding"] & ~table["rule"].isin(skipped)]
+    counts = binding["rule"].value_counts()
+    held_by = ", ".join(f"{rule} ({count} rows)" for rule, count in counts.items())
     return (
         f"{percent(solution.cash)} of target_allocation {percent(target)} rolled to cash: the "
-        f"limits absorb {percent(invested)}; {why}"
+        f"limits absorb {percent(invested)}; binding: {held_by or 'none'}"
     )

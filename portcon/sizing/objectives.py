@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import cvxpy as cp
 import numpy as np
@@ -23,7 +24,20 @@ KINK_BAND = 1e-7
 
 
 class SizingObjective(ABC):
-    """One objective term over the weights (and cash)."""
+    """One objective term over the weights (and cash).
+
+    Attributes
+    ----------
+    meaning
+        What the minimised value is, in words and units, for every printed price.
+    free_cash
+        True when cash costs the objective nothing: uninvested target is then the
+        objective's choice (``cash_choice`` says why), never a rollover the limits forced.
+    """
+
+    meaning: ClassVar[str] = "the sizing objective"
+    free_cash: ClassVar[bool] = False
+    cash_choice: ClassVar[str] = ""
 
     @abstractmethod
     def parameters(self) -> dict[str, float | np.ndarray]:
@@ -80,6 +94,7 @@ class Proportional(SizingObjective):
     the limits cannot absorb the target (the rollover).
     """
 
+    meaning: ClassVar[str] = "½Σw²/share, a sizing distance (no unit)"
     shares: np.ndarray
     cash_penalty: float
 
@@ -140,6 +155,12 @@ class TieredDeviation(_Tiered):
     Cash costs nothing: when raw sizes do not fill the target the rest stays in cash.
     """
 
+    meaning: ClassVar[str] = "½Σ(w − raw)²/raw, the distance from the raw tier sizes (no unit)"
+    free_cash: ClassVar[bool] = True
+    cash_choice: ClassVar[str] = (
+        "residual_strategy 'cash' keeps what the raw tier sizes (within their limits) leave"
+    )
+
     def parameters(self) -> dict[str, float | np.ndarray]:
         root = np.sqrt(self.raw)
         return {"sizing.scale": 1.0 / root, "sizing.root_raw": root}
@@ -183,6 +204,8 @@ class TieredTopSlice(_Tiered):
     sizes (scaled down proportionally when they overflow the target), then to residual in
     order of π (the greedy top slice, as one linear program), and only then to cash.
     """
+
+    meaning: ClassVar[str] = "the top-slice sizing function (no unit; lower is better)"
 
     priority: np.ndarray
 

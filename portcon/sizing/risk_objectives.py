@@ -6,6 +6,7 @@ Risk is always in factor form, wᵀΣw = ‖Gᵀw‖² + ‖d∘w‖², through 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import cvxpy as cp
 import numpy as np
@@ -58,6 +59,7 @@ class MinimumVariance(SizingObjective):
     limits cannot absorb the target.
     """
 
+    meaning: ClassVar[str] = "½ × portfolio variance (annualised like the risk model)"
     market: MarketData
 
     def parameters(self) -> dict[str, float | np.ndarray]:
@@ -92,6 +94,10 @@ class MeanVariance(SizingObjective):
 
     γ is ``risk_aversion``; the target is fully invested unless the limits cannot absorb it.
     """
+
+    meaning: ClassVar[str] = (
+        "−(expected return − γ/2 × variance), the negated utility in annual return units"
+    )
 
     market: MarketData
     risk_aversion: float
@@ -147,6 +153,11 @@ class MaxSharpe(MeanVariance):
     Limits field, so no sensitivity is reported for it.
     """
 
+    meaning: ClassVar[str] = (
+        "−(expected return − γ*/2 × variance) at the maximum-Sharpe risk aversion γ*, "
+        "in annual return units"
+    )
+
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
     ) -> dict[LimitKey, float]:
@@ -159,6 +170,14 @@ class QuadraticKelly(SizingObjective):
 
     Unconstrained, w = κ Σ⁻¹μ. Cash is free: the target is a ceiling, not a goal.
     """
+
+    meaning: ClassVar[str] = (
+        "−(μᵀw − wᵀΣw/2κ), the negated Gaussian approximation of annual log growth"
+    )
+    free_cash: ClassVar[bool] = True
+    cash_choice: ClassVar[str] = (
+        "fractional Kelly invests only while a unit more raises expected log growth"
+    )
 
     market: MarketData
     fraction: float
@@ -205,6 +224,12 @@ class ExactKelly(SizingObjective):
 
     Unconstrained, w = κ × (the full-Kelly weights). Cash is free.
     """
+
+    meaning: ClassVar[str] = "−mean log growth per return period of the κ-scaled bet"
+    free_cash: ClassVar[bool] = True
+    cash_choice: ClassVar[str] = (
+        "exact fractional Kelly invests only while a unit more raises mean log growth"
+    )
 
     returns: np.ndarray
     fraction: float
@@ -253,6 +278,10 @@ class RiskParity(SizingObjective):
     budget-weighted log-diversification Σ b_i log w_i at its level; each binding limit shows
     in the explanations as the part of an asset's risk contribution it removes or adds.
     """
+
+    meaning: ClassVar[str] = (
+        "½ variance − t Σ b_i log w_i, the risk-budgeting function (variance units)"
+    )
 
     market: MarketData
     budgets: np.ndarray
