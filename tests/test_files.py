@@ -174,3 +174,29 @@ def test_csv_output_has_full_precision(tmp_path: Path) -> None:
     frame = cli.construct(cli.read_scores_csv(scores), {"max_single_position": 0.07}).to_frame()
     assert written["weight"].tolist() == frame["weight"].tolist()
     assert written["weight"].iloc[:-1].sum() == frame["weight"].iloc[:-1].sum()
+
+
+def test_the_entry_module_loads_no_numerical_library() -> None:
+    """So a Ctrl-C while pandas, pydantic or the solvers load lands inside main() (exit 130).
+
+    The package's own ``__init__`` is bypassed here: it imports ``construct`` eagerly.
+    """
+    import subprocess
+    import sys
+
+    import portcon
+
+    program = (
+        "import sys, types\n"
+        "package = types.ModuleType('portcon')\n"
+        f"package.__path__ = [{str(Path(portcon.__file__).parent)!r}]\n"
+        "sys.modules['portcon'] = package\n"
+        "import portcon.cli.main\n"
+        "heavy = ('numpy', 'pandas', 'pydantic', 'cvxpy', 'scipy', 'sklearn')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

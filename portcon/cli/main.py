@@ -1,4 +1,8 @@
-"""`portcon` entry point: construct, presets, limits."""
+"""`portcon` entry point: construct, presets, limits.
+
+Importing this module loads no numerical library: pandas, pydantic and the solvers are
+imported inside :func:`main`, so a Ctrl-C while they load exits 130 quietly like any other.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +14,17 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portcon._text import did_you_mean
 from portcon.cli.files import refuse_inputs, write_atomically
-from portcon.cli.flags import add_limit_flags, given_limits
-from portcon.cli.render import render
-from portcon.construction import construct
-from portcon.csv_files import (
-    read_covariance_csv,
-    read_expected_returns_csv,
-    read_returns_csv,
-    read_scores_csv,
-)
 from portcon.errors import PortconError
-from portcon.limits import Limits, read_limits_file
-from portcon.limits.presets import DESCRIPTIONS, PRESETS, preset_fields
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from portcon.limits import Limits
+    from portcon.portfolio import Portfolio
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -42,6 +41,20 @@ def _path(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("the file name is empty; give a file path")
     return Path(text)
+
+
+def construct(*args: Any, **kwargs: Any) -> Portfolio:
+    """:func:`portcon.construct`, imported on first use."""
+    from portcon.construction import construct as construct_portfolio
+
+    return construct_portfolio(*args, **kwargs)
+
+
+def read_scores_csv(path: Path) -> pd.DataFrame:
+    """:func:`portcon.csv_files.read_scores_csv`, imported on first use."""
+    from portcon.csv_files import read_scores_csv as read
+
+    return read(path)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,12 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_limit_sources(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limits", type=_path, metavar="FILE.toml", help="limits file (TOML)")
+    from portcon.cli.flags import add_limit_flags
+    from portcon.limits.presets import PRESETS
+
     parser.add_argument("--preset", choices=list(PRESETS), help="start from a named preset")
     add_limit_flags(parser)
 
 
 def effective_limits(arguments: argparse.Namespace) -> Limits:
     """Preset, then the limits file, then flags: later sources override earlier ones."""
+    from portcon.cli.flags import given_limits
+    from portcon.limits import Limits, read_limits_file
+    from portcon.limits.presets import preset_fields
+
     from_file: dict[str, Any] = {}
     if arguments.limits is not None:
         from_file = read_limits_file(arguments.limits)
@@ -107,6 +127,10 @@ def effective_limits(arguments: argparse.Namespace) -> Limits:
 
 def run(arguments: argparse.Namespace) -> int:
     """Carry out one parsed command; returns the exit code."""
+    from portcon.cli.render import render
+    from portcon.csv_files import read_covariance_csv, read_expected_returns_csv, read_returns_csv
+    from portcon.limits.presets import DESCRIPTIONS, PRESETS
+
     if arguments.command == "presets":
         for name in PRESETS:
             print(f"{name:<13} {DESCRIPTIONS[name]}")
@@ -170,6 +194,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = build_parser()
     arguments, unknown = parser.parse_known_args(argv)
     if unknown:
+        from portcon.limits import Limits
+
         options = [f"--{name.replace('_', '-')}" for name in Limits.model_fields]
         options += ["--limits", "--preset", "--output", "--json", "--quiet", "--returns"]
         options += ["--covariance", "--expected-returns", "--repair-covariance"]
