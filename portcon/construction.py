@@ -12,14 +12,20 @@ import pandas as pd
 from portcon._text import listing
 from portcon.counts.flow import choose_support
 from portcon.counts.selection import Selection
-from portcon.errors import InfeasibleError, InputError, SolverError
+from portcon.errors import (
+    InfeasibleError,
+    InputError,
+    InternalError,
+    PortconError,
+    SolverError,
+)
 from portcon.estimators import FactorModel
 from portcon.limits import Limits, coerce_limits
 from portcon.market import MarketData, prepare_market_data
 from portcon.optimizer.absorb import absorb_cash
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program, compile_program
-from portcon.optimizer.solution import Solution
+from portcon.optimizer.solution import Solution, SolutionPath
 from portcon.optimizer.solve import solve_program
 from portcon.portfolio import Portfolio
 from portcon.report.check import violations
@@ -80,12 +86,49 @@ def construct(
     Raises
     ------
     InputError
-        Malformed scores.
+        Malformed scores or market data (the message names the row, column or asset).
     LimitsError
         Unknown, out-of-range or inconsistent limits.
+    InfeasibleError
+        No portfolio meets every limit (with ``allow_cash_rollover = false``, or for count
+        rules); it carries ``conflicts`` and verified single-limit ``repairs``.
     SolverError
         No solver reached an optimum, or the answer failed the independent limit check.
+    InternalError
+        Anything else that failed: a defect in portcon (the cause is chained). No other
+        exception escapes, and ``construct`` is safe to call from many threads at once.
     """
+    try:
+        return _construct(
+            scores,
+            limits,
+            returns=returns,
+            covariance=covariance,
+            factor_model=factor_model,
+            expected_returns=expected_returns,
+            correlation=correlation,
+            repair_covariance=repair_covariance,
+        )
+    except PortconError:
+        raise
+    except Exception as error:
+        raise InternalError(
+            f"portcon failed unexpectedly ({type(error).__name__}: {error}); this is a defect "
+            "in portcon: please report it with the inputs that caused it"
+        ) from error
+
+
+def _construct(
+    scores: pd.Series | pd.DataFrame,
+    limits: Limits | str | Mapping[str, Any] | None,
+    *,
+    returns: pd.DataFrame | None,
+    covariance: pd.DataFrame | object | None,
+    factor_model: FactorModel | None,
+    expected_returns: pd.Series | None,
+    correlation: pd.DataFrame | None,
+    repair_covariance: bool,
+) -> Portfolio:
     started = time.perf_counter()
     universe = Universe.from_scores(scores)
     limits = coerce_limits(limits)
@@ -177,8 +220,8 @@ def _report(
         limits=limits,
         _report=Report(program, solution, weights),
         _current=_current(universe),
-        notes=market.notes,
-        path=selection.path if selection else "convex",
+        notes=(*market.notes, *(selection.notes if selection else ())),
+        path=selection.path if selection else SolutionPath.CONVEX,
         mip_gap=selection.gap if selection else None,
         mip_bound=selection.bound if selection else None,
     )

@@ -9,7 +9,8 @@ retrying the same call can help (``retryable``) and which exit code the command 
     ├── InputError        bad data: which row, which column, why          (exit 2)
     ├── LimitsError       inconsistent or unknown limits                  (exit 2)
     ├── InfeasibleError   no portfolio satisfies the limits               (exit 3)
-    └── SolverError       the solver failed or returned a wrong answer    (exit 4)
+    ├── SolverError       the solver failed or returned a wrong answer    (exit 4)
+    └── InternalError     a defect in portcon itself: please report it    (exit 5)
 """
 
 from __future__ import annotations
@@ -97,3 +98,12 @@ class SolverError(PortconError):
         self.status = status
         self.solver = solver
         self.tried = tuple(tried)
+
+
+class InternalError(PortconError):
+    """Something failed inside portcon that its checks did not foresee: a defect to report.
+
+    The original exception is chained (``__cause__``). Retrying the same call cannot help.
+    """
+
+    exit_code: ClassVar[int] = 5

@@ -25,11 +25,30 @@ def test_all_is_complete_and_importable() -> None:
 
 
 def test_error_tree() -> None:
-    for error in (InputError, LimitsError, portcon.InfeasibleError, portcon.SolverError):
+    for error in (
+        InputError,
+        LimitsError,
+        portcon.InfeasibleError,
+        portcon.SolverError,
+        portcon.InternalError,
+    ):
         assert issubclass(error, PortconError)
     assert portcon.SolverError.retryable and not InputError.retryable
     assert (InputError.exit_code, portcon.InfeasibleError.exit_code) == (2, 3)
     assert portcon.SolverError.exit_code == 4
+    assert portcon.InternalError.exit_code == 5 and not portcon.InternalError.retryable
+
+
+def test_an_unforeseen_failure_is_an_internal_error_never_a_bare_exception() -> None:
+    """A defect inside portcon reaches the caller as InternalError, with its cause chained."""
+
+    class Explodes(pd.Series):
+        def rename(self, *args: object, **kwargs: object) -> pd.Series:
+            raise ZeroDivisionError("boom")
+
+    with pytest.raises(portcon.InternalError) as caught:
+        portcon.construct(Explodes([0.9, 0.8], index=["a", "b"]))
+    assert isinstance(caught.value.__cause__, ZeroDivisionError)
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from portcon.errors import InfeasibleError, LimitsError, SolverError
 from portcon.market import MarketData
 from portcon.optimizer.model import build
 from portcon.optimizer.program import Program
-from portcon.optimizer.solution import Solution
+from portcon.optimizer.solution import Solution, SolutionPath
 from portcon.optimizer.solve import solve
 from portcon.sizing.risk_objectives import MaxSharpe
 
@@ -124,7 +124,7 @@ def heuristic(
         )
     return Selection(
         held=held,
-        path="heuristic",
+        path=SolutionPath.HEURISTIC,
         gap=float("nan"),
         bound=relaxation.objective,
         status="heuristic",

@@ -29,7 +29,7 @@ from portcon.counts.selection import Selection
 from portcon.errors import InfeasibleError, LimitsError, SolverError
 from portcon.limits import MipMethod
 from portcon.optimizer.program import Program
-from portcon.optimizer.solution import Solution
+from portcon.optimizer.solution import Solution, SolutionPath
 
 ANCHOR_POINTS = 6
 MIP_LARGEST = 3000  # members; beyond this "auto" goes straight to the heuristic
@@ -256,7 +256,7 @@ def solve_scip(
     override = result["values"]["override"]
     return Selection(
         held=held > 0.5,
-        path="mixed_integer",
+        path=SolutionPath.MIXED_INTEGER,
         gap=result["gap"],
         bound=model.scale * dual_bound(result),
         status=result["scip_status"],

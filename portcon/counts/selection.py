@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from portcon.optimizer.solution import SolutionPath
+
 
 @dataclass(frozen=True)
 class Selection:
@@ -35,7 +37,7 @@ class Selection:
     """
 
     held: np.ndarray
-    path: str
+    path: SolutionPath
     gap: float
     bound: float
     status: str

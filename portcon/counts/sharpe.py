@@ -35,7 +35,7 @@ from portcon.counts.selection import Selection
 from portcon.errors import SolverError
 from portcon.limits import MipMethod
 from portcon.optimizer.program import Program
-from portcon.optimizer.solution import Solution
+from portcon.optimizer.solution import Solution, SolutionPath
 
 FIRST_SHARE = 0.4  # of the budget, for the mean-variance choice of the starting support
 ROUNDS = 12
@@ -52,7 +52,10 @@ def sharpest(
         raise SolverError("max_sharpe: the chosen support cannot invest the target", solver="")
     ratio, epsilon, failure = -value, None, ""
     scale = max(float(program.market.expected_returns @ relaxation.weights), TINY)
-    use_scip = program.limits.mip_method != MipMethod.HEURISTIC and first.path == "mixed_integer"
+    use_scip = (
+        program.limits.mip_method != MipMethod.HEURISTIC
+        and first.path is SolutionPath.MIXED_INTEGER
+    )
     path = first.path
     for _ in range(ROUNDS if use_scip else 0):
         if deadline.remaining() <= 0.05:
@@ -106,7 +109,7 @@ def _finish(
     ratio: float,
     epsilon: float | None,
     failure: str,
-    path: str,
+    path: SolutionPath,
 ) -> Selection:
     chosen = restricted(program, held, counts)
     gamma = chosen.objective.risk_aversion if chosen is not None else np.nan

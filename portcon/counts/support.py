@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 from portcon.constraints.base import RowBlock, Rule, Sense
 from portcon.constraints.groups import GroupCap
+from portcon.constraints.keys import GroupKind
 from portcon.counts.rules import Counts
 from portcon.optimizer.program import Program
 
@@ -92,7 +93,7 @@ def with_support(
         exempt = frozenset(int(m) for m in np.flatnonzero(overridden))
         rules = [
             dataclasses.replace(r, exempt=exempt)
-            if isinstance(r, GroupCap) and r.kind == "bucket"
+            if isinstance(r, GroupCap) and r.kind is GroupKind.BUCKET
             else r
             for r in rules
         ]
@@ -189,7 +190,7 @@ def exclusion_reasons(
         elif counts.lower[member] > 0:
             reasons[int(member)] = (
                 "min_position_size",
-                f"holding it at its minimum {100 * counts.lower[member]:.1f}% costs more than it "
-                "adds",
+                "the count search chose a support without it (held, it would need at least "
+                f"{100 * counts.lower[member]:.1f}%)",
             )
     return reasons

@@ -230,7 +230,10 @@ def _newton_step(
     system[: len(free), : len(free)] = hessian[np.ix_(free, free)]
     system[: len(free), len(free) :] = jacobian_rows.T
     system[len(free) :, : len(free)] = jacobian_rows
-    step, *_ = np.linalg.lstsq(system, -residual, rcond=None)
+    try:
+        step, *_ = np.linalg.lstsq(system, -residual, rcond=None)
+    except np.linalg.LinAlgError:
+        return np.full(size, np.nan)  # the caller sees a non-finite point and keeps the solver's
     return step
 
 

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
 from portcon.constraints.base import Block
+
+
+class SolutionPath(StrEnum):
+    """How a construction's answer was found."""
+
+    CONVEX = "convex"
+    """One convex program: no count rule was in force or broken."""
+    MIXED_INTEGER = "mixed_integer"
+    """SCIP chose the held assets for the count rules; the support was then solved convexly."""
+    HEURISTIC = "heuristic"
+    """The labelled greedy and swap search chose the held assets (no optimality proof)."""
 
 
 @dataclass(frozen=True, eq=False)
