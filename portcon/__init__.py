@@ -3,33 +3,66 @@
 Everything a user calls, passes or receives is exported here (``__all__``); the subpackages
 (``portcon.optimizer``, ``portcon.sizing``, ``portcon.counts``, ``portcon.constraints``,
 ``portcon.report``) are internal, except :mod:`portcon.estimators`, which is public.
+
+Exports load on first use (PEP 562), so ``import portcon`` and the command line's start-up
+load no numerical library until one is needed.
 """
 
-from portcon.constraints.keys import GroupKind, LimitKey
-from portcon.construction import construct
-from portcon.errors import (
-    InfeasibleError,
-    InputError,
-    InternalError,
-    LimitsError,
-    PortconError,
-    SolverError,
-)
-from portcon.estimators import FactorModel
-from portcon.kelly import KellyResult, kelly
-from portcon.limits import (
-    CovarianceEstimator,
-    ExpectedReturnEstimator,
-    Limits,
-    MipMethod,
-    ResidualStrategy,
-    SizingMode,
-)
-from portcon.limits.presets import PRESETS
-from portcon.optimizer.solution import SolutionPath
-from portcon.portfolio import Portfolio
-from portcon.report.metrics import Metrics
-from portcon.sectors import classify_sectors
+import typing as _typing
+from importlib import import_module as _import_module
+
+if _typing.TYPE_CHECKING:
+    from portcon.constraints.keys import GroupKind, LimitKey
+    from portcon.construction import construct
+    from portcon.errors import (
+        InfeasibleError,
+        InputError,
+        InternalError,
+        LimitsError,
+        PortconError,
+        SolverError,
+    )
+    from portcon.estimators import FactorModel
+    from portcon.kelly_bet import KellyResult, kelly
+    from portcon.limits import (
+        CovarianceEstimator,
+        ExpectedReturnEstimator,
+        Limits,
+        MipMethod,
+        ResidualStrategy,
+        SizingMode,
+    )
+    from portcon.limits.presets import PRESETS
+    from portcon.optimizer.solution import SolutionPath
+    from portcon.portfolio import Portfolio
+    from portcon.report.metrics import Metrics
+    from portcon.sectors import classify_sectors
+
+_WHERE = {
+    "PRESETS": "portcon.limits.presets",
+    "CovarianceEstimator": "portcon.limits",
+    "ExpectedReturnEstimator": "portcon.limits",
+    "FactorModel": "portcon.estimators",
+    "GroupKind": "portcon.constraints.keys",
+    "InfeasibleError": "portcon.errors",
+    "InputError": "portcon.errors",
+    "InternalError": "portcon.errors",
+    "KellyResult": "portcon.kelly_bet",
+    "LimitKey": "portcon.constraints.keys",
+    "Limits": "portcon.limits",
+    "LimitsError": "portcon.errors",
+    "Metrics": "portcon.report.metrics",
+    "MipMethod": "portcon.limits",
+    "PortconError": "portcon.errors",
+    "Portfolio": "portcon.portfolio",
+    "ResidualStrategy": "portcon.limits",
+    "SizingMode": "portcon.limits",
+    "SolutionPath": "portcon.optimizer.solution",
+    "SolverError": "portcon.errors",
+    "classify_sectors": "portcon.sectors",
+    "construct": "portcon.construction",
+    "kelly": "portcon.kelly_bet",
+}
 
 __all__ = [
     "PRESETS",
@@ -57,3 +90,19 @@ __all__ = [
     "kelly",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'portcon' has no attribute {name!r}")
+    value = getattr(_import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if set(__all__) != set(_WHERE):  # pragma: no cover - a guard for whoever edits the lists
+    raise ImportError("portcon.__all__ and its loader table disagree")

@@ -49,3 +49,19 @@ def format_limit(field: str, value: float) -> str:
     if field in FRACTION_FIELDS:
         return percent(value) if abs(value) >= 0.001 else f"{100 * value:.4g}%"
     return f"{value:g}"
+
+
+OTHER_UNITS = {
+    "risk_aversion": "1 of risk aversion γ",
+    "kelly_fraction": "1.00 = the full Kelly bet",
+    "max_residual_multiple": "1.00 = one raw tier size",
+}
+
+
+def limit_unit(field: str) -> str:
+    """What one unit of a Limits field is, for a price quoted per unit of it."""
+    if field in ("max_portfolio_volatility", "min_expected_return"):
+        return "1.00 = 100% a year"
+    if field in FRACTION_FIELDS:
+        return "1.00 = 100% of the portfolio"
+    return OTHER_UNITS.get(field, "1 unit of the field")

@@ -14,14 +14,13 @@ from portcon.counts.flow import choose_support
 from portcon.counts.selection import Selection
 from portcon.errors import (
     InfeasibleError,
-    InputError,
     InternalError,
     PortconError,
     SolverError,
 )
 from portcon.estimators import FactorModel
 from portcon.limits import Limits, coerce_limits
-from portcon.market import MarketData, prepare_market_data
+from portcon.market import MarketData, correlation_matrix, prepare_market_data
 from portcon.optimizer.absorb import absorb_cash
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program, compile_program
@@ -173,16 +172,17 @@ def _solve_or_diagnose(program: Program) -> Solution:
 def _correlations(
     universe: Universe, market: MarketData, given: pd.DataFrame | None
 ) -> np.ndarray | None:
+    """Correlations for ``correlation_limit``: as given; else the sample correlation of the
+    return history (what a user would compute, not the shrunk risk model's); else the risk
+    model's."""
     if given is not None:
-        if not isinstance(given, pd.DataFrame) or not given.index.equals(given.columns):
-            raise InputError("correlation must be a DataFrame with the same assets on both axes")
-        missing = universe.assets.difference(given.index)
-        if len(missing):
-            raise InputError(f"correlation has no data for asset(s) {listing(missing)}")
-        matrix = given.loc[universe.assets, universe.assets].to_numpy(dtype=float)
-        if not np.all(np.isfinite(matrix)):
-            raise InputError("correlation has NaN or infinite values")
-        return matrix
+        return correlation_matrix(given, universe.assets)
+    if market.returns is not None and market.returns.shape[0] > 2:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sample = np.corrcoef(market.returns, rowvar=False)
+        sample = np.nan_to_num(np.atleast_2d(sample), nan=0.0)  # a constant series: no co-move
+        np.fill_diagonal(sample, 1.0)
+        return sample
     if not market.has_risk:
         return None
     volatility = np.maximum(market.volatility(), 1e-300)

@@ -118,12 +118,19 @@ class Portfolio:
         """
         return self._report.explanations.copy()
 
-    def sensitivity(self) -> pd.DataFrame:
-        """Per Limits field: ``value`` and ``shadow_price``.
+    @property
+    def objective_meaning(self) -> str:
+        """What ``objective`` (and every shadow price) measures, in words and units."""
+        return self._report.objective_meaning
 
-        The shadow price is the decrease of the minimised objective per unit increase of the
-        field: raising it by 0.01 lowers the objective by about 0.01 × shadow_price. Per-name
-        caps appear as ``bucket_caps[Tech]``.
+    def sensitivity(self) -> pd.DataFrame:
+        """One row per limit entry, indexed by its label (``bucket_caps[Tech]``).
+
+        Columns: ``field`` and ``group`` (the Limits field and, for per-name fields, the
+        name), ``value``, ``shadow_price`` and ``unit``. The shadow price is the decrease of
+        the minimised objective (see :attr:`objective_meaning`) per unit of the field (``unit``
+        says what one unit is): raising it by 0.01 lowers the objective by about
+        0.01 × shadow_price, where the optimum is smooth in the field.
         """
         return self._report.sensitivity.copy()
 
@@ -162,6 +169,7 @@ class Portfolio:
                 "mip_gap": self.mip_gap,
                 "mip_bound": self.mip_bound,
                 "objective": self.objective,
+                "objective_meaning": self.objective_meaning,
                 "status": self.status,
                 "solver": self.solver,
                 "solve_time": self.solve_time,

@@ -72,16 +72,16 @@ def _binding(portfolio: Portfolio) -> str:
     sensitivity = portfolio.sensitivity()
     if sensitivity.empty:
         return "none"
-    lines = []
-    for field, row in sensitivity.iterrows():
+    lines = [f"objective: {portfolio.objective_meaning}"]
+    for label, row in sensitivity.iterrows():
         price = row["shadow_price"]
         if abs(price) < 1e-9:
             continue
         lines.append(
-            f"{printable(field)} = {row['value']:g}: shadow price {price:.4g} "
-            f"(raising it by 0.01 changes the objective by {-0.01 * price:+.4g})"
+            f"{printable(str(label))} = {row['value']:g}: shadow price {price:.4g} per unit "
+            f"({row['unit']}); raising it by 0.01 changes the objective by {-0.01 * price:+.4g}"
         )
-    return "\n".join(lines) or "none"
+    return "\n".join(lines) if len(lines) > 1 else "none"
 
 
 def _metrics(portfolio: Portfolio) -> str:

@@ -21,6 +21,28 @@ class SizingMode(StrEnum):
     MAX_SHARPE = "max_sharpe"
 
 
+SIZING_MODE_MEANINGS: dict[SizingMode, str] = {
+    SizingMode.EQUAL_WEIGHT: "equal shares",
+    SizingMode.SCORE_WEIGHTED: "∝ score",
+    SizingMode.ADAPTIVE: "∝ 1 + score/Σscore",
+    SizingMode.TIERED: "score tiers × base size",
+    SizingMode.INVERSE_VOLATILITY: "∝ score / volatility; needs a volatility column",
+    SizingMode.MIN_VARIANCE: "least variance; needs a risk model",
+    SizingMode.MEAN_VARIANCE: "most μᵀw − γ/2 wᵀΣw; needs a risk model and expected returns",
+    SizingMode.KELLY: "fractional Kelly, Gaussian; needs a risk model and expected returns",
+    SizingMode.KELLY_EXACT: "fractional Kelly on the return history; needs returns",
+    SizingMode.RISK_PARITY: "equal or budgeted risk contributions; needs a risk model",
+    SizingMode.MAX_SHARPE: "most Sharpe ratio; needs a risk model and expected returns",
+}
+"""One line per sizing mode: the help text of ``sizing_mode`` is generated from it."""
+
+
+def sizing_mode_help() -> str:
+    """The ``sizing_mode`` description, listing every mode (so it cannot go stale)."""
+    modes = "; ".join(f"{mode} ({SIZING_MODE_MEANINGS[mode]})" for mode in SizingMode)
+    return f"How sizes follow scores and risk: {modes}."
+
+
 class MipMethod(StrEnum):
     """How position-count limits are met when the convex answer breaks them."""
 

@@ -21,6 +21,7 @@ from portcon.limits.enums import (
     MipMethod,
     ResidualStrategy,
     SizingMode,
+    sizing_mode_help,
 )
 from portcon.limits.validated import CheckedModel
 
@@ -68,9 +69,7 @@ class Limits(CheckedModel):
     sizing_mode: SizingMode = _field(
         SizingMode.ADAPTIVE,
         GROUP_SIZING,
-        "How raw sizes follow scores: equal_weight (equal shares), score_weighted (∝ score), "
-        "adaptive (∝ 1 + score/Σscore), tiered (score tiers × base size), inverse_volatility "
-        "(∝ score / volatility; needs a volatility column).",
+        sizing_mode_help(),
     )
     score_tiers: tuple[tuple[float, float], ...] = _field(
         DEFAULT_TIERS,
@@ -256,8 +255,8 @@ class Limits(CheckedModel):
     correlation_limit: float | None = _field(
         None,
         GROUP_COUNTS,
-        "No two held assets with correlation above this; needs returns=, a risk model or "
-        "correlation=.",
+        "No two held assets with correlation above this: correlation= when given, else the "
+        "sample correlation of returns=, else the risk model's.",
         gt=-1,
         le=1,
     )

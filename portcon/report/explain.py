@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from portcon._text import percent
+from portcon._text import limit_unit, percent
 from portcon.constraints.base import Sense
 from portcon.constraints.keys import LimitKey, group_kind
 from portcon.optimizer.program import Program
@@ -102,7 +102,9 @@ def sensitivity(program: Program, solution: Solution) -> pd.DataFrame:
     """One row per limit entry, indexed by its printed label (``bucket_caps[Tech]``).
 
     Columns: ``field`` and ``group`` (the typed key: the Limits field and, for per-name
-    fields, the name), ``value``, ``shadow_price``.
+    fields, the name), ``value``, ``shadow_price`` (decrease of the objective, whose meaning
+    and unit the program's objective states, per unit of the field) and ``unit`` (what one
+    unit of the field is).
     """
     keys = sorted(limit_prices(program, solution).items(), key=lambda item: str(item[0]))
     index = pd.Index([str(key) for key, _ in keys], name="limit", dtype=object)
@@ -112,6 +114,9 @@ def sensitivity(program: Program, solution: Solution) -> pd.DataFrame:
             "group": pd.Series([key.name for key, _ in keys], index=index, dtype=object),
             "value": pd.Series([key.value(program.limits) for key, _ in keys], index=index),
             "shadow_price": pd.Series([price for _, price in keys], index=index, dtype=float),
+            "unit": pd.Series(
+                [limit_unit(key.field) for key, _ in keys], index=index, dtype=object
+            ),
         },
         index=index,
     )

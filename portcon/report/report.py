@@ -63,11 +63,18 @@ class Report:
         frame.index = universe.assets
         return frame
 
+    @property
+    def objective_meaning(self) -> str:
+        """What the minimised objective is, in words and units."""
+        objective = self.program.objective
+        return "nothing (no asset eligible)" if objective is None else objective.meaning
+
     @cached_property
     def sensitivity(self) -> pd.DataFrame:
         """Shadow price per Limits field."""
         if self.solution is None:
-            return pd.DataFrame(columns=["value", "shadow_price"]).rename_axis("field")
+            columns = ["field", "group", "value", "shadow_price", "unit"]
+            return pd.DataFrame(columns=columns).rename_axis("limit")
         return explain.sensitivity(self.program, self.solution)
 
     @cached_property
