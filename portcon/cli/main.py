@@ -112,17 +112,14 @@ def _add_limit_sources(parser: argparse.ArgumentParser) -> None:
 def effective_limits(arguments: argparse.Namespace) -> Limits:
     """Preset, then the limits file, then flags: later sources override earlier ones."""
     from portcon.cli.flags import given_limits
-    from portcon.limits import Limits, read_limits_file
-    from portcon.limits.presets import preset_fields
+    from portcon.limits import coerce_limits, read_limits_file
 
-    from_file: dict[str, Any] = {}
+    fields: dict[str, Any] = {}
     if arguments.limits is not None:
-        from_file = read_limits_file(arguments.limits)
-    preset = from_file.pop("preset", None)
+        fields = read_limits_file(arguments.limits)
     if arguments.preset is not None:
-        preset = arguments.preset
-    fields = preset_fields(preset) if preset is not None else {}
-    return Limits(**{**fields, **from_file, **given_limits(arguments)})
+        fields["preset"] = arguments.preset
+    return coerce_limits({**fields, **given_limits(arguments)})
 
 
 def run(arguments: argparse.Namespace) -> int:
