@@ -11,7 +11,7 @@ share of the KKT stationarity identity — nothing is looked up by position or b
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -89,7 +89,7 @@ class RowBlock:
         """Σ_rows g_r ∇²c_r: none for linear rows."""
         return None
 
-    def row_members(self, row: int) -> np.ndarray:
+    def row_members(self, row: int | np.integer) -> np.ndarray:
         """Positions of the assets row ``row`` involves."""
         matrix = self.coefficients
         return matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]
@@ -99,7 +99,10 @@ class RowBlock:
         return self.over(ctx.weights, ctx.cash, ctx.parameter(self.parameter))
 
     def over(
-        self, weights: cp.Expression, cash: cp.Expression, bound: cp.Expression | np.ndarray
+        self,
+        weights: cp.Expression,
+        cash: cp.Expression | float,
+        bound: cp.Expression | np.ndarray,
     ) -> cp.Constraint:
         """These rows over any weight and cash expressions, with any bound."""
         lhs = weights if self.is_identity else self.coefficients @ weights
@@ -107,7 +110,7 @@ class RowBlock:
             lhs = lhs + cash
         return constrain(lhs, self.sense, bound)
 
-    def bound_values(self, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
+    def bound_values(self, parameters: Mapping[str, float | np.ndarray]) -> np.ndarray:
         """The bound of every row, read from parameter values by name."""
         return np.broadcast_to(parameters[self.parameter], (self.rows,)).astype(float)
 
@@ -214,7 +217,7 @@ class Rule(ABC):
         """Parameter name → current value (re-bound on every solve of a cached model)."""
 
     @abstractmethod
-    def blocks(self) -> list[Block]:
+    def blocks(self) -> Sequence[Block]:
         """The constraint rows this rule adds."""
 
 
@@ -281,7 +284,7 @@ class VolatilityBlock:
         hessian = (covariance - np.outer(direction, direction) / sigma**2) / sigma
         return float(multipliers[0]) * hessian
 
-    def row_members(self, row: int) -> np.ndarray:
+    def row_members(self, row: int | np.integer) -> np.ndarray:
         """Every asset."""
         return np.arange(len(self.specific))
 
@@ -290,12 +293,15 @@ class VolatilityBlock:
         return cp.norm(ctx.risk(), 2) <= ctx.parameter(self.parameter)
 
     def over(
-        self, weights: cp.Expression, cash: cp.Expression, bound: cp.Expression | np.ndarray
+        self,
+        weights: cp.Expression,
+        cash: cp.Expression | float,
+        bound: cp.Expression | np.ndarray,
     ) -> cp.Constraint:
         """The volatility row over any weight expression, with any bound."""
         return cp.norm(factor_risk(weights, self.exposures, self.specific), 2) <= bound
 
-    def bound_values(self, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
+    def bound_values(self, parameters: Mapping[str, float | np.ndarray]) -> np.ndarray:
         """The bound, read from parameter values by name."""
         return np.atleast_1d(np.asarray(parameters[self.parameter], dtype=float))
 

@@ -31,6 +31,8 @@ class _PerAssetRule(Rule):
     def _coefficients(self) -> sp.csr_array:
         if self.positions is None:
             return identity(len(self.assets))
+        if self.size is None:
+            raise ValueError(f"{type(self).__name__}: positions are given without size")
         rows = len(self.positions)
         return sp.csr_array(
             (np.ones(rows), (np.arange(rows), np.asarray(self.positions))), shape=(rows, self.size)
