@@ -29,6 +29,7 @@ from portcon.estimators import (
     alpha_from_scores,
 )
 from portcon.estimators._data import check_magnitude, check_returns, check_unique, real_table
+from portcon.estimators.covariance import _Covariance
 from portcon.estimators.factor_model import check_covariance, nearest_psd
 from portcon.limits import CovarianceEstimator, ExpectedReturnEstimator, Limits, SizingMode
 from portcon.universe import Universe
@@ -68,15 +69,34 @@ class MarketData:
 
     def covariance(self) -> np.ndarray:
         """The dense Σ (for reports and tests; the optimizer uses the factor form)."""
-        if self.exposures is None or self.specific is None:
-            raise InputError("no risk model: give returns=, covariance= or factor_model=")
-        return self.exposures @ self.exposures.T + np.diag(self.specific**2)
+        exposures, specific = self.require_risk()
+        return exposures @ exposures.T + np.diag(specific**2)
 
     def volatility(self) -> np.ndarray:
         """√diag Σ per asset."""
+        exposures, specific = self.require_risk()
+        return np.sqrt(np.sum(exposures**2, axis=1) + specific**2)
+
+    def require_risk(self) -> tuple[np.ndarray, np.ndarray]:
+        """The risk model in factor form, (G, d); for callers that checked ``has_risk``."""
         if self.exposures is None or self.specific is None:
             raise InputError("no risk model: give returns=, covariance= or factor_model=")
-        return np.sqrt(np.sum(self.exposures**2, axis=1) + self.specific**2)
+        return self.exposures, self.specific
+
+    def require_expected_returns(self) -> np.ndarray:
+        """μ per asset; for callers that need expected returns."""
+        if self.expected_returns is None:
+            raise InputError(
+                "no expected returns: give expected_returns= or returns=, "
+                "or set expected_return_estimator = 'scores'"
+            )
+        return self.expected_returns
+
+    def require_returns(self) -> np.ndarray:
+        """The return history (T × assets); for callers that need one."""
+        if self.returns is None:
+            raise InputError("no return history: give returns=")
+        return self.returns
 
     def subset(self, positions: np.ndarray) -> MarketData:
         """The rows of the given asset positions."""
@@ -96,7 +116,7 @@ def prepare_market_data(
     universe: Universe,
     limits: Limits,
     returns: pd.DataFrame | None = None,
-    covariance: pd.DataFrame | None = None,
+    covariance: pd.DataFrame | object | None = None,
     factor_model: FactorModel | None = None,
     expected_returns: pd.Series | None = None,
     repair_covariance: bool = False,
@@ -167,7 +187,7 @@ def _risk_model(
         _require(factor_model.assets, universe.assets, "factor_model")
         check_unique(factor_model.assets, "factor_model")
         return factor_model.subset(universe.assets)
-    if covariance is not None:
+    if isinstance(covariance, pd.DataFrame):  # _check_types: a DataFrame or an estimator
         return _from_covariance(_aligned_covariance(covariance, universe.assets), repair, notes)
     if history is not None:
         estimator = _covariance_estimator(limits).fit(history)
@@ -275,7 +295,7 @@ def _require(available: pd.Index, assets: pd.Index, source: str) -> None:
         )
 
 
-def _covariance_estimator(limits: Limits):
+def _covariance_estimator(limits: Limits) -> _Covariance:
     scale = {"periods_per_year": limits.periods_per_year}
     choice = limits.covariance_estimator
     if choice == CovarianceEstimator.SAMPLE:

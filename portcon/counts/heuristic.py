@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import weakref
+from typing import NoReturn
 
 import numpy as np
 
@@ -74,7 +75,7 @@ def prefer_scores(
     return dataclasses.replace(selection, held=held, objective=value)
 
 
-def _swap(held: np.ndarray, drop: int, add: int) -> np.ndarray:
+def _swap(held: np.ndarray, drop: int | np.integer, add: int | np.integer) -> np.ndarray:
     trial = held.copy()
     trial[drop], trial[add] = False, True
     return trial
@@ -150,7 +151,7 @@ def _first_support(
     return held, value
 
 
-def _raise_unless_proven(program: Program, counts: Counts) -> None:
+def _raise_unless_proven(program: Program, counts: Counts) -> NoReturn:
     from portcon.counts.diagnose import capacity_proof
 
     proof = capacity_proof(program, counts)
@@ -204,9 +205,10 @@ def support_value(program: Program, held: np.ndarray, counts: Counts) -> float |
 
 def sharpe_ratio(market: MarketData, weights: np.ndarray) -> float:
     """μᵀw / √(wᵀΣw) under the factor risk model."""
-    factor = market.exposures.T @ weights
-    variance = float(factor @ factor + np.sum((market.specific * weights) ** 2))
-    return float(market.expected_returns @ weights) / np.sqrt(max(variance, 1e-300))
+    exposures, specific = market.require_risk()
+    factor = exposures.T @ weights
+    variance = float(factor @ factor + np.sum((specific * weights) ** 2))
+    return float(market.require_expected_returns() @ weights) / np.sqrt(max(variance, 1e-300))
 
 
 def restricted(
@@ -219,7 +221,7 @@ def restricted(
     """``program`` on support ``held``; max_sharpe re-derives γ* for it (None: no γ*)."""
     fixed = with_support(program, held, reasons or {}, counts, overridden)
     try:
-        objective = fixed.sizing.refine(fixed.objective, fixed.rules, fixed.market)
+        objective = fixed.sizing.refine(fixed.require_objective(), fixed.rules, fixed.market)
     except (LimitsError, SolverError):
         return None
     return dataclasses.replace(fixed, objective=objective)

@@ -20,7 +20,7 @@ import cvxpy as cp
 import numpy as np
 from cvxpy.lin_ops import lin_utils
 
-from portcon.constraints.base import ModelContext
+from portcon.constraints.base import ModelContext, RowBlock
 from portcon.counts import isolate
 from portcon.counts.deadline import Deadline
 from portcon.counts.heuristic import heuristic, prefer_scores, support_value
@@ -159,7 +159,7 @@ def build_model(program: Program, counts: Counts, relaxation: Solution) -> ScipM
     for name, value in values.items():
         ctx.add_parameter(name, value)
     held = cp.Variable(ctx.size, boolean=True, name="held")
-    perspective = program.objective.perspective(ctx, held, anchors(counts, relaxation))
+    perspective = program.require_objective().perspective(ctx, held, anchors(counts, relaxation))
     if perspective is None:
         raise LimitsError(
             f"position-count limits are not available with sizing_mode '{limits.sizing_mode}' "
@@ -182,12 +182,16 @@ def model_constraints(
 ) -> tuple[list, cp.Variable | None]:
     """The program's rows, cash ≥ 0, overrides and the count rules on the binaries."""
     limits = program.limits
-    overrides = counts.overrides_possible
-    bucket_blocks = [b for b in program.blocks if overrides and b.rule in BUCKET_CAP_RULES]
+    overridable = counts.overridable if counts.overrides_possible else None
+    bucket_blocks = [
+        b
+        for b in program.blocks
+        if overridable is not None and isinstance(b, RowBlock) and b.rule in BUCKET_CAP_RULES
+    ]
     constraints = [block.build(ctx) for block in program.blocks if block not in bucket_blocks]
     constraints.append(ctx.cash >= 0)
     override = None
-    if overrides:
+    if overridable is not None:
         override = cp.Variable(ctx.size, boolean=True, name="override")
         exempt = cp.Variable(ctx.size, nonneg=True, name="exempt_weight")
         constraints += [
@@ -196,7 +200,7 @@ def model_constraints(
             exempt <= ctx.weights,
             exempt <= cp.multiply(counts.upper, override),
         ]
-        blocked = np.flatnonzero(~counts.overridable)
+        blocked = np.flatnonzero(~overridable)
         if len(blocked):
             constraints.append(override[blocked] == 0)
         for block in bucket_blocks:

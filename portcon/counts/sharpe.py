@@ -36,6 +36,7 @@ from portcon.errors import SolverError
 from portcon.limits import MipMethod
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution, SolutionPath
+from portcon.sizing.risk_objectives import MaxSharpe
 
 FIRST_SHARE = 0.4  # of the budget, for the mean-variance choice of the starting support
 ROUNDS = 12
@@ -112,7 +113,8 @@ def _finish(
     path: SolutionPath,
 ) -> Selection:
     chosen = restricted(program, held, counts)
-    gamma = chosen.objective.risk_aversion if chosen is not None else np.nan
+    sizing = None if chosen is None else chosen.objective
+    gamma = sizing.risk_aversion if isinstance(sizing, MaxSharpe) else np.nan
     objective = -(ratio**2) / (2 * gamma)
     if epsilon is not None:
         note = (

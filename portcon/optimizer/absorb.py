@@ -48,7 +48,7 @@ def absorb_cash(
     program: Program, solution: Solution, solve: Callable[[Program], Solution]
 ) -> tuple[Program, Solution]:
     """The program and solution that invest all the limits allow (unchanged when they do)."""
-    if program.objective.free_cash or solution.cash <= ABSORBED:
+    if program.require_objective().free_cash or solution.cash <= ABSORBED:
         return program, solution
     least = least_rollover(program)
     if least is None or solution.cash <= least + ABSORBED:

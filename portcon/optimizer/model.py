@@ -147,9 +147,10 @@ def _build(program: Program, dpp: bool) -> Model:
         if block.label in named:
             raise RuntimeError(f"two constraint blocks share the label {block.label!r}")
         named[block.label] = block.build(context)
-    objective, auxiliary = program.objective.expression(context)
+    objective, auxiliary = program.require_objective().expression(context)
     constraints = [*named.values(), *auxiliary, context.cash >= 0]
     problem = cp.Problem(cp.Minimize(objective), constraints)
-    if not problem.is_dcp(dpp=True):
+    # cvxpy 1.9 types its @compute_once decorator as taking self alone, hiding `dpp`.
+    if not problem.is_dcp(dpp=True):  # type: ignore[call-arg]
         raise RuntimeError("portcon built a problem that is not DPP; this is a bug")
     return Model(context=context, constraints=named, auxiliary=auxiliary, problem=problem, dpp=dpp)

@@ -43,7 +43,7 @@ def polish(program: Program, solution: Solution, complementary: bool = True) -> 
     not, and it is kept when its residual is at most the larger of the old one and 1e-10.
     """
     weights = solution.weights
-    if len(weights) > LARGEST or program.objective.hessian(weights) is None:
+    if len(weights) > LARGEST or program.require_objective().hessian(weights) is None:
         return solution
     before = _residual(program, solution, weights, solution.multipliers)
     if complementary and before <= ALREADY_EXACT:
@@ -71,7 +71,7 @@ def polish(program: Program, solution: Solution, complementary: bool = True) -> 
             weights=point,
             cash=cash,
             multipliers=prices,
-            objective=program.objective.value(point, cash),
+            objective=program.require_objective().value(point, cash),
         )
     return solution
 
@@ -141,7 +141,9 @@ def _solve_on(
         residual = np.concatenate([stationarity[free], gaps])
         if residual.size == 0 or np.max(np.abs(residual)) < CONVERGED:
             break
-        hessian = program.objective.hessian(point)
+        hessian = program.require_objective().hessian(point)
+        if hessian is None:  # polish() runs only for objectives with a Hessian
+            return None, []
         for (k, _), multiplier in zip(general, lam, strict=True):
             curvature = blocks[k].curvature(point, np.array([multiplier]))
             if curvature is not None:
@@ -151,10 +153,10 @@ def _solve_on(
         lam += step[len(free) :]
     gradients = _row_gradients(blocks, general, point)
     stationarity = _gradient(program, point) + gradients.T @ lam + constant
-    gaps = [
+    final_gaps = [
         blocks[k].values(point)[r] - blocks[k].bound_values(solution.bounds)[r] for k, r in general
     ]
-    unsolved = np.concatenate([stationarity[free], np.asarray(gaps, dtype=float)])
+    unsolved = np.concatenate([stationarity[free], np.asarray(final_gaps, dtype=float)])
     if not np.all(np.isfinite(point)) or (unsolved.size and np.max(np.abs(unsolved)) > SOLVED):
         return None, []
     prices = [np.zeros(block.rows) for block in blocks]
@@ -210,7 +212,7 @@ def _row_gradients(blocks: list[Block], rows: list[Row], point: np.ndarray) -> n
 
 
 def _gradient(program: Program, point: np.ndarray) -> np.ndarray:
-    lower, _ = program.objective.subgradient(point)
+    lower, _ = program.require_objective().subgradient(point)
     return lower
 
 

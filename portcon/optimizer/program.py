@@ -54,7 +54,7 @@ class Program:
     raw
         Raw size or share per member.
     objective
-        The sizing objective over the members.
+        The sizing objective over the members; None when there are none (an all-cash answer).
     rules
         The constraint rules over the members.
     market
@@ -73,7 +73,7 @@ class Program:
     exclusions: dict[str, str]
     sizing: Sizing
     raw: np.ndarray
-    objective: SizingObjective
+    objective: SizingObjective | None
     rules: list[Rule]
     market: MarketData
     universe_market: MarketData
@@ -85,13 +85,18 @@ class Program:
         """Labels of the member assets."""
         return tuple(str(a) for a in self.universe.assets[self.members])
 
+    def require_objective(self) -> SizingObjective:
+        """The sizing objective, for a program with members (one without has none)."""
+        if self.objective is None:
+            raise RuntimeError("a program without members has no objective to solve")
+        return self.objective
+
     def parameters(self) -> dict[str, float | np.ndarray]:
         """Every Parameter value of the program: risk model, objective, rules."""
         values: dict[str, float | np.ndarray] = {}
         if self.market.has_risk:
-            values[RISK_EXPOSURES] = self.market.exposures
-            values[RISK_SPECIFIC] = self.market.specific
-        values.update(self.objective.parameters())
+            values[RISK_EXPOSURES], values[RISK_SPECIFIC] = self.market.require_risk()
+        values.update(self.require_objective().parameters())
         for rule in self.rules:
             values.update(rule.parameters())
         return values
@@ -107,7 +112,7 @@ class Program:
         return (
             len(self.members),
             factors,
-            self.objective.structure(),
+            self.require_objective().structure(),
             tuple(block.layout() for block in self.blocks),
         )
 
@@ -134,7 +139,7 @@ def compile_program(
     if threshold is not None:
         candidate = universe.score >= threshold
         for position in np.flatnonzero(~candidate):
-            exclusions[str(universe.assets[position])] = (
+            exclusions[str(universe.assets[int(position)])] = (
                 f"not held: score {universe.score[position]:.2f} below min_score_threshold "
                 f"{threshold:.2f}"
             )
@@ -245,11 +250,11 @@ def _rules(
     if isinstance(objective, TieredTopSlice):
         rules.extend(_residual_rules(assets, limits, objective))
     if limits.min_expected_return is not None:
-        rules.append(MinExpectedReturn(market.expected_returns, limits.min_expected_return))
-    if limits.max_portfolio_volatility is not None:
         rules.append(
-            VolatilityCap(market.exposures, market.specific, limits.max_portfolio_volatility)
+            MinExpectedReturn(market.require_expected_returns(), limits.min_expected_return)
         )
+    if limits.max_portfolio_volatility is not None:
+        rules.append(VolatilityCap(*market.require_risk(), limits.max_portfolio_volatility))
     return rules
 
 
@@ -324,7 +329,9 @@ def _check_groups(universe: Universe, limits: Limits) -> None:
                 f"{used} is set but the scores have no '{kind}' column; add the column or "
                 f"switch the limit off"
             )
-        unknown = [name for name in overrides if labels is not None and name not in set(labels)]
+        if labels is None:  # then nothing is wanted of this kind
+            continue
+        unknown = [name for name in overrides if name not in set(labels)]
         if unknown:
             known = sorted(set(labels))
             raise LimitsError(

@@ -179,7 +179,7 @@ def _solution(
     return Solution(
         weights=weights,
         cash=cash,
-        objective=program.objective.value(weights, cash),
+        objective=program.require_objective().value(weights, cash),
         blocks=blocks,
         multipliers=[multipliers(block, model.constraints[block.label]) for block in blocks],
         bounds=bounds,

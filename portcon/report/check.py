@@ -64,8 +64,9 @@ def violations(
         if not market.has_risk:
             found.append("max_portfolio_volatility: no risk model to check it against")
         else:
-            factor_part = market.exposures.T @ w
-            variance = float(factor_part @ factor_part + np.sum((market.specific * w) ** 2))
+            exposures, specific = market.require_risk()
+            factor_part = exposures.T @ w
+            variance = float(factor_part @ factor_part + np.sum((specific * w) ** 2))
             volatility = float(np.sqrt(max(variance, 0.0)))
             over(volatility, limits.max_portfolio_volatility, "max_portfolio_volatility")
     if limits.min_expected_return is not None:
@@ -82,14 +83,14 @@ def _tier_violations(
 ) -> list[str]:
     found = []
     multiplier = np.zeros(universe.size)
-    for position, score in enumerate(universe.score):
+    for k, score in enumerate(universe.score):
         passes = limits.min_score_threshold is None or score >= limits.min_score_threshold
         for threshold, tier_multiplier in limits.score_tiers:
             if passes and score >= threshold:
-                multiplier[position] = tier_multiplier
+                multiplier[k] = tier_multiplier
                 break
     for position in np.flatnonzero((multiplier == 0) & (w != 0)):
-        found.append(f"tiered {universe.assets[position]}: below every tier but held")
+        found.append(f"tiered {universe.assets[int(position)]}: below every tier but held")
     if limits.residual_strategy != ResidualStrategy.TOP_SLICE:
         return found
     held = int(np.count_nonzero(multiplier))
@@ -100,7 +101,7 @@ def _tier_violations(
     )
     for position in np.flatnonzero(w > ceiling + tolerance):
         found.append(
-            f"top_slice residual {universe.assets[position]}: {w[position]:.10f} > "
+            f"top_slice residual {universe.assets[int(position)]}: {w[position]:.10f} > "
             f"{ceiling[position]:.10f}"
         )
     return found
@@ -151,7 +152,7 @@ def _count_violations(
         found.append(f"max_new_positions: {new.sum()} new > {limits.max_new_positions}")
     if limits.min_position_size is not None:
         for position in np.flatnonzero(held & (w < limits.min_position_size - tolerance)):
-            found.append(f"min_position_size {universe.assets[position]}: {w[position]}")
+            found.append(f"min_position_size {universe.assets[int(position)]}: {w[position]}")
     buckets = universe.bucket
     if limits.min_buckets_represented is not None:
         floor = limits.min_position_size or REPRESENTED
@@ -169,7 +170,8 @@ def _count_violations(
                 for j in positions[a + 1 :]:
                     if correlation[i, j] > limits.correlation_limit + tolerance:
                         found.append(
-                            f"correlation_limit: {universe.assets[i]} and {universe.assets[j]} "
+                            f"correlation_limit: {universe.assets[int(i)]} and "
+                            f"{universe.assets[int(j)]} "
                             f"correlate {correlation[i, j]:.4f}"
                         )
     return found

@@ -287,7 +287,9 @@ class ExactKellySizing(_RiskBased):
         return np.ones_like(candidates.score)
 
     def objective(self, raw: np.ndarray, candidates: Candidates) -> SizingObjective:
-        return ExactKelly(returns=candidates.market.returns, fraction=self.limits.kelly_fraction)
+        return ExactKelly(
+            returns=candidates.market.require_returns(), fraction=self.limits.kelly_fraction
+        )
 
 
 class RiskParitySizing(_RiskBased):

@@ -18,7 +18,8 @@ from portcon.sizing.objectives import SizingObjective, perspective_squares
 
 
 def _covariance_times(market: MarketData, weights: np.ndarray) -> np.ndarray:
-    return market.exposures @ (market.exposures.T @ weights) + market.specific**2 * weights
+    exposures, specific = market.require_risk()
+    return exposures @ (exposures.T @ weights) + specific**2 * weights
 
 
 def _variance(market: MarketData, weights: np.ndarray) -> float:
@@ -26,7 +27,7 @@ def _variance(market: MarketData, weights: np.ndarray) -> float:
 
 
 def _covariance(market: MarketData) -> np.ndarray:
-    return market.exposures @ market.exposures.T + np.diag(market.specific**2)
+    return market.covariance()
 
 
 def _largest_variance(market: MarketData) -> float:
@@ -36,9 +37,10 @@ def _largest_variance(market: MarketData) -> float:
 def _scaled_risk_parameters(market: MarketData, scale: float) -> dict[str, np.ndarray]:
     """√scale · G and √scale · d: a weighted risk term stays DPP (no Parameter × Parameter)."""
     root = np.sqrt(scale)
+    exposures, specific = market.require_risk()
     return {
-        "sizing.risk_exposures": root * market.exposures,
-        "sizing.risk_specific": root * market.specific,
+        "sizing.risk_exposures": root * exposures,
+        "sizing.risk_specific": root * specific,
     }
 
 
@@ -103,12 +105,12 @@ class MeanVariance(SizingObjective):
     risk_aversion: float
 
     def _penalty(self) -> float:
-        largest_return = float(np.max(np.abs(self.market.expected_returns)))
+        largest_return = float(np.max(np.abs(self.market.require_expected_returns())))
         return 1.0 + 2.0 * (largest_return + self.risk_aversion * _largest_variance(self.market))
 
     def parameters(self) -> dict[str, float | np.ndarray]:
         return {
-            "sizing.mu": self.market.expected_returns,
+            "sizing.mu": self.market.require_expected_returns(),
             "sizing.cash_penalty": self._penalty(),
             **_scaled_risk_parameters(self.market, 0.5 * self.risk_aversion),
         }
@@ -119,12 +121,12 @@ class MeanVariance(SizingObjective):
         return -gain + _scaled_risk(ctx) + penalty, []
 
     def value(self, weights: np.ndarray, cash: float) -> float:
-        gain = float(self.market.expected_returns @ weights)
+        gain = float(self.market.require_expected_returns() @ weights)
         risk = 0.5 * self.risk_aversion * _variance(self.market, weights)
         return -gain + risk + self._penalty() * cash
 
     def subgradient(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        gradient = -self.market.expected_returns + self.risk_aversion * _covariance_times(
+        gradient = -self.market.require_expected_returns() + self.risk_aversion * _covariance_times(
             self.market, weights
         )
         return gradient, gradient
@@ -136,7 +138,7 @@ class MeanVariance(SizingObjective):
         self, ctx: ModelContext, held: cp.Variable, anchors: np.ndarray
     ) -> tuple[cp.Expression, list[cp.Constraint]] | None:
         risk, cone = _perspective_risk(self.market, ctx, held, anchors)
-        gain = self.market.expected_returns @ ctx.weights
+        gain = self.market.require_expected_returns() @ ctx.weights
         return -gain + 0.5 * self.risk_aversion * risk + self._penalty() * ctx.cash, cone
 
     def limit_derivatives(
@@ -184,7 +186,7 @@ class QuadraticKelly(SizingObjective):
 
     def parameters(self) -> dict[str, float | np.ndarray]:
         return {
-            "sizing.mu": self.market.expected_returns,
+            "sizing.mu": self.market.require_expected_returns(),
             **_scaled_risk_parameters(self.market, 0.5 / self.fraction),
         }
 
@@ -192,12 +194,13 @@ class QuadraticKelly(SizingObjective):
         return -ctx.parameter("sizing.mu") @ ctx.weights + _scaled_risk(ctx), []
 
     def value(self, weights: np.ndarray, cash: float) -> float:
-        gain = float(self.market.expected_returns @ weights)
+        gain = float(self.market.require_expected_returns() @ weights)
         return -gain + 0.5 / self.fraction * _variance(self.market, weights)
 
     def subgradient(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gradient = (
-            -self.market.expected_returns + _covariance_times(self.market, weights) / self.fraction
+            -self.market.require_expected_returns()
+            + _covariance_times(self.market, weights) / self.fraction
         )
         return gradient, gradient
 
@@ -208,7 +211,10 @@ class QuadraticKelly(SizingObjective):
         self, ctx: ModelContext, held: cp.Variable, anchors: np.ndarray
     ) -> tuple[cp.Expression, list[cp.Constraint]] | None:
         risk, cone = _perspective_risk(self.market, ctx, held, anchors)
-        return -self.market.expected_returns @ ctx.weights + 0.5 / self.fraction * risk, cone
+        return (
+            -self.market.require_expected_returns() @ ctx.weights + 0.5 / self.fraction * risk,
+            cone,
+        )
 
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
@@ -355,5 +361,6 @@ def _perspective_risk(
 ) -> tuple[cp.Expression, list[cp.Constraint]]:
     """wᵀΣw with its specific part ‖d∘w‖² in perspective form."""
     squares, cone = perspective_squares(ctx.weights, held, anchors)
-    factor = cp.sum_squares(market.exposures.T @ ctx.weights)
-    return factor + (market.specific**2) @ squares, cone
+    exposures, specific = market.require_risk()
+    factor = cp.sum_squares(exposures.T @ ctx.weights)
+    return factor + (specific**2) @ squares, cone

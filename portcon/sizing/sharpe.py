@@ -35,7 +35,7 @@ def equivalent_risk_aversion(
         raise LimitsError("max_sharpe needs an asset with a positive expected return")
     n = len(mu)
     y, scale = cp.Variable(n), cp.Variable(nonneg=True)
-    risk = factor_risk(y, market.exposures, market.specific)
+    risk = factor_risk(y, *market.require_risk())
     constraints = [mu @ y == 1]
     for block in blocks:
         bound = block.bound_values(bounds)
@@ -60,5 +60,6 @@ def equivalent_risk_aversion(
 
 
 def _variance(market: MarketData, weights: np.ndarray) -> float:
-    factor = market.exposures.T @ weights
-    return float(factor @ factor + np.sum((market.specific * weights) ** 2))
+    exposures, specific = market.require_risk()
+    factor = exposures.T @ weights
+    return float(factor @ factor + np.sum((specific * weights) ** 2))
