@@ -24,7 +24,7 @@ from portcon.errors import InputError, PortconError
 
 SCORE = "score"
 ASSET_COLUMN_NAMES = ("asset", "ticker", "symbol", "name", "id")
-DATA_COLUMNS = ("score", "bucket", "sector", "current_weight", "volatility")
+DATA_COLUMNS: tuple[str, ...] = ("score", "bucket", "sector", "current_weight", "volatility")
 DATA_COLUMNS += ("min_weight", "max_weight")
 TEXT_COLUMNS = ("bucket", "sector")
 OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}

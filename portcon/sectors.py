@@ -100,7 +100,7 @@ def _etf_matches(
             continue
         correlations = etfs.corrwith(returns.loc[dates, asset])
         if correlations.notna().any():
-            best = correlations.idxmax()
-            if correlations[best] >= threshold:
-                matches[asset] = (str(best), float(correlations[best]))
+            best, highest = correlations.idxmax(), float(correlations.max())
+            if highest >= threshold:
+                matches[asset] = (str(best), highest)
     return matches

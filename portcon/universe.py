@@ -80,6 +80,8 @@ class Universe:
         _check_columns(frame)
         assets = _check_labels(frame.index)
         score = _numeric_column(frame, SCORE, assets)
+        if score is None:  # not reached: _check_columns requires the column
+            raise InputError(f"missing column '{SCORE}'")
         groups = {kind: _group_column(frame, kind, assets) for kind in GROUP_COLUMNS}
         current = _numeric_column(frame, "current_weight", assets)
         volatility = _numeric_column(frame, "volatility", assets)
@@ -180,7 +182,8 @@ def _blank(label: object) -> bool:
     if isinstance(label, str):
         return not label.strip()
     try:
-        return bool(pd.isna(label))
+        # pandas-stubs' isna overloads list scalar types only; it takes any object at runtime
+        return bool(pd.isna(label))  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return False
 

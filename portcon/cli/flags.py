@@ -18,7 +18,9 @@ def add_limit_flags(parser: argparse.ArgumentParser) -> None:
     """One ``--field-name`` flag per Limits field, in argument groups named like the fields'."""
     groups: dict[str, argparse._ArgumentGroup] = {}
     for name, info in Limits.model_fields.items():
-        group_name = (info.json_schema_extra or {}).get("group", "Other")
+        # a dict for every Limits field (pydantic also allows a callable)
+        schema = info.json_schema_extra
+        group_name = str(schema.get("group", "Other")) if isinstance(schema, dict) else "Other"
         if group_name not in groups:
             groups[group_name] = parser.add_argument_group(f"limits: {group_name}")
         parse, metavar, extra = _parser_for(info.annotation)
@@ -93,7 +95,7 @@ def _parse_bool(text: str) -> bool:
 
 
 def _parse_mapping(text: str) -> dict[str, float]:
-    result = {}
+    result: dict[str, float] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, separator, value = item.rpartition("=")
         name = name.strip()

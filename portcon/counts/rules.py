@@ -120,7 +120,7 @@ def derive_counts(program: Program, correlation: np.ndarray | None) -> Counts:
     unknown = [
         b
         for b in limits.bucket_position_limits
-        if buckets is not None and b not in set(universe.bucket)
+        if universe.bucket is not None and b not in set(universe.bucket)
     ]
     if unknown:
         raise LimitsError(

@@ -79,7 +79,7 @@ def with_support(
     floors: dict[str, list[int]] = {}
     for member in np.flatnonzero(held & (counts_lower[0] > 0)):
         floors.setdefault(counts_lower[1][member], []).append(int(member))
-    rule = SupportRule(
+    support = SupportRule(
         size=len(program.members),
         excluded=excluded,
         floors=floors,
@@ -87,7 +87,7 @@ def with_support(
         assets=program.assets,
     )
     sentences = {program.assets[m]: sentence for m, (_, sentence) in reasons.items()}
-    rules = [*program.rules, rule]
+    rules: list[Rule] = [*program.rules, support]
     notes = dict(program.count_notes)
     if overridden is not None and overridden.any():
         exempt = frozenset(int(m) for m in np.flatnonzero(overridden))
@@ -99,9 +99,9 @@ def with_support(
         ]
         threshold = program.limits.bucket_override_threshold
         scores = program.universe.score[program.members]
-        for member in exempt:
-            notes[program.assets[member]] = (
-                f"bucket override: score {scores[member]:.2f} ≥ {threshold:.2f}"
+        for position in exempt:
+            notes[program.assets[position]] = (
+                f"bucket override: score {scores[position]:.2f} ≥ {threshold:.2f}"
             )
     return dataclasses.replace(
         program,

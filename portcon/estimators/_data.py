@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from pandas.api.extensions import ExtensionDtype
 from sklearn.utils import check_array
 
 from portcon._text import listing
@@ -77,7 +78,7 @@ def real_table(table: pd.DataFrame | pd.Series, what: str) -> np.ndarray:
     return values
 
 
-def _plain_numbers(kind: object) -> bool:
+def _plain_numbers(kind: np.dtype | ExtensionDtype) -> bool:
     types = pd.api.types
     return bool(
         types.is_numeric_dtype(kind)

@@ -7,6 +7,8 @@ estimator (anything with ``covariance_`` after ``fit``) can be used in their pla
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -127,7 +129,7 @@ class StatisticalFactorCovariance(_Covariance):
         return values.mean(axis=0), loadings @ loadings.T + np.diag(specific)
 
 
-def _function(estimator: type[_Covariance]):
+def _function(estimator: type[_Covariance]) -> Callable[..., np.ndarray | pd.DataFrame]:
     def estimate(returns: pd.DataFrame | np.ndarray, **options: float) -> np.ndarray | pd.DataFrame:
         covariance = estimator(**options).fit(returns).covariance_
         if isinstance(returns, pd.DataFrame):

@@ -7,6 +7,7 @@ columns instead of an N × N matrix, which is what keeps large problems fast.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -121,7 +122,7 @@ class FactorModel:
         )
 
     @classmethod
-    def from_estimator(cls, estimator: object, assets: pd.Index) -> FactorModel:
+    def from_estimator(cls, estimator: Any, assets: pd.Index) -> FactorModel:
         """From a fitted estimator: its factor attributes if it has them, else its covariance_."""
         if hasattr(estimator, "loadings_"):
             factors = [f"f{k + 1}" for k in range(estimator.loadings_.shape[1])]

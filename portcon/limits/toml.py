@@ -24,7 +24,9 @@ def dump_limits(limits: Limits) -> str:
     lines: list[str] = []
     current_group = None
     for name, info in type(limits).model_fields.items():
-        group = (info.json_schema_extra or {}).get("group", "Other")
+        # a dict for every Limits field (pydantic also allows a callable)
+        extra = info.json_schema_extra
+        group = str(extra.get("group", "Other")) if isinstance(extra, dict) else "Other"
         if group != current_group:
             lines.append(f"{'' if not lines else chr(10)}# {group}")
             current_group = group

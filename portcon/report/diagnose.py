@@ -107,7 +107,12 @@ def _relax(program: Program, free: list[LimitKey]) -> dict[LimitKey, float] | No
         return None
     if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
         return None
-    return {key: float(variable.value) for key, variable in slack.items()}
+    relaxation: dict[LimitKey, float] = {}
+    for key, variable in slack.items():
+        if variable.value is None:  # not expected after an optimal status
+            return None
+        relaxation[key] = float(variable.value)
+    return relaxation
 
 
 def _repair(limits: Limits, key: LimitKey, amount: float) -> dict[str, Any] | None:
@@ -140,7 +145,7 @@ def _obvious(program: Program) -> list[str]:
     n = len(program.members)
     cap = limits.max_single_position
     short = cap is not None and n * cap < limits.target_allocation - 1e-12
-    if not limits.allow_cash_rollover and short:
+    if short and cap is not None and not limits.allow_cash_rollover:
         words.append(
             f"{n} eligible asset{'s' if n != 1 else ''} × {percent(cap)} max_single_position = "
             f"{percent(n * cap)} < target_allocation {percent(limits.target_allocation)}"

@@ -61,7 +61,7 @@ class Metrics:
             if table is None:
                 return None
             return {
-                str(group): {k: (None if pd.isna(v) else float(v)) for k, v in row.items()}
+                str(group): {str(k): (None if pd.isna(v) else float(v)) for k, v in row.items()}
                 for group, row in table.iterrows()
             }
 
