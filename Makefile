@@ -19,6 +19,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check portcon tests examples benchmarks
 	$(BIN)/ruff format --check portcon tests examples benchmarks
+	$(BIN)/mypy portcon
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
