@@ -92,10 +92,17 @@ def kelly(
         expected_return, volatility = float(history.mean()), float(history.std(ddof=1))
         interval = _bootstrap(history, risk_free_rate, confidence_level, n_bootstrap, seed)
         continuous = (expected_return, volatility)
-    if all(v is not None for v in discrete) and all(v is None for v in continuous):
-        full, sensitivity = _discrete(*discrete)
+    if (
+        win_probability is not None
+        and average_win is not None
+        and average_loss is not None
+        and all(v is None for v in continuous)
+    ):
+        full, sensitivity = _discrete(win_probability, average_win, average_loss)
         method = "discrete"
-    elif all(v is not None for v in continuous) and all(v is None for v in discrete):
+    elif (
+        expected_return is not None and volatility is not None and all(v is None for v in discrete)
+    ):
         full, sensitivity = _continuous(expected_return, volatility, risk_free_rate)
         method = "continuous"
     else:
