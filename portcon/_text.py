@@ -15,10 +15,10 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 def listing(items: Iterable[object], limit: int = 8) -> str:
     """Join items for a message, shortening long lists: ``a, b, c and 12 more``."""
-    items = [str(item) for item in items]
-    if len(items) <= limit:
-        return ", ".join(items)
-    return f"{', '.join(items[:limit])} and {len(items) - limit} more"
+    texts = [str(item) for item in items]
+    if len(texts) <= limit:
+        return ", ".join(texts)
+    return f"{', '.join(texts[:limit])} and {len(texts) - limit} more"
 
 
 def percent(value: float) -> str:

@@ -211,7 +211,7 @@ def _report(
     return Portfolio(
         _weights=pd.Series(weights, index=universe.assets, name="weight"),
         cash=1.0 - float(weights.sum()),
-        rollover=0.0 if program.objective.free_cash else solution.cash,
+        rollover=0.0 if program.require_objective().free_cash else solution.cash,
         objective=solution.objective,
         status=solution.status,
         solver=solution.solver,

@@ -143,8 +143,9 @@ class Portfolio:
         columns = [c for c in ("weight", "score", "bucket", "sector") if c in explanations]
         frame = explanations[[*columns, "binding", "reason"]].copy()
         if self._current is not None:
-            frame.insert(frame.columns.get_loc("binding"), "current_weight", self._current)
-            frame.insert(frame.columns.get_loc("binding"), "trade", self.trades)
+            at = list(frame.columns).index("binding")
+            frame.insert(at, "current_weight", self._current)
+            frame.insert(at + 1, "trade", self.trades)
         cash_row = pd.DataFrame(
             {"weight": [self.cash], "binding": [""], "reason": [self._cash_sentence()]},
             index=pd.Index([self.cash_label], name=frame.index.name),

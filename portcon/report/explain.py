@@ -77,7 +77,7 @@ def attribution(program: Program, solution: Solution) -> pd.DataFrame:
     for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
         columns[block.rule] = columns[block.rule] + block.pullback(solution.weights, prices)
     paid = sum(columns.values(), np.zeros(len(program.members)))
-    lower, upper = program.objective.subgradient(solution.weights)
+    lower, upper = program.require_objective().subgradient(solution.weights)
     sizing = np.clip(-paid, lower, upper)
     frame = pd.DataFrame({"sizing": sizing, **columns}, index=list(program.assets))
     frame["residual"] = sizing + paid
@@ -91,10 +91,11 @@ def limit_prices(program: Program, solution: Solution) -> dict[LimitKey, float]:
     for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
         for key, derivative in block.bound_derivatives.items():
             totals[key] += float(prices @ derivative)
-    for key, derivative in program.objective.limit_derivatives(
+    objective = program.require_objective()
+    for key, moved in objective.limit_derivatives(
         solution.weights, solution.auxiliary_duals
     ).items():
-        totals[key] -= derivative
+        totals[key] -= moved
     return dict(totals)
 
 
@@ -217,7 +218,7 @@ def cash_reason(program: Program, solution: Solution, table: pd.DataFrame) -> st
         return f"no asset is eligible: {percent(target)} target stays in cash"
     if solution.cash <= BINDING_TOLERANCE:
         return ""
-    objective = program.objective
+    objective = program.require_objective()
     invested = target - solution.cash
     if objective.free_cash:
         return (
