@@ -36,6 +36,7 @@ if _typing.TYPE_CHECKING:
     from portcon.optimizer.solution import SolutionPath
     from portcon.portfolio import Portfolio
     from portcon.report.metrics import Metrics
+    from portcon.scenarios import Scenario, ScenarioReport, sweep, whatif
     from portcon.sectors import classify_sectors
 
 _WHERE = {
@@ -56,12 +57,16 @@ _WHERE = {
     "PortconError": "portcon.errors",
     "Portfolio": "portcon.portfolio",
     "ResidualStrategy": "portcon.limits",
+    "Scenario": "portcon.scenarios",
+    "ScenarioReport": "portcon.scenarios",
     "SizingMode": "portcon.limits",
     "SolutionPath": "portcon.optimizer.solution",
     "SolverError": "portcon.errors",
     "classify_sectors": "portcon.sectors",
     "construct": "portcon.construction",
     "kelly": "portcon.kelly_bet",
+    "sweep": "portcon.scenarios",
+    "whatif": "portcon.scenarios",
 }
 
 __all__ = [
@@ -82,12 +87,16 @@ __all__ = [
     "PortconError",
     "Portfolio",
     "ResidualStrategy",
+    "Scenario",
+    "ScenarioReport",
     "SizingMode",
     "SolutionPath",
     "SolverError",
     "classify_sectors",
     "construct",
     "kelly",
+    "sweep",
+    "whatif",
 ]
 __version__ = "0.1.0"
 
