@@ -101,7 +101,7 @@ def _dask(
 ) -> list[Outcome]:
     from portcon.scenarios.run import run_one
 
-    shared = client.scatter(inputs, broadcast=True)
+    shared = client.scatter(inputs, broadcast=True, hash=False)
     run = uuid.uuid4().hex
     futures = [
         client.submit(run_one, shared, scenario, pure=False, key=f"portcon-scenario-{run}-{n}")
