@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench clean whatif-demo
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	mkdir -p examples/output
 	$(BIN)/portcon construct examples/scores.csv --limits examples/limits.toml -o examples/output/targets.csv --json examples/output/targets.json
+
+whatif-demo: $(STAMP)
+	$(BIN)/portcon whatif examples/scores.csv examples/scenarios.toml --limits examples/limits.toml --covariance examples/covariance.csv -o examples/output/whatif
 
 test: $(STAMP)
 	$(BIN)/ruff check portcon tests examples benchmarks

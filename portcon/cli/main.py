@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
         "limits", help="print the effective limits as TOML", description="Print effective limits."
     )
     _add_limit_sources(limits_parser)
+    from portcon.cli.whatif import add_whatif_commands
+
+    add_whatif_commands(commands, _add_limit_sources)
     return parser
 
 
@@ -128,6 +131,10 @@ def run(arguments: argparse.Namespace) -> int:
     from portcon.csv_files import read_covariance_csv, read_expected_returns_csv, read_returns_csv
     from portcon.limits.presets import DESCRIPTIONS, PRESETS
 
+    if arguments.command in ("whatif", "sweep"):
+        from portcon.cli.whatif import run_whatif_command
+
+        return run_whatif_command(arguments, effective_limits(arguments))
     if arguments.command == "presets":
         for name in PRESETS:
             print(f"{name:<13} {DESCRIPTIONS[name]}")

@@ -256,6 +256,12 @@ class ScenarioReport:
         path.write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False), encoding="utf-8")
         return path
 
+    def to_html(self, path: str | Path) -> Path:
+        """One self-contained HTML file: tables and figures (embedded PNG); needs matplotlib."""
+        from portcon.scenarios.html import write_html
+
+        return write_html(self, Path(path))
+
     def summary(self) -> pd.DataFrame:
         """A compact side-by-side table for a terminal: key metrics per scenario."""
         columns = ["status", "positions", "cash", "effective_positions", "volatility", "turnover"]

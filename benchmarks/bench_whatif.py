@@ -1,0 +1,159 @@
+"""What-if throughput: many scenarios (limit and score shocks) on N assets with a factor model.
+
+Printed: per-scenario time of ``portcon.whatif`` (serial) against, in the same run,
+(a) a fresh ``construct`` per scenario with the model pool cleared before each (what a run
+without model reuse pays: one DPP compilation per scenario), (b) a plain ``construct`` per
+scenario (which itself re-binds pooled models), and (c) the solver's own time; the number of
+models compiled during the serial run; scenarios per second serial, on a local process pool
+and on a 2-worker Dask LocalCluster (processes, 127.0.0.1).
+
+Run: ``.venv/bin/python benchmarks/bench_whatif.py [--scenarios 1000] [--n 500]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import pandas as pd
+
+import portcon
+from portcon.optimizer import model as model_module
+from portcon.scenarios.inputs import Inputs, shocked
+
+
+def problem(n: int, k: int = 10) -> tuple[pd.DataFrame, portcon.Limits, portcon.FactorModel]:
+    rng = np.random.default_rng(0)
+    assets = [f"A{i:04d}" for i in range(n)]
+    frame = pd.DataFrame(
+        {
+            "score": rng.uniform(0.5, 1.0, n),
+            "bucket": [f"B{i % 8}" for i in range(n)],
+            "sector": [f"S{i % 11}" for i in range(n)],
+        },
+        index=assets,
+    )
+    factors = [f"F{j}" for j in range(k)]
+    loadings = pd.DataFrame(rng.normal(0, 0.3, (n, k)), assets, factors)
+    factor_cov = pd.DataFrame(np.diag(rng.uniform(0.01, 0.04, k)), factors, factors)
+    model = portcon.FactorModel(loadings, factor_cov, pd.Series(rng.uniform(0.01, 0.05, n), assets))
+    limits = portcon.Limits(
+        sizing_mode="score_weighted",
+        max_single_position=4.0 / n,
+        max_bucket_allocation=0.2,
+        min_score_threshold=None,
+        max_portfolio_volatility=0.5,
+    )
+    return frame, limits, model
+
+
+def scenarios(count: int, n: int) -> list[portcon.Scenario]:
+    rng = np.random.default_rng(1)
+    out = []
+    for i in range(count):
+        if i % 2:
+            change = {"limits": {"max_single_position": float(rng.uniform(2.5, 6.0)) / n}}
+        else:
+            bucket = f"B{rng.integers(8)}"
+            factor = float(rng.uniform(0.7, 1.3))
+            change = {"score_shocks": [{"buckets": [bucket], "multiply": factor}]}
+        out.append(portcon.Scenario(name=f"s{i}", **change))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", type=int, default=1000)
+    parser.add_argument("--n", type=int, default=500)
+    parser.add_argument("--fresh", type=int, default=50, help="constructs timed per baseline")
+    args = parser.parse_args()
+    frame, limits, model = problem(args.n)
+    chosen = scenarios(args.scenarios, args.n)
+    print(f"N = {args.n}, {args.scenarios} scenarios (limit and score shocks), factor model")
+
+    builds = _count_builds()
+    started = time.perf_counter()
+    report = portcon.whatif(frame, limits, chosen, factor_model=model)
+    serial = time.perf_counter() - started
+    per = serial / (len(chosen) + 1)
+    failed = len(report.failures)
+    solver = statistics.mean(
+        report.portfolio(name).solve_time for name in report.names if report.portfolio(name)
+    )
+    print(
+        f"whatif serial: {1e3 * per:.1f} ms/scenario, {1 / per:.1f} scenarios/s, "
+        f"{builds[0]} models compiled, {failed} failed"
+    )
+    print(
+        f"solver's own time: {1e3 * solver:.1f} ms/scenario -> whatif/solver = {per / solver:.2f}"
+    )
+
+    inputs = [shocked(_inputs(frame, limits, model), s) for s in chosen]
+    cold = _time_constructs(inputs[: args.fresh], model, clear=True)
+    warm = _time_constructs(inputs[: args.fresh], model, clear=False)
+    print(f"fresh construct, pool cleared (compiles): {1e3 * cold:.1f} ms, {cold / per:.1f}x")
+    print(f"construct with the pool (re-binds): {1e3 * warm:.1f} ms, {warm / per:.1f}x")
+
+    started = time.perf_counter()
+    parallel = portcon.whatif(frame, limits, chosen, "processes", workers=2, factor_model=model)
+    elapsed = time.perf_counter() - started
+    print(
+        f"process pool (2 workers, incl. start-up): {(len(chosen) + 1) / elapsed:.1f} scenarios/s, "
+        f"identical to serial: {parallel.weights.equals(report.weights)}"
+    )
+    _dask(frame, limits, chosen, model, report)
+
+
+def _dask(frame, limits, chosen, model, report) -> None:
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        print("dask: not installed (pip install 'portcon[dask]')")
+        return
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        portcon.whatif(frame, limits, chosen[:4], client, factor_model=model)  # workers warm up
+        started = time.perf_counter()
+        result = portcon.whatif(frame, limits, chosen, client, factor_model=model)
+        elapsed = time.perf_counter() - started
+    print(
+        f"dask LocalCluster (2 workers, warm): {(len(chosen) + 1) / elapsed:.1f} scenarios/s, "
+        f"identical to serial: {result.weights.equals(report.weights)}"
+    )
+
+
+def _inputs(frame, limits, model):
+    return Inputs.from_arguments(frame, limits, {"factor_model": model})
+
+
+def _time_constructs(inputs, model, clear: bool) -> float:
+    times = []
+    for one in inputs:
+        if clear:
+            model_module.clear_cache()
+        started = time.perf_counter()
+        portcon.construct(one.scores, one.limits, **one.market)
+        times.append(time.perf_counter() - started)
+    return statistics.mean(times)
+
+
+def _count_builds() -> list[int]:
+    count = [0]
+    real = model_module._build
+
+    def counting(program, dpp):
+        count[0] += 1
+        return real(program, dpp)
+
+    model_module._build = counting
+    return count
+
+
+if __name__ == "__main__":
+    main()
