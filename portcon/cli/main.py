@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     from portcon.cli.whatif import add_whatif_commands
 
     add_whatif_commands(commands, _add_limit_sources)
+    from portcon.cli.serve import add_service_commands
+
+    add_service_commands(commands)
     return parser
 
 
@@ -128,9 +131,12 @@ def effective_limits(arguments: argparse.Namespace) -> Limits:
 def run(arguments: argparse.Namespace) -> int:
     """Carry out one parsed command; returns the exit code."""
     from portcon.cli.render import render
+    from portcon.cli.serve import COMMANDS, run_service_command
     from portcon.csv_files import read_covariance_csv, read_expected_returns_csv, read_returns_csv
     from portcon.limits.presets import DESCRIPTIONS, PRESETS
 
+    if arguments.command in COMMANDS:
+        return run_service_command(arguments)
     if arguments.command in ("whatif", "sweep"):
         from portcon.cli.whatif import run_whatif_command
 

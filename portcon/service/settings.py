@@ -1,0 +1,86 @@
+"""Service settings, read from ``PORTCON_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+DEFAULT_DATABASE_URL = "sqlite:///portcon.db"
+
+
+def _env_float(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not a number") from None
+    if not value > 0:
+        raise ValueError(f"{name}={text!r} must be positive")
+    return value
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    text = os.environ.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name}={text!r} is not a flag (give 1/0, true/false, yes/no or on/off)")
+
+
+def normalise_database_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` use the psycopg 3 driver the extra installs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one service process needs to know.
+
+    Attributes
+    ----------
+    database_url
+        SQLAlchemy URL (``PORTCON_DATABASE_URL``); a SQLite file by default.
+    require_api_key
+        Whether requests need an API key (``PORTCON_REQUIRE_API_KEY``); ``portcon serve``
+        turns it on whenever the host is not a loopback address.
+    max_body_bytes
+        Largest request body accepted (``PORTCON_MAX_BODY_BYTES``), else 413.
+    max_assets
+        Most assets (or decisions) in one request (``PORTCON_MAX_ASSETS``), else 422.
+    max_solve_seconds
+        Most solver time one request may ask for as ``mip_time_limit``
+        (``PORTCON_MAX_SOLVE_SECONDS``), else 422.
+    migrate
+        Bring the database schema to the newest revision when the app starts
+        (``PORTCON_MIGRATE``); ``portcon serve`` migrates once before starting its workers.
+    """
+
+    database_url: str = DEFAULT_DATABASE_URL
+    require_api_key: bool = False
+    max_body_bytes: int = 10_000_000
+    max_assets: int = 5_000
+    max_solve_seconds: float = 10.0
+    migrate: bool = True
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Settings from the environment, defaults for what is not set."""
+        return cls(
+            database_url=normalise_database_url(
+                os.environ.get("PORTCON_DATABASE_URL", DEFAULT_DATABASE_URL)
+            ),
+            require_api_key=_env_flag("PORTCON_REQUIRE_API_KEY", False),
+            max_body_bytes=int(_env_float("PORTCON_MAX_BODY_BYTES", 10_000_000)),
+            max_assets=int(_env_float("PORTCON_MAX_ASSETS", 5_000)),
+            max_solve_seconds=_env_float("PORTCON_MAX_SOLVE_SECONDS", 10.0),
+            migrate=_env_flag("PORTCON_MIGRATE", True),
+        )
