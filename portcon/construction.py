@@ -27,6 +27,7 @@ from portcon.optimizer.program import Program, compile_program
 from portcon.optimizer.solution import Solution, SolutionPath
 from portcon.optimizer.solve import solve_program
 from portcon.portfolio import Portfolio
+from portcon.rebalance.state import merge_current
 from portcon.report.check import violations
 from portcon.report.diagnose import diagnose
 from portcon.report.report import Report
@@ -43,6 +44,7 @@ def construct(
     expected_returns: pd.Series | None = None,
     correlation: pd.DataFrame | None = None,
     repair_covariance: bool = False,
+    current: pd.Series | pd.DataFrame | None = None,
 ) -> Portfolio:
     """Target weights for scored assets under limits, solved as one convex program.
 
@@ -73,6 +75,10 @@ def construct(
     correlation
         Asset correlations for ``correlation_limit`` when there is no risk model to derive
         them from.
+    current
+        The book held now, when not among the scores' columns: a Series asset → weight, or a
+        DataFrame indexed by asset with ``current_weight`` and optional ``days_held`` and
+        ``days_below_threshold``. Held assets missing from the scores are an InputError.
     repair_covariance
         Replace a covariance that is not symmetric positive semidefinite by the nearest one
         that is (and say by how much in ``Portfolio.notes``) instead of raising.
@@ -107,6 +113,7 @@ def construct(
             expected_returns=expected_returns,
             correlation=correlation,
             repair_covariance=repair_covariance,
+            current=current,
         )
     except PortconError:
         raise
@@ -127,8 +134,11 @@ def _construct(
     expected_returns: pd.Series | None,
     correlation: pd.DataFrame | None,
     repair_covariance: bool,
+    current: pd.Series | pd.DataFrame | None,
 ) -> Portfolio:
     started = time.perf_counter()
+    if current is not None:
+        scores = merge_current(scores, current)
     universe = Universe.from_scores(scores)
     limits = coerce_limits(limits)
     market = prepare_market_data(

@@ -21,7 +21,9 @@ SCORE = "score"
 GROUP_COLUMNS = ("bucket", "sector")
 NUMERIC_COLUMNS = ("current_weight", "volatility")
 BOUND_COLUMNS = ("min_weight", "max_weight")
-KNOWN_COLUMNS = (SCORE, *GROUP_COLUMNS, *NUMERIC_COLUMNS, *BOUND_COLUMNS)
+DAY_COLUMNS = ("days_held", "days_below_threshold")
+STATE_COLUMNS = (*DAY_COLUMNS, "trending_confidence", "fixed_weight")
+KNOWN_COLUMNS = (SCORE, *GROUP_COLUMNS, *NUMERIC_COLUMNS, *BOUND_COLUMNS, *STATE_COLUMNS)
 WEIGHT_SUM_TOLERANCE = 1e-9
 MAGNITUDE_LIMIT = 1e15  # scores and volatilities beyond this overflow the sizing arithmetic
 VOLATILITY_FLOOR = 1e-8
@@ -47,6 +49,13 @@ class Universe:
         Per-asset bounds (liquidity, mandate): a held asset weighs at least ``min_weight``, no
         asset more than ``max_weight``; NaN where an asset has no such bound. None without
         the column.
+    days_held, days_below_threshold
+        Whole days since each position was opened, and consecutive days its score has been
+        below ``min_score_threshold`` (0 for assets not held); None without the column.
+    trending_confidence
+        Confidence of each asset's trend signal in [0, 1]; None without the column.
+    fixed_weight
+        A weight to hold exactly (NaN where none); None without the column.
     """
 
     assets: pd.Index
@@ -57,6 +66,17 @@ class Universe:
     volatility: np.ndarray | None = None
     min_weight: np.ndarray | None = None
     max_weight: np.ndarray | None = None
+    days_held: np.ndarray | None = None
+    days_below_threshold: np.ndarray | None = None
+    trending_confidence: np.ndarray | None = None
+    fixed_weight: np.ndarray | None = None
+
+    @property
+    def held(self) -> np.ndarray:
+        """True for each asset with a current weight above 0."""
+        if self.current_weight is None:
+            return np.zeros(self.size, dtype=bool)
+        return self.current_weight > 0
 
     @property
     def size(self) -> int:
@@ -90,6 +110,7 @@ class Universe:
         if volatility is not None:
             _check_volatility(volatility, assets)
         lower, upper = _bounds(frame, assets)
+        state = _state_columns(frame, assets, current)
         return cls(
             assets=assets,
             score=score,
@@ -99,6 +120,7 @@ class Universe:
             volatility=volatility,
             min_weight=lower,
             max_weight=upper,
+            **state,
         )
 
 
@@ -291,3 +313,43 @@ def _check_volatility(volatility: np.ndarray, assets: pd.Index) -> None:
             f"column 'volatility': volatility below {VOLATILITY_FLOOR:g} for {listing(tiny)}; "
             "volatilities are annual fractions (0.2 = 20%): check the units"
         )
+
+
+def _state_columns(
+    frame: pd.DataFrame, assets: pd.Index, current: np.ndarray | None
+) -> dict[str, np.ndarray | None]:
+    """days_held, days_below_threshold (whole days ≥ 0), trending_confidence in [0, 1] and
+    fixed_weight in [0, 1] (blank: none); the day columns need current weights."""
+    found: dict[str, np.ndarray | None] = {}
+    for column in DAY_COLUMNS:
+        values = _numeric_column(frame, column, assets)
+        if values is not None:
+            if current is None:
+                raise InputError(
+                    f"column '{column}' describes held positions: add a current_weight column"
+                )
+            wrong = assets[(values < 0) | (values != np.round(values))]
+            if len(wrong):
+                raise InputError(
+                    f"column '{column}': whole days ≥ 0 expected, found {listing(wrong)}"
+                )
+        found[column] = values
+    confidence = _numeric_column(frame, "trending_confidence", assets)
+    if confidence is not None:
+        outside = assets[(confidence < 0) | (confidence > 1)]
+        if len(outside):
+            raise InputError(
+                f"column 'trending_confidence': values in [0, 1] expected, found {listing(outside)}"
+            )
+    found["trending_confidence"] = confidence
+    fixed = None
+    if "fixed_weight" in frame.columns:
+        fixed = _numbers(frame["fixed_weight"], "fixed_weight", assets)
+        outside = assets[~np.isnan(fixed) & ((fixed < 0) | (fixed > 1))]
+        if len(outside):
+            raise InputError(
+                f"column 'fixed_weight': weights in [0, 1] (blank for none), found "
+                f"{listing(outside)}"
+            )
+    found["fixed_weight"] = fixed
+    return found

@@ -48,13 +48,20 @@ def choose_support(
     if not (counts.overrides_possible or violated(relaxation.weights, counts)):
         return None
     deadline = Deadline(program.limits.mip_time_limit)
+    search = sharpest if isinstance(program.objective, MaxSharpe) else select
     try:
-        if isinstance(program.objective, MaxSharpe):
-            selection = sharpest(program, counts, relaxation, deadline)
-        else:
-            selection = select(program, counts, relaxation, deadline)
+        selection = search(program, counts, relaxation, deadline)
     except InfeasibleError as error:
-        raise diagnosed(program, correlations, error) from None
+        if not counts.keep:
+            raise diagnosed(program, correlations, error) from None
+        # held names first is a preference: the other count rules come before it
+        counts = dataclasses.replace(counts, keep=0)
+        try:
+            selection = search(program, counts, relaxation, deadline)
+        except InfeasibleError as again:
+            raise diagnosed(program, correlations, again) from None
+        note = "held names could not all keep their slots under the other count rules"
+        selection = dataclasses.replace(selection, notes=(*selection.notes, note))
     held, overridden = selection.held, selection.overridden
     reasons = exclusion_reasons(program, held, counts, overridden)
     chosen = restricted(program, held, counts, reasons, overridden)

@@ -95,7 +95,12 @@ def heuristic(
     SolverError
         When no feasible support was found and infeasibility is not proven.
     """
-    order = np.lexsort((-program.universe.score[program.members], -relaxation.weights))
+    first = (
+        np.zeros(len(program.members))
+        if counts.priority is None
+        else -counts.priority.astype(float)  # held names that qualify go first
+    )
+    order = np.lexsort((-program.universe.score[program.members], -relaxation.weights, first))
     held, best = _first_support(program, counts, order, deadline)
     if best is None:
         _raise_unless_proven(program, counts)

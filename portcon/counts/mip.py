@@ -309,4 +309,6 @@ def count_constraints(
             rules.append(cp.sum(represented) >= limits.min_buckets_represented)
     for i, j, _ in counts.pairs:
         rules.append(held[i] + held[j] <= 1)
+    if counts.priority is not None and counts.keep:
+        rules.append(cp.sum(held[np.flatnonzero(counts.priority)]) >= counts.keep)
     return rules

@@ -74,6 +74,8 @@ class Counts:
     pairs: list[tuple[int, int, float]]
     limits: Limits
     overridable: np.ndarray | None = None
+    priority: np.ndarray | None = None
+    keep: int = 0
 
     @property
     def overrides_possible(self) -> bool:
@@ -151,7 +153,10 @@ def derive_counts(program: Program, correlation: np.ndarray | None) -> Counts:
         if buckets is None:
             raise LimitsError("bucket_override_threshold needs a 'bucket' column in the scores")
         overridable = universe.score[members] >= limits.bucket_override_threshold
+    priority, keep = _held_first(program, buckets, bucket_limits, pairs)
     return Counts(
+        priority=priority,
+        keep=keep,
         overridable=overridable,
         lower=lower,
         upper=_upper_bounds(program, overridable),
@@ -166,6 +171,29 @@ def derive_counts(program: Program, correlation: np.ndarray | None) -> Counts:
 
 
 BUCKET_CAP_RULES = ("max_bucket_allocation", "bucket_caps")
+
+
+def _held_first(
+    program: Program, buckets: np.ndarray | None, limits_by_bucket: dict[str, int], pairs: list
+) -> tuple[np.ndarray | None, int]:
+    """Members held now that still qualify, and how many of them must keep their slots
+    (``prefer_held``): as many as the per-bucket counts, correlation pairs among them and
+    max_total_positions allow."""
+    priority = program.held_priority
+    if not program.limits.prefer_held or priority is None or not priority.any():
+        return None, 0
+    keep = int(priority.sum())
+    if buckets is not None and not program.limits.allow_bucket_overflow:
+        for bucket, limit in limits_by_bucket.items():
+            inside = int(np.sum(priority & (buckets == bucket)))
+            keep -= max(0, inside - limit)
+    used: set[int] = set()
+    for i, j, _ in pairs:  # each correlated pair of held names can keep one of the two
+        if priority[i] and priority[j] and i not in used and j not in used:
+            used.update((i, j))
+            keep -= 1
+    slots = program.limits.max_total_positions
+    return priority, max(0, keep if slots is None else min(keep, slots))
 
 
 def _upper_bounds(program: Program, overridable: np.ndarray | None) -> np.ndarray:
@@ -226,6 +254,8 @@ def violated(weights: np.ndarray, counts: Counts) -> list[str]:
                 found.append("min_buckets_represented")
     if any(held[i] and held[j] for i, j, _ in counts.pairs):
         found.append("correlation_limit")
+    if counts.priority is not None and int(np.sum(held & counts.priority)) < counts.keep:
+        found.append("prefer_held")
     return found
 
 

@@ -173,3 +173,40 @@ def describe(error: ValidationError) -> str:
         message = message.removeprefix("Value error, ")
         lines.append(f"{field}: {message}{shown}")
     return "; ".join(lines)
+
+
+def check_cross_fields(limits: Any) -> None:
+    """Fields that contradict each other (raises ValueError, turned into LimitsError)."""
+    if limits.max_total_positions is not None:
+        for name, value in (
+            ("max_new_positions", limits.max_new_positions),
+            ("max_positions_per_bucket", limits.max_positions_per_bucket),
+        ):
+            if value is not None and value > limits.max_total_positions:
+                raise ValueError(
+                    f"{name} = {value} exceeds max_total_positions = "
+                    f"{limits.max_total_positions}; lower it or raise max_total_positions"
+                )
+    if (
+        limits.min_position_size is not None
+        and limits.max_single_position is not None
+        and limits.min_position_size > limits.max_single_position
+    ):
+        raise ValueError(
+            f"min_position_size {limits.min_position_size} exceeds max_single_position "
+            f"{limits.max_single_position}: no position could be held"
+        )
+    if limits.base_position_size is not None and limits.sizing_mode != "tiered":
+        raise ValueError(
+            f"base_position_size applies only to sizing_mode 'tiered' (sizing_mode is "
+            f"'{limits.sizing_mode}'); remove it or set sizing_mode = 'tiered'"
+        )
+    if (
+        limits.min_holding_days is not None
+        and limits.max_holding_days is not None
+        and limits.min_holding_days > limits.max_holding_days
+    ):
+        raise ValueError(
+            f"min_holding_days {limits.min_holding_days} exceeds max_holding_days "
+            f"{limits.max_holding_days}; lower min_holding_days or raise max_holding_days"
+        )

@@ -13,7 +13,13 @@ from typing import Any
 from pydantic import ConfigDict, Field, field_serializer, field_validator, model_validator
 
 from portcon.errors import LimitsError
-from portcon.limits.checks import check_budgets, check_caps, check_counts, check_tiers
+from portcon.limits.checks import (
+    check_budgets,
+    check_caps,
+    check_counts,
+    check_cross_fields,
+    check_tiers,
+)
 from portcon.limits.enums import (
     DEFAULT_TIERS,
     CovarianceEstimator,
@@ -33,6 +39,7 @@ GROUP_GROUPS = "Buckets and sectors"
 GROUP_RESIDUAL = "Residual (tiered sizing)"
 GROUP_RISK = "Risk and return"
 GROUP_COUNTS = "Position counts (mixed-integer)"
+GROUP_REBALANCE = "Rebalancing a held book"
 
 
 def _field(default: Any, group: str, description: str, **kwargs: Any) -> Any:
@@ -275,6 +282,69 @@ class Limits(CheckedModel):
     )
     mip_gap: float = _field(1e-4, GROUP_COUNTS, "Relative gap at which SCIP stops.", ge=0)
 
+    prefer_held: bool = _field(
+        True,
+        GROUP_REBALANCE,
+        "Within position counts, held assets that still qualify keep their slots before new "
+        "ones open (new slots = min(max_new_positions, max_total_positions − kept)).",
+    )
+    min_score_new_position: float | None = _field(
+        None,
+        GROUP_REBALANCE,
+        "A new position opens only at this score or above (the seed uses 0.65); a held one "
+        "stays while its score is at least min_score_threshold. None: one threshold for both.",
+        ge=0,
+        le=1,
+    )
+    min_confidence_new: float | None = _field(
+        None,
+        GROUP_REBALANCE,
+        "A new position opens only at this trending_confidence or above (the seed uses 0.7); "
+        "needs a trending_confidence column.",
+        ge=0,
+        le=1,
+    )
+    min_confidence_existing: float | None = _field(
+        None,
+        GROUP_REBALANCE,
+        "A held position stays only at this trending_confidence or above (the seed uses 0.0: "
+        "held names are always re-scored, never dropped for confidence).",
+        ge=0,
+        le=1,
+    )
+    min_holding_days: int | None = _field(
+        None,
+        GROUP_REBALANCE,
+        "A position held fewer days than this keeps its current weight exactly (the seed uses "
+        "3); needs a days_held column.",
+        ge=1,
+        le=COUNT_MAX,
+    )
+    max_holding_days: int | None = _field(
+        None,
+        GROUP_REBALANCE,
+        "Positions held this many days or more are flagged for review (the seed uses 90).",
+        ge=1,
+        le=COUNT_MAX,
+    )
+    grace_period_days: int | None = _field(
+        None,
+        GROUP_REBALANCE,
+        "A held position whose score falls below min_score_threshold may stay this many days "
+        "(the seed uses 5), shrinking by grace_decay_rate per rebalance, then closes; needs a "
+        "days_below_threshold column.",
+        ge=1,
+        le=COUNT_MAX,
+    )
+    grace_decay_rate: float = _field(
+        0.8,
+        GROUP_REBALANCE,
+        "During grace a position may hold at most this fraction of its current weight (day 0: "
+        "all of it), so daily rebalances give current × rate^days, as the seed does.",
+        gt=0,
+        le=1,
+    )
+
     @field_validator("bucket_caps", "sector_caps", mode="after")
     @classmethod
     def _freeze_caps(cls, caps: Mapping[str, float]) -> Mapping[str, float]:
@@ -303,30 +373,7 @@ class Limits(CheckedModel):
 
     @model_validator(mode="after")
     def _check_cross_fields(self) -> Limits:
-        if self.max_total_positions is not None:
-            for name, value in (
-                ("max_new_positions", self.max_new_positions),
-                ("max_positions_per_bucket", self.max_positions_per_bucket),
-            ):
-                if value is not None and value > self.max_total_positions:
-                    raise ValueError(
-                        f"{name} = {value} exceeds max_total_positions = "
-                        f"{self.max_total_positions}; lower it or raise max_total_positions"
-                    )
-        if (
-            self.min_position_size is not None
-            and self.max_single_position is not None
-            and self.min_position_size > self.max_single_position
-        ):
-            raise ValueError(
-                f"min_position_size {self.min_position_size} exceeds max_single_position "
-                f"{self.max_single_position}: no position could be held"
-            )
-        if self.base_position_size is not None and self.sizing_mode != SizingMode.TIERED:
-            raise ValueError(
-                f"base_position_size applies only to sizing_mode 'tiered' (sizing_mode is "
-                f"'{self.sizing_mode}'); remove it or set sizing_mode = 'tiered'"
-            )
+        check_cross_fields(self)
         return self
 
     # -- construction helpers ------------------------------------------------------------------

@@ -27,6 +27,8 @@ from portcon.constraints.positions import (
 from portcon.errors import InputError, LimitsError
 from portcon.limits import Limits
 from portcon.market import MarketData
+from portcon.rebalance.eligibility import eligibility
+from portcon.rebalance.rules import held_rules
 from portcon.sizing.modes import Candidates, Sizing
 from portcon.sizing.objectives import SizingObjective, TieredTopSlice
 from portcon.universe import Universe
@@ -64,7 +66,9 @@ class Program:
     count_reasons
         Asset → why a count rule keeps this member out (after a mixed-integer selection).
     count_notes
-        Asset → a note on a held member (a bucket override).
+        Asset → a note on a held member (a bucket override, kept, in grace, pinned).
+    held_priority
+        Per member: held now and still qualifying (kept first within position counts).
     """
 
     universe: Universe
@@ -79,6 +83,7 @@ class Program:
     universe_market: MarketData
     count_reasons: dict[str, str] = field(default_factory=dict)
     count_notes: dict[str, str] = field(default_factory=dict)
+    held_priority: np.ndarray | None = None
 
     @cached_property
     def assets(self) -> tuple[str, ...]:
@@ -133,19 +138,14 @@ def compile_program(
     _check_groups(universe, limits)
     sizing = Sizing.for_limits(limits)
     _check_risk_limits(limits, sizing, market)
-    exclusions: dict[str, str] = {}
-    threshold = limits.min_score_threshold
-    candidate = np.ones(universe.size, dtype=bool)
-    if threshold is not None:
-        candidate = universe.score >= threshold
-        for position in np.flatnonzero(~candidate):
-            exclusions[str(universe.assets[int(position)])] = (
-                f"not held: score {universe.score[position]:.2f} below min_score_threshold "
-                f"{threshold:.2f}"
-            )
-    members = np.flatnonzero(candidate)
+    found = eligibility(universe, limits)
+    exclusions = dict(found.exclusions)
+    members = np.flatnonzero(found.candidate)
+    pinned = np.array(sorted(found.pinned), dtype=int)
     raw = _raw_sizes(universe, limits, sizing, market, members)
-    while len(members) and np.any(negligible := raw <= NEGLIGIBLE_SHARE * raw.max()):
+    while len(members) and np.any(
+        negligible := (raw <= NEGLIGIBLE_SHARE * raw.max()) & ~np.isin(members, pinned)
+    ):
         for position, size in zip(members[negligible], raw[negligible], strict=True):
             exclusions[str(universe.assets[position])] = (
                 sizing.exclusion(universe.score[position])
@@ -154,15 +154,34 @@ def compile_program(
             )
         members = members[~negligible]
         raw = _raw_sizes(universe, limits, sizing, market, members)
+    if len(members):  # a pinned weight is held whatever its share: any positive share will do
+        raw = np.where(raw > 0, raw, max(float(raw.max()), 1.0))
     selected = market.subset(members)
     objective = (
         sizing.objective(raw, _candidates(universe, selected, members)) if len(members) else None
     )
     rules = _rules(universe, limits, members, objective, selected)
+    rules += held_rules(found, universe, limits, members)
     if objective is not None:
         objective = sizing.refine(objective, rules, selected)
+    member_assets = {str(universe.assets[int(p)]) for p in members}
+    notes = {asset: note for asset, note in found.notes.items() if asset in member_assets}
+    for position, (_, _, sentence) in found.pinned.items():
+        notes[str(universe.assets[position])] = sentence
+    priority = None if found.priority is None else found.priority[members]
     return Program(
-        universe, limits, members, exclusions, sizing, raw, objective, rules, selected, market
+        universe,
+        limits,
+        members,
+        exclusions,
+        sizing,
+        raw,
+        objective,
+        rules,
+        selected,
+        market,
+        count_notes=notes,
+        held_priority=priority,
     )
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from portcon.limits import Limits, ResidualStrategy, SizingMode
 from portcon.market import MarketData
+from portcon.report.check_held import held_violations
 from portcon.universe import Universe
 
 TOLERANCE = 1e-8
@@ -45,10 +46,7 @@ def violations(
         if limits.max_single_position is not None:
             over(weight, limits.max_single_position, f"max_single_position {name}")
     over(float(w.sum()), limits.target_allocation, "target_allocation")
-    if limits.min_score_threshold is not None:
-        for name, weight, score in zip(names, w, universe.score, strict=True):
-            if score < limits.min_score_threshold and weight != 0:
-                found.append(f"min_score_threshold {name}: score {score} held at {weight}")
+    found.extend(held_violations(w, universe, limits, tolerance))
     if universe.sector is not None:
         for group in set(universe.sector):
             cap = limits.sector_caps.get(group, limits.max_sector_allocation)

@@ -1,0 +1,1 @@
+"""Rebalancing a held book: eligibility of held and new assets, the rules it adds."""

@@ -1,0 +1,60 @@
+"""The independent check of a held book's rules, in plain numpy (shares no code with
+portcon.rebalance): entry and keep thresholds, confidence, fixed weights, minimum holding,
+grace caps and closes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from portcon.limits import Limits
+from portcon.universe import Universe
+
+
+def held_violations(
+    weights: np.ndarray, universe: Universe, limits: Limits, tolerance: float
+) -> list[str]:
+    """Every rule of the held book that ``weights`` break, in words."""
+    found: list[str] = []
+    n = universe.size
+    current = universe.current_weight if universe.current_weight is not None else np.zeros(n)
+    fixed = universe.fixed_weight if universe.fixed_weight is not None else np.full(n, np.nan)
+    days = universe.days_held
+    below = universe.days_below_threshold
+    confidence = universe.trending_confidence
+    keep = limits.min_score_threshold
+    entry = max([t for t in (keep, limits.min_score_new_position) if t is not None], default=None)
+    for i in range(n):
+        name, w, score = str(universe.assets[i]), float(weights[i]), float(universe.score[i])
+        if not np.isnan(fixed[i]):
+            if abs(w - fixed[i]) > tolerance:
+                found.append(f"fixed_weight {name}: {w} instead of {fixed[i]}")
+            continue
+        held = current[i] > 0
+        young = held and limits.min_holding_days is not None and days is not None
+        if young and days is not None and days[i] < (limits.min_holding_days or 0):
+            if abs(w - current[i]) > tolerance:
+                found.append(f"min_holding_days {name}: {w} instead of {current[i]}")
+            continue
+        if w == 0:
+            continue
+        if not held:
+            if entry is not None and score < entry:
+                field = "min_score_threshold" if entry == keep else "min_score_new_position"
+                found.append(f"{field} {name}: score {score} opened at {w}")
+            floor = limits.min_confidence_new
+            if floor is not None and confidence is not None and confidence[i] < floor:
+                found.append(f"min_confidence_new {name}: opened at {w}")
+            continue
+        floor = limits.min_confidence_existing
+        if floor is not None and confidence is not None and confidence[i] < floor:
+            found.append(f"min_confidence_existing {name}: held at {w}")
+        if keep is None or score >= keep:
+            continue
+        grace = limits.grace_period_days
+        if grace is None or below is None or below[i] >= grace:
+            found.append(f"min_score_threshold {name}: score {score} held at {w}")
+            continue
+        cap = current[i] * (limits.grace_decay_rate if below[i] >= 1 else 1.0)
+        if w > cap + tolerance:
+            found.append(f"grace {name}: {w} above {cap}")
+    return found
