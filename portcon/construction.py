@@ -230,11 +230,21 @@ def _report(
         limits=limits,
         _report=Report(program, solution, weights),
         _current=_current(universe),
+        _cost_bps=_cost_bps(universe, limits),
         notes=(*market.notes, *(selection.notes if selection else ())),
         path=selection.path if selection else SolutionPath.CONVEX,
         mip_gap=selection.gap if selection else None,
         mip_bound=selection.bound if selection else None,
     )
+
+
+def _cost_bps(universe: Universe, limits: Limits) -> pd.Series | None:
+    """Trading cost per asset in basis points: the cost_bps column, else the Limits field."""
+    if universe.cost_bps is not None:
+        return pd.Series(universe.cost_bps, index=universe.assets)
+    if limits.transaction_cost_bps is None:
+        return None
+    return pd.Series(limits.transaction_cost_bps, index=universe.assets, dtype=float)
 
 
 def _current(universe: Universe) -> pd.Series | None:

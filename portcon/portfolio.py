@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from portcon.limits import Limits
+from portcon.rebalance.trades import HOLD, one_way_turnover, trade_table
 from portcon.report.metrics import Metrics
 from portcon.report.report import Report
 
@@ -57,6 +58,7 @@ class Portfolio:
     limits: Limits
     _report: Report
     _current: pd.Series | None = field(default=None)
+    _cost_bps: pd.Series | None = field(default=None)
     notes: tuple[str, ...] = ()
     path: str = "convex"
     mip_gap: float | None = None
@@ -95,9 +97,30 @@ class Portfolio:
         return self._weights.copy()
 
     @property
-    def trades(self) -> pd.Series | None:
-        """Target minus current weight per asset, or None without current weights."""
-        return None if self._current is None else self._weights - self._current
+    def trades(self) -> pd.DataFrame | None:
+        """The trades from the current book to the target, or None without current weights.
+
+        One row per asset held now or in the target: ``current``, ``target``, ``change``,
+        ``action`` (open, close, increase, decrease, hold), ``priority`` (1 first: closes,
+        decreases, increases, opens), ``reason`` (the rule that set the target), ``cost``
+        (|change| × ``cost_bps`` or ``transaction_cost_bps``, in portfolio fractions).
+        """
+        if self._current is None:
+            return None
+        reasons = self._report.explanations["reason"]
+        return trade_table(self._weights, self._current, reasons, self._cost_bps)
+
+    @property
+    def turnover(self) -> float:
+        """One-way turnover Σ|change| / 2 (0 without current weights)."""
+        trades = self.trades
+        return 0.0 if trades is None else one_way_turnover(trades)
+
+    @property
+    def trading_cost(self) -> float:
+        """Estimated cost of the trades, as a fraction of the portfolio."""
+        trades = self.trades
+        return 0.0 if trades is None else float(trades["cost"].sum())
 
     @property
     def constraints(self) -> pd.DataFrame:
@@ -145,7 +168,8 @@ class Portfolio:
         if self._current is not None:
             at = list(frame.columns).index("binding")
             frame.insert(at, "current_weight", self._current)
-            frame.insert(at + 1, "trade", self.trades)
+            change = self._weights - self._current
+            frame.insert(at + 1, "trade", change.where(change.abs() > HOLD, 0.0))
         cash_row = pd.DataFrame(
             {"weight": [self.cash], "binding": [""], "reason": [self._cash_sentence()]},
             index=pd.Index([self.cash_label], name=frame.index.name),

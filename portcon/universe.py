@@ -22,7 +22,7 @@ GROUP_COLUMNS = ("bucket", "sector")
 NUMERIC_COLUMNS = ("current_weight", "volatility")
 BOUND_COLUMNS = ("min_weight", "max_weight")
 DAY_COLUMNS = ("days_held", "days_below_threshold")
-STATE_COLUMNS = (*DAY_COLUMNS, "trending_confidence", "fixed_weight")
+STATE_COLUMNS = (*DAY_COLUMNS, "trending_confidence", "fixed_weight", "cost_bps")
 KNOWN_COLUMNS = (SCORE, *GROUP_COLUMNS, *NUMERIC_COLUMNS, *BOUND_COLUMNS, *STATE_COLUMNS)
 WEIGHT_SUM_TOLERANCE = 1e-9
 MAGNITUDE_LIMIT = 1e15  # scores and volatilities beyond this overflow the sizing arithmetic
@@ -56,6 +56,8 @@ class Universe:
         Confidence of each asset's trend signal in [0, 1]; None without the column.
     fixed_weight
         A weight to hold exactly (NaN where none); None without the column.
+    cost_bps
+        Cost of trading each asset, in basis points of the traded weight; None without it.
     """
 
     assets: pd.Index
@@ -70,6 +72,7 @@ class Universe:
     days_below_threshold: np.ndarray | None = None
     trending_confidence: np.ndarray | None = None
     fixed_weight: np.ndarray | None = None
+    cost_bps: np.ndarray | None = None
 
     @property
     def held(self) -> np.ndarray:
@@ -352,4 +355,8 @@ def _state_columns(
                 f"{listing(outside)}"
             )
     found["fixed_weight"] = fixed
+    cost = _numeric_column(frame, "cost_bps", assets)
+    if cost is not None and np.any(cost < 0):
+        raise InputError(f"column 'cost_bps': costs must be ≥ 0, found {listing(assets[cost < 0])}")
+    found["cost_bps"] = cost
     return found

@@ -79,7 +79,10 @@ def test_inputs_are_not_modified_and_order_is_kept() -> None:
     pd.testing.assert_frame_equal(frame, before)
     assert list(portfolio.weights.index) == ["zeta", "alpha", "mid"]
     assert list(portfolio.explanations.index) == ["zeta", "alpha", "mid"]
-    np.testing.assert_allclose(portfolio.trades, portfolio.weights - frame["current_weight"])
+    trades = portfolio.trades
+    assert trades is not None
+    expected = (portfolio.weights - frame["current_weight"])[trades.index]
+    np.testing.assert_allclose(trades["change"], expected, atol=1e-10)
 
 
 def test_portfolio_is_immutable_and_serialisable() -> None:

@@ -140,3 +140,29 @@ def test_rules_that_need_a_column_say_so() -> None:
         portcon.construct(frame, {"min_holding_days": 3})
     with pytest.raises(LimitsError, match="trending_confidence"):
         portcon.construct(frame, {"min_confidence_new": 0.7})
+
+
+def test_trades_say_what_to_do_in_which_order_why_and_at_what_cost() -> None:
+    frame = _book(
+        {"KEEP": 0.9, "SELL": 0.4, "BUY": 0.85, "TRIM": 0.7},
+        {"KEEP": 0.3, "SELL": 0.2, "TRIM": 0.45},
+        cost_bps={"KEEP": 10, "SELL": 10, "BUY": 20, "TRIM": 10},
+    )
+    portfolio = portcon.construct(frame, {"max_single_position": 0.3, "target_allocation": 0.9})
+    trades = portfolio.trades
+    assert trades is not None
+    assert dict(trades["action"]) == {
+        "KEEP": "hold",
+        "SELL": "close",
+        "BUY": "open",
+        "TRIM": "decrease",
+    }
+    assert list(trades.sort_values("priority").index[:2]) == ["SELL", "TRIM"]
+    assert "score 0.40 below min_score_threshold" in trades.loc["SELL", "reason"]
+    expected_cost = (0.2 * 10 + 0.15 * 10 + 0.3 * 20) / 1e4
+    assert trades["cost"].sum() == pytest.approx(expected_cost, abs=1e-12)
+    assert portfolio.trading_cost == pytest.approx(expected_cost, abs=1e-12)
+    naive_turnover = (
+        (portfolio.weights - frame["current_weight"]).abs().sum() / 2  # a naive reference
+    )
+    assert portfolio.turnover == pytest.approx(naive_turnover, abs=1e-12)

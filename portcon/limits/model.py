@@ -336,6 +336,14 @@ class Limits(CheckedModel):
         ge=1,
         le=COUNT_MAX,
     )
+    transaction_cost_bps: float | None = _field(
+        None,
+        GROUP_REBALANCE,
+        "Cost of trading, in basis points of the traded weight, for assets without a cost_bps "
+        "column; estimated per trade in Portfolio.trades.",
+        ge=0,
+        le=10_000,
+    )
     grace_decay_rate: float = _field(
         0.8,
         GROUP_REBALANCE,
