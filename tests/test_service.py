@@ -318,3 +318,18 @@ def test_migrations_from_an_empty_database_match_the_tables(tmp_path):
     ]
     assert real == []
     assert len(names) == 6  # the three DESC indexes, each seen twice
+
+
+def test_readme_curl_examples_answer(client):
+    import json
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Service", 1)[1].split("\n## ", 1)[0]
+    calls = re.findall(r"curl -s (?:-X PUT )?\$API/([\w/-]+) .*?-d '(.*?)'", section, re.S)
+    assert len(calls) == 4
+    for path, text in calls:
+        method = client.put if path.startswith("matrices") else client.post
+        answer = method(f"/api/v1/{path}", json=json.loads(text))
+        assert answer.status_code in (200, 204), (path, answer.text)
