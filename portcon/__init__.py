@@ -35,6 +35,8 @@ if _typing.TYPE_CHECKING:
     from portcon.limits.presets import PRESETS
     from portcon.optimizer.solution import SolutionPath
     from portcon.portfolio import Portfolio
+    from portcon.rebalance.replay import replay
+    from portcon.rebalance.replay_result import ReplayResult
     from portcon.report.metrics import Metrics
     from portcon.scenarios import Scenario, ScenarioReport, sweep, whatif
     from portcon.sectors import classify_sectors
@@ -55,6 +57,7 @@ _WHERE = {
     "Metrics": "portcon.report.metrics",
     "MipMethod": "portcon.limits",
     "PortconError": "portcon.errors",
+    "ReplayResult": "portcon.rebalance.replay_result",
     "Portfolio": "portcon.portfolio",
     "ResidualStrategy": "portcon.limits",
     "Scenario": "portcon.scenarios",
@@ -65,6 +68,7 @@ _WHERE = {
     "classify_sectors": "portcon.sectors",
     "construct": "portcon.construction",
     "kelly": "portcon.kelly_bet",
+    "replay": "portcon.rebalance.replay",
     "sweep": "portcon.scenarios",
     "whatif": "portcon.scenarios",
 }
@@ -86,6 +90,7 @@ __all__ = [
     "MipMethod",
     "PortconError",
     "Portfolio",
+    "ReplayResult",
     "ResidualStrategy",
     "Scenario",
     "ScenarioReport",
@@ -95,6 +100,7 @@ __all__ = [
     "classify_sectors",
     "construct",
     "kelly",
+    "replay",
     "sweep",
     "whatif",
 ]

@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     from portcon.cli.serve import add_service_commands
 
     add_service_commands(commands)
+    from portcon.cli.replay import add_replay_command
+
+    add_replay_command(commands, _add_limit_sources)
     return parser
 
 
@@ -141,6 +144,10 @@ def run(arguments: argparse.Namespace) -> int:
         from portcon.cli.whatif import run_whatif_command
 
         return run_whatif_command(arguments, effective_limits(arguments))
+    if arguments.command == "replay":
+        from portcon.cli.replay import run_replay_command
+
+        return run_replay_command(arguments, effective_limits(arguments))
     if arguments.command == "presets":
         for name in PRESETS:
             print(f"{name:<13} {DESCRIPTIONS[name]}")

@@ -161,8 +161,11 @@ def period_returns(
         return pd.Series(dtype=float)
     data = returns if returns is not None else prices
     assert data is not None
-    index = pd.DatetimeIndex(pd.to_datetime(data.index))
     what = "returns" if returns is not None else "prices"
+    try:
+        index = pd.DatetimeIndex(pd.to_datetime(data.index))
+    except (ValueError, TypeError) as error:
+        raise InputError(f"{what}: the row labels must be dates (YYYY-MM-DD): {error}") from None
     absent = [a for a in assets if a not in data.columns]
     if absent:
         raise InputError(f"{what}: no column for held asset(s) {listing(absent)}")
