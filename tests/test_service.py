@@ -333,3 +333,14 @@ def test_readme_curl_examples_answer(client):
         method = client.put if path.startswith("matrices") else client.post
         answer = method(f"/api/v1/{path}", json=json.loads(text))
         assert answer.status_code in (200, 204), (path, answer.text)
+
+
+def test_trades_from_current_weights(client):
+    body = construct_request(4)
+    for row, current in zip(body["scores"], (0.5, 0.2, 0.0, 0.0), strict=True):
+        row["current_weight"] = current
+    result = client.post("/api/v1/construct", json=body).json()
+    trades = {row["asset"]: row for row in result["trades"]}
+    for asset, weight in result["weights"].items():
+        if asset in trades:
+            assert trades[asset]["change"] == pytest.approx(weight - trades[asset]["current"])

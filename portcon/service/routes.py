@@ -78,7 +78,7 @@ def construct_portfolio(body: ConstructRequest, svc: Svc) -> Response:
     portfolio = construct(frame, limits, **market)
     answer = portfolio.to_dict()
     trades = portfolio.trades
-    answer["trades"] = None if trades is None else {str(k): float(v) for k, v in trades.items()}
+    answer["trades"] = None if trades is None else _records(trades)
     answer["decision_id"] = decision_id
     answer["nav"] = body.nav
     answer["processing_time_ms"] = 1000 * (time.perf_counter() - started)
@@ -96,6 +96,13 @@ def construct_portfolio(body: ConstructRequest, svc: Svc) -> Response:
     svc.metrics.paths.labels(str(answer["path"])).inc()
     svc.metrics.sized(len(answer["weights"]))
     return _replayed(stored[0]) if replayed else JSONResponse(stored[0])
+
+
+def _records(table: Any) -> list[dict[str, Any]]:
+    """A trades table as JSON-safe rows (NaN as None), one per asset."""
+    import json
+
+    return list(json.loads(table.reset_index().to_json(orient="records", double_precision=15)))
 
 
 def _replayed(answer: dict[str, Any]) -> JSONResponse:

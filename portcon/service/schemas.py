@@ -91,7 +91,7 @@ class ConstructResponse(BaseModel):
     decision_id: str
     weights: dict[str, float]
     cash: float
-    trades: dict[str, float] | None
+    trades: list[dict[str, Any]] | None = Field(description="one row per traded asset")
     explanations: list[dict[str, Any]]
     sensitivity: list[dict[str, Any]]
     metrics: dict[str, Any]
