@@ -166,3 +166,37 @@ def test_trades_say_what_to_do_in_which_order_why_and_at_what_cost() -> None:
         (portfolio.weights - frame["current_weight"]).abs().sum() / 2  # a naive reference
     )
     assert portfolio.turnover == pytest.approx(naive_turnover, abs=1e-12)
+
+
+def _costly_book(scores: dict[str, float]) -> pd.DataFrame:
+    current = {"A": 0.30, "B": 0.25, "C": 0.20, "D": 0.20}
+    return _book(scores, current, cost_bps={a: 50 for a in scores})
+
+
+COSTLY = {"max_single_position": 0.5, "target_allocation": 0.95, "cost_aversion": 60.0}
+
+
+def test_linear_costs_leave_weights_inside_the_band_where_they_are() -> None:
+    scores = {"A": 0.9, "B": 0.8, "C": 0.75, "D": 0.7}
+    portfolio = portcon.construct(_costly_book(scores), COSTLY)
+    at_current = (portfolio.weights - pd.Series({"A": 0.3, "B": 0.25, "C": 0.2, "D": 0.2})).abs()
+    assert (at_current < 1e-7).sum() >= 2  # some names do not trade at all
+    assert portfolio.explanations["residual"].abs().max() < 1e-6  # KKT with the cost term
+    held = portfolio.explanations.loc[at_current[at_current < 1e-7].index, "reason"]
+    assert held.str.contains("no-trade band").all()
+    free = portcon.construct(_costly_book(scores), {**COSTLY, "cost_aversion": 0.0})
+    assert portfolio.turnover < free.turnover
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_score_moves_inside_the_band_change_no_weight(seed: int) -> None:
+    """The band's width is what the KKT conditions say: each untraded name's marginal lies
+    strictly inside [−κc, κc]; moving scores so little that it stays inside moves nothing."""
+    scores = {"A": 0.9, "B": 0.8, "C": 0.75, "D": 0.7}
+    base = portcon.construct(_costly_book(scores), COSTLY)
+    rng = np.random.default_rng(seed)
+    nudged = {a: s * (1 + rng.uniform(-1e-4, 1e-4)) for a, s in scores.items()}
+    moved = portcon.construct(_costly_book(nudged), COSTLY)
+    untraded = (base.weights - pd.Series({"A": 0.3, "B": 0.25, "C": 0.2, "D": 0.2})).abs() < 1e-9
+    assert untraded.any()
+    np.testing.assert_allclose(moved.weights[untraded], base.weights[untraded], atol=1e-9)

@@ -340,9 +340,18 @@ class Limits(CheckedModel):
         None,
         GROUP_REBALANCE,
         "Cost of trading, in basis points of the traded weight, for assets without a cost_bps "
-        "column; estimated per trade in Portfolio.trades.",
+        "column; with current weights it enters the objective (× cost_aversion).",
         ge=0,
         le=10_000,
+    )
+    cost_aversion: float = _field(
+        1.0,
+        GROUP_REBALANCE,
+        "Weight of trading costs against the sizing objective: f(w) + cost_aversion × Σ cost_i "
+        "|w_i − current_i|; 0 only estimates costs. Inside the no-trade band this creates, a "
+        "held weight does not move.",
+        ge=0,
+        le=1e6,
     )
     grace_decay_rate: float = _field(
         0.8,

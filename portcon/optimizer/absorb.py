@@ -67,9 +67,20 @@ def absorb_cash(
         answer = solve(exact)
     except PortconError:
         return program, solution
-    if not _within(answer) or answer.cash > solution.cash:
+    if not _within(answer) or answer.cash > solution.cash or not _finite(exact, answer):
         return program, solution
     return exact, answer
+
+
+def _finite(program: Program, solution: Solution) -> bool:
+    """The objective and its marginals are finite (a log barrier at 0 is not an answer)."""
+    with np.errstate(all="ignore"):
+        lower, upper = program.require_objective().subgradient(solution.weights)
+    return bool(
+        np.isfinite(solution.objective)
+        and np.all(np.isfinite(lower))
+        and np.all(np.isfinite(upper))
+    )
 
 
 def _within(solution: Solution) -> bool:

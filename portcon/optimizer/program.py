@@ -29,6 +29,7 @@ from portcon.limits import Limits
 from portcon.market import MarketData
 from portcon.rebalance.eligibility import eligibility
 from portcon.rebalance.rules import held_rules
+from portcon.sizing.costs import WithTradingCosts
 from portcon.sizing.modes import Candidates, Sizing
 from portcon.sizing.objectives import SizingObjective, TieredTopSlice
 from portcon.universe import Universe
@@ -163,7 +164,7 @@ def compile_program(
     rules = _rules(universe, limits, members, objective, selected)
     rules += held_rules(found, universe, limits, members)
     if objective is not None:
-        objective = sizing.refine(objective, rules, selected)
+        objective = with_costs(sizing.refine(objective, rules, selected), universe, limits, members)
     member_assets = {str(universe.assets[int(p)]) for p in members}
     notes = {asset: note for asset, note in found.notes.items() if asset in member_assets}
     for position, (_, _, sentence) in found.pinned.items():
@@ -182,6 +183,28 @@ def compile_program(
         market,
         count_notes=notes,
         held_priority=priority,
+    )
+
+
+def with_costs(
+    objective: SizingObjective, universe: Universe, limits: Limits, members: np.ndarray
+) -> SizingObjective:
+    """The objective plus linear trading costs, when there is a current book and a cost."""
+    if universe.current_weight is None or limits.cost_aversion <= 0:
+        return objective
+    if universe.cost_bps is not None:
+        cost = universe.cost_bps[members] / 1e4
+    elif limits.transaction_cost_bps is not None:
+        cost = np.full(len(members), limits.transaction_cost_bps / 1e4)
+    else:
+        return objective
+    if not np.any(cost > 0):
+        return objective
+    return WithTradingCosts(
+        inner=objective,
+        rate=limits.cost_aversion * cost,
+        current=universe.current_weight[members],
+        cost=cost,
     )
 
 

@@ -20,6 +20,7 @@ from portcon.constraints.base import Sense
 from portcon.constraints.keys import LimitKey, group_kind
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
+from portcon.sizing.costs import AT_CURRENT, WithTradingCosts
 from portcon.sizing.objectives import TieredDeviation, TieredTopSlice
 
 BINDING_TOLERANCE = 1e-7
@@ -195,6 +196,13 @@ def _shared_limit(row: BindingRow) -> str:
 
 def _sizing_sentence(program: Program, position: int, weight: float) -> str:
     objective = program.objective
+    if isinstance(objective, WithTradingCosts):
+        if abs(weight - float(objective.current[position])) <= AT_CURRENT:
+            return (
+                f"held at its current {percent(weight)}: inside the no-trade band (moving it "
+                "would cost more than it adds)"
+            )
+        objective = objective.inner
     if isinstance(objective, TieredDeviation | TieredTopSlice):
         raw = float(objective.raw[position])
         if weight > raw + BINDING_TOLERANCE:

@@ -67,7 +67,7 @@ class Report:
     def objective_meaning(self) -> str:
         """What the minimised objective is, in words and units."""
         objective = self.program.objective
-        return "nothing (no asset eligible)" if objective is None else objective.meaning
+        return "nothing (no asset eligible)" if objective is None else objective.describe()
 
     @cached_property
     def sensitivity(self) -> pd.DataFrame:

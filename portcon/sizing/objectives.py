@@ -39,6 +39,10 @@ class SizingObjective(ABC):
     free_cash: ClassVar[bool] = False
     cash_choice: ClassVar[str] = ""
 
+    def describe(self) -> str:
+        """What the minimised value is, in words and units."""
+        return self.meaning
+
     @abstractmethod
     def parameters(self) -> dict[str, float | np.ndarray]:
         """Parameter name → value."""
