@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean whatif-demo
+.PHONY: demo test lint format bench clean whatif-demo replay-demo
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ demo: $(STAMP)
 
 whatif-demo: $(STAMP)
 	$(BIN)/portcon whatif examples/scores.csv examples/scenarios.toml --limits examples/limits.toml --covariance examples/covariance.csv -o examples/output/whatif
+
+replay-demo: $(STAMP)
+	$(BIN)/python examples/replay_demo.py
+	$(BIN)/portcon replay examples/history.csv --returns examples/history_returns.csv --max-single-position 0.08 --min-score-new-position 0.65 --grace-period-days 21 -o examples/output/replay/cli
 
 test: $(STAMP)
 	$(BIN)/ruff check portcon tests examples benchmarks
