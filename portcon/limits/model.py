@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import ConfigDict, Field, field_serializer, field_validator, model_validator
+from pydantic import ConfigDict, field_serializer, field_validator, model_validator
 
 from portcon.errors import LimitsError
 from portcon.limits.checks import (
@@ -29,30 +29,20 @@ from portcon.limits.enums import (
     SizingMode,
     sizing_mode_help,
 )
+from portcon.limits.fields import (
+    COUNT_MAX,
+    GROUP_ALLOCATION,
+    GROUP_COUNTS,
+    GROUP_GROUPS,
+    GROUP_REBALANCE,
+    GROUP_RESIDUAL,
+    GROUP_RISK,
+    GROUP_SIZING,
+    MIP_TIME_LIMIT_MAX,
+    _caps_field,
+    _field,
+)
 from portcon.limits.validated import CheckedModel
-
-MIP_TIME_LIMIT_MAX = 86_400.0  # one day: longer searches are a typo, not a plan
-COUNT_MAX = 10**9
-GROUP_SIZING = "Sizing"
-GROUP_ALLOCATION = "Allocation and positions"
-GROUP_GROUPS = "Buckets and sectors"
-GROUP_RESIDUAL = "Residual (tiered sizing)"
-GROUP_RISK = "Risk and return"
-GROUP_COUNTS = "Position counts (mixed-integer)"
-GROUP_REBALANCE = "Rebalancing a held book"
-
-
-def _field(default: Any, group: str, description: str, **kwargs: Any) -> Any:
-    return Field(default, description=description, json_schema_extra={"group": group}, **kwargs)
-
-
-def _caps_field(group: str, description: str) -> Any:
-    return Field(
-        default_factory=dict,
-        validate_default=True,
-        description=description,
-        json_schema_extra={"group": group},
-    )
 
 
 class Limits(CheckedModel):
