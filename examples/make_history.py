@@ -25,31 +25,33 @@ THRESHOLD = 0.6
 HERE = Path(__file__).parent
 
 
-def make_history(seed: int = SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
+def make_history(
+    seed: int = SEED, weeks: int = WEEKS, size: int = ASSETS
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The long score history and the weekly returns (dates × assets)."""
     rng = np.random.default_rng(seed)
-    dates = pd.date_range("2025-01-03", periods=WEEKS, freq="7D")
-    assets = [f"A{k:02d}" for k in range(ASSETS)]
-    buckets = [BUCKETS[k % len(BUCKETS)] for k in range(ASSETS)]
-    level = THRESHOLD + rng.normal(0.0, 0.06, ASSETS)
+    dates = pd.date_range("2025-01-03", periods=weeks, freq="7D")
+    assets = [f"A{k:02d}" if size <= 100 else f"A{k:03d}" for k in range(size)]
+    buckets = [BUCKETS[k % len(BUCKETS)] for k in range(size)]
+    level = THRESHOLD + rng.normal(0.0, 0.06, size)
     persistence, shock, noise = 0.85, 0.02, 0.02
-    signal = np.zeros(ASSETS)
-    confidence_level = rng.uniform(0.55, 0.95, ASSETS)
-    cost = rng.choice([5.0, 10.0, 15.0, 25.0], ASSETS)
+    signal = np.zeros(size)
+    confidence_level = rng.uniform(0.55, 0.95, size)
+    cost = rng.choice([5.0, 10.0, 15.0, 25.0], size)
     rows = []
     for date in dates:
-        signal = persistence * signal + rng.normal(0.0, shock, ASSETS)
-        score = np.clip(level + signal + rng.normal(0.0, noise, ASSETS), 0.0, 1.0)
-        confidence = np.clip(confidence_level + rng.normal(0.0, 0.05, ASSETS), 0.0, 1.0)
+        signal = persistence * signal + rng.normal(0.0, shock, size)
+        score = np.clip(level + signal + rng.normal(0.0, noise, size), 0.0, 1.0)
+        confidence = np.clip(confidence_level + rng.normal(0.0, 0.05, size), 0.0, 1.0)
         for k, asset in enumerate(assets):
             day = date.date().isoformat()
             trend = round(float(confidence[k]), 3)
             rows.append((day, asset, round(float(score[k]), 4), buckets[k], trend, cost[k]))
     columns = ["date", "asset", "score", "bucket", "trending_confidence", "cost_bps"]
     history = pd.DataFrame(rows, columns=columns)
-    market = rng.normal(0.0015, 0.02, WEEKS)
-    beta = rng.uniform(0.5, 1.5, ASSETS)
-    idio = rng.normal(0.0, 0.02, (WEEKS, ASSETS))
+    market = rng.normal(0.0015, 0.02, weeks)
+    beta = rng.uniform(0.5, 1.5, size)
+    idio = rng.normal(0.0, 0.02, (weeks, size))
     returns = pd.DataFrame(
         np.round(market[:, None] * beta + idio, 6), index=dates.date, columns=assets
     )

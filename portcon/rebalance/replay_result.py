@@ -118,6 +118,8 @@ class ReplayResult:
     round_trips
         One row per position opened and closed again within the history: asset, opened,
         closed, days.
+    paths
+        How each step's answer was found (``convex``, ``mixed_integer``, ``heuristic``).
     limits
         The effective limits used at every step.
     """
@@ -131,6 +133,7 @@ class ReplayResult:
     pnl: pd.Series | None
     states: pd.DataFrame
     round_trips: pd.DataFrame
+    paths: pd.Series
     limits: Limits
 
     @classmethod
@@ -162,6 +165,7 @@ class ReplayResult:
             pnl=series([s.pnl or 0.0 for s in steps], "pnl") if has_market else None,
             states=states,
             round_trips=trips,
+            paths=pd.Series([str(s.portfolio.path) for s in steps], index=dates, name="path"),
             limits=limits,
         )
 
