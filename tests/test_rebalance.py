@@ -200,3 +200,10 @@ def test_score_moves_inside_the_band_change_no_weight(seed: int) -> None:
     untraded = (base.weights - pd.Series({"A": 0.3, "B": 0.25, "C": 0.2, "D": 0.2})).abs() < 1e-9
     assert untraded.any()
     np.testing.assert_allclose(moved.weights[untraded], base.weights[untraded], atol=1e-9)
+
+
+def test_a_young_position_that_drifted_above_its_cap_is_frozen_at_the_cap() -> None:
+    frame = _book({"A": 0.9, "B": 0.8}, {"A": 0.12, "B": 0.3}, days_held={"A": 1, "B": 40})
+    portfolio = portcon.construct(frame, {"min_holding_days": 3, "max_single_position": 0.1})
+    assert portfolio.weights["A"] == pytest.approx(0.1, abs=TOLERANCE)
+    assert "it had drifted to 12.0%" in portfolio.explanations.loc["A", "reason"]

@@ -132,7 +132,10 @@ def _held(
     if limits.min_holding_days is not None and days is not None and days < limits.min_holding_days:
         found.candidate[position] = True
         sentence = f"held: day {days} of {limits.min_holding_days} minimum holding days"
-        found.pinned[position] = (current, "min_holding_days", sentence)
+        ceiling = _ceiling(universe, limits, position)
+        if current > ceiling:  # drift took it above its cap: frozen at the cap instead
+            sentence += f", at its cap {percent(ceiling)} (it had drifted to {percent(current)})"
+        found.pinned[position] = (min(current, ceiling), "min_holding_days", sentence)
         return
     confidence = _confidence(universe, position)
     floor = limits.min_confidence_existing
@@ -211,6 +214,16 @@ def _new(
         )
         return
     found.candidate[position] = True
+
+
+def _ceiling(universe: Universe, limits: Limits, position: int) -> float:
+    """The tightest per-asset cap: max_single_position and the max_weight column."""
+    caps = [1.0]
+    if limits.max_single_position is not None:
+        caps.append(limits.max_single_position)
+    if universe.max_weight is not None and not np.isnan(universe.max_weight[position]):
+        caps.append(float(universe.max_weight[position]))
+    return min(caps)
 
 
 def _confidence(universe: Universe, position: int) -> float | None:

@@ -32,8 +32,11 @@ def held_violations(
         held = current[i] > 0
         young = held and limits.min_holding_days is not None and days is not None
         if young and days is not None and days[i] < (limits.min_holding_days or 0):
-            if abs(w - current[i]) > tolerance:
-                found.append(f"min_holding_days {name}: {w} instead of {current[i]}")
+            frozen = min(current[i], limits.max_single_position or 1.0)
+            if universe.max_weight is not None and not np.isnan(universe.max_weight[i]):
+                frozen = min(frozen, universe.max_weight[i])
+            if abs(w - frozen) > tolerance:
+                found.append(f"min_holding_days {name}: {w} instead of {frozen}")
             continue
         if w == 0:
             continue
