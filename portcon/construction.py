@@ -145,7 +145,7 @@ def _construct(
         universe, limits, returns, covariance, factor_model, expected_returns, repair_covariance
     )
     program = compile_program(universe, limits, market)
-    correlations = _correlations(universe, market, correlation)
+    correlations = _correlations(universe, limits, market, correlation)
     timings = {"prepare": time.perf_counter() - started}
     if not len(program.members):
         return _all_cash(program, timings, started)
@@ -180,13 +180,15 @@ def _solve_or_diagnose(program: Program) -> Solution:
 
 
 def _correlations(
-    universe: Universe, market: MarketData, given: pd.DataFrame | None
+    universe: Universe, limits: Limits, market: MarketData, given: pd.DataFrame | None
 ) -> np.ndarray | None:
-    """Correlations for ``correlation_limit``: as given; else the sample correlation of the
-    return history (what a user would compute, not the shrunk risk model's); else the risk
-    model's."""
+    """Correlations for ``correlation_limit``: as given (always checked); else, only when the
+    limit is in force, the sample correlation of the return history (what a user would
+    compute, not the shrunk risk model's), else the risk model's."""
     if given is not None:
         return correlation_matrix(given, universe.assets)
+    if limits.correlation_limit is None:
+        return None  # nothing reads them: no N×N work on the common path
     if market.returns is not None and market.returns.shape[0] > 2:
         with np.errstate(invalid="ignore", divide="ignore"):
             sample = np.corrcoef(market.returns, rowvar=False)

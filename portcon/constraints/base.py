@@ -153,6 +153,11 @@ class RowBlock:
         )
 
 
+def slack(sense: Sense, values: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    """How far each row is inside its bound: ≥ 0 where it holds (|·| for ``==`` rows' gap)."""
+    return values - bound if sense == Sense.GE else bound - values
+
+
 def constrain(lhs: cp.Expression, sense: Sense, rhs: cp.Expression | np.ndarray) -> cp.Constraint:
     """``lhs <sense> rhs`` as a cvxpy constraint."""
     if sense == Sense.LE:

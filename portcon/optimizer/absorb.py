@@ -16,7 +16,7 @@ from collections.abc import Callable
 import cvxpy as cp
 import numpy as np
 
-from portcon.constraints.base import Sense
+from portcon.constraints.base import Sense, slack
 from portcon.constraints.portfolio import TargetAllocation
 from portcon.errors import PortconError
 from portcon.optimizer.program import Program
@@ -86,11 +86,11 @@ def _finite(program: Program, solution: Solution) -> bool:
 def _within(solution: Solution) -> bool:
     """Every row of the solution holds to the checker's tolerance."""
     for block in solution.blocks:
-        values = block.values(solution.weights)
-        bound = block.bound_values(solution.bounds)
         if block.sense == Sense.EQ:
             continue  # the budget: Σw is target − cash by construction of the cash
-        slack = values - bound if block.sense == Sense.GE else bound - values
-        if np.any(slack < -FEASIBLE):
+        gap = slack(
+            block.sense, block.values(solution.weights), block.bound_values(solution.bounds)
+        )
+        if np.any(gap < -FEASIBLE):
             return False
     return True

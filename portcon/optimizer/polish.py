@@ -17,7 +17,7 @@ import dataclasses
 
 import numpy as np
 
-from portcon.constraints.base import Block, RowBlock, Sense
+from portcon.constraints.base import Block, RowBlock, Sense, slack
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
 
@@ -77,9 +77,7 @@ def polish(program: Program, solution: Solution, complementary: bool = True) -> 
 
 
 def _slacks(block: Block, solution: Solution, weights: np.ndarray) -> np.ndarray:
-    values = block.values(weights)
-    bound = block.bound_values(solution.bounds)
-    return values - bound if block.sense == Sense.GE else bound - values
+    return slack(block.sense, block.values(weights), block.bound_values(solution.bounds))
 
 
 def _pinned(block: Block, solution: Solution) -> bool:

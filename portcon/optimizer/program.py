@@ -169,7 +169,7 @@ def compile_program(
     notes = {asset: note for asset, note in found.notes.items() if asset in member_assets}
     for position, (_, _, sentence) in found.pinned.items():
         notes[str(universe.assets[position])] = sentence
-    priority = None if found.priority is None else found.priority[members]
+    priority = found.priority[members]
     return Program(
         universe,
         limits,

@@ -42,11 +42,11 @@ class Eligibility:
     """
 
     candidate: np.ndarray
+    priority: np.ndarray
     exclusions: dict[str, str] = field(default_factory=dict)
     pinned: dict[int, tuple[float, str, str]] = field(default_factory=dict)
     grace: dict[int, tuple[float, str]] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
-    priority: np.ndarray | None = None
 
 
 def eligibility(universe: Universe, limits: Limits) -> Eligibility:
@@ -150,7 +150,7 @@ def _held(
         review = f"; due for review: held {days} days ≥ max_holding_days {limits.max_holding_days}"
     if keep is None or score >= keep:
         found.candidate[position] = True
-        found.priority[position] = True  # type: ignore[index]
+        found.priority[position] = True
         kept = f"kept: held, score {score:.2f}" + (f" ≥ {keep:.2f}" if keep is not None else "")
         found.notes[asset] = kept + review
         return

@@ -37,7 +37,8 @@ def held_rules(
         graced = sorted((index[p], cap) for p, (cap, _) in found.grace.items())
         rows = np.array([k for k, _ in graced])
         current = universe.current_weight
-        assert current is not None  # grace is only given to held positions
+        if current is None:
+            raise RuntimeError("grace given to an asset with no current weight; this is a bug")
         first_day = np.array(
             [
                 universe.days_below_threshold is not None

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from portcon._text import limit_unit, percent
-from portcon.constraints.base import Sense
+from portcon.constraints.base import Sense, slack
 from portcon.constraints.keys import LimitKey, group_kind
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
@@ -50,8 +50,8 @@ def constraint_table(solution: Solution) -> pd.DataFrame:
         senses += [str(block.sense)] * block.rows
         bounds.append(bound)
         values.append(value)
-        slacks.append(value - bound if block.sense == Sense.GE else bound - value)
-    slack = np.concatenate(slacks)
+        slacks.append(slack(block.sense, value, bound))
+    gaps = np.concatenate(slacks)
     return pd.DataFrame(
         {
             "rule": rules,
@@ -59,9 +59,9 @@ def constraint_table(solution: Solution) -> pd.DataFrame:
             "sense": senses,
             "bound": np.concatenate(bounds),
             "value": np.concatenate(values),
-            "slack": slack,
+            "slack": gaps,
             "shadow_price": np.concatenate(solution.multipliers),
-            "binding": np.abs(slack) <= BINDING_TOLERANCE,
+            "binding": np.abs(gaps) <= BINDING_TOLERANCE,
         }
     )
 
