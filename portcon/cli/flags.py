@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Any
 
 from portcon.limits import Limits
+from portcon.limits.fields import group_of, in_group_order
 
 OFF_WORDS = ("none", "off")
 
@@ -17,10 +18,8 @@ OFF_WORDS = ("none", "off")
 def add_limit_flags(parser: argparse.ArgumentParser) -> None:
     """One ``--field-name`` flag per Limits field, in argument groups named like the fields'."""
     groups: dict[str, argparse._ArgumentGroup] = {}
-    for name, info in Limits.model_fields.items():
-        # a dict for every Limits field (pydantic also allows a callable)
-        schema = info.json_schema_extra
-        group_name = str(schema.get("group", "Other")) if isinstance(schema, dict) else "Other"
+    for name, info in in_group_order(Limits.model_fields):
+        group_name = group_of(info)
         if group_name not in groups:
             groups[group_name] = parser.add_argument_group(f"limits: {group_name}")
         parse, metavar, extra = _parser_for(info.annotation)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field
+from pydantic.fields import FieldInfo
 
 MIP_TIME_LIMIT_MAX = 86_400.0  # one day: longer searches are a typo, not a plan
 COUNT_MAX = 10**9
@@ -15,6 +17,27 @@ GROUP_RESIDUAL = "Residual (tiered sizing)"
 GROUP_RISK = "Risk and return"
 GROUP_COUNTS = "Position counts (mixed-integer)"
 GROUP_REBALANCE = "Rebalancing a held book"
+GROUP_ORDER = (
+    GROUP_SIZING,
+    GROUP_ALLOCATION,
+    GROUP_GROUPS,
+    GROUP_RESIDUAL,
+    GROUP_RISK,
+    GROUP_COUNTS,
+    GROUP_REBALANCE,
+)
+
+
+def group_of(info: FieldInfo) -> str:
+    """The group a Limits field is declared in ("Other" when it names none)."""
+    extra = info.json_schema_extra  # a dict for every Limits field (pydantic allows a callable)
+    return str(extra.get("group", "Other")) if isinstance(extra, dict) else "Other"
+
+
+def in_group_order(fields: Mapping[str, FieldInfo]) -> list[tuple[str, FieldInfo]]:
+    """Fields sorted by group (in GROUP_ORDER, unknown groups last), declaration order within."""
+    rank = {group: position for position, group in enumerate(GROUP_ORDER)}
+    return sorted(fields.items(), key=lambda item: rank.get(group_of(item[1]), len(rank)))
 
 
 def _field(default: Any, group: str, description: str, **kwargs: Any) -> Any:

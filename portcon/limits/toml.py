@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from portcon.limits.fields import group_of, in_group_order
+
 if TYPE_CHECKING:
     from portcon.limits import Limits
 
@@ -23,10 +25,8 @@ def dump_limits(limits: Limits) -> str:
     """
     lines: list[str] = []
     current_group = None
-    for name, info in type(limits).model_fields.items():
-        # a dict for every Limits field (pydantic also allows a callable)
-        extra = info.json_schema_extra
-        group = str(extra.get("group", "Other")) if isinstance(extra, dict) else "Other"
+    for name, info in in_group_order(type(limits).model_fields):
+        group = group_of(info)
         if group != current_group:
             lines.append(f"{'' if not lines else chr(10)}# {group}")
             current_group = group
