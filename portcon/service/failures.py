@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from portcon.errors import InfeasibleError, InternalError, PortconError, SolverError
 
@@ -88,6 +89,14 @@ def _refused(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body(error.error, error.detail), error.status, headers=headers)
 
 
+def _http(request: Request, error: Exception) -> JSONResponse:
+    """Starlette's own refusals (unknown path, wrong method) in the service's error body."""
+    assert isinstance(error, HTTPException)
+    name = {404: "NotFound", 405: "MethodNotAllowed"}.get(error.status_code, "HTTPError")
+    request.state.error = name
+    return JSONResponse(body(name, error.detail or name), error.status_code, headers=error.headers)
+
+
 def _database(request: Request, error: Exception) -> JSONResponse:
     request.state.error = "DatabaseUnavailable"
     log.warning("database unavailable: %s", type(error).__name__)
@@ -112,6 +121,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(PortconError, _portcon)
     app.add_exception_handler(RequestRefusedError, _refused)
+    app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(sa.exc.OperationalError, _database)
     app.add_exception_handler(sa.exc.InterfaceError, _database)
     app.add_exception_handler(sa.exc.DBAPIError, _database)

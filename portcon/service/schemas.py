@@ -14,6 +14,13 @@ from portcon.limits import Limits
 
 Label = Annotated[str, Field(min_length=1, max_length=200)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+# Kelly's formulas square and divide by scales (volatility, average win or loss): outside
+# [TINY, HUGE] a square underflows to 0 or overflows, so such values are refused as a 422
+# naming the field. Returns are bounded for the same reason (a fraction of ±10,000 % a year).
+TINY = 1e-6
+HUGE = 1e6
+Scale = Annotated[float, Field(ge=TINY, le=HUGE, allow_inf_nan=False)]
+Return = Annotated[float, Field(ge=-100, le=100, allow_inf_nan=False)]
 DecisionId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")]
 
 
@@ -31,7 +38,7 @@ class AssetIn(Strict):
     bucket: Label | None = None
     sector: Label | None = None
     current_weight: Annotated[float, Field(ge=0, le=1)] | None = None
-    volatility: Annotated[float, Field(gt=0)] | None = None
+    volatility: Scale | None = None
     min_weight: Annotated[float, Field(ge=0, le=1)] | None = None
     max_weight: Annotated[float, Field(ge=0, le=1)] | None = None
 
@@ -111,15 +118,15 @@ class MatrixIn(Strict):
 class KellyRequest(Strict):
     """The seed's Kelly request: odds (discrete), moments (continuous) or a return history."""
 
-    expected_return: Finite | None = None
+    expected_return: Return | None = None
     win_probability: Annotated[float, Field(gt=0, lt=1)] | None = None
-    average_win: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
-    average_loss: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
-    portfolio_volatility: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
+    average_win: Scale | None = None
+    average_loss: Scale | None = None
+    portfolio_volatility: Scale | None = Field(
         None, description="volatility per period of the bet (continuous Kelly)"
     )
-    returns: list[Finite] | None = Field(None, description="return history (adds an interval)")
-    risk_free_rate: Finite = 0.0
+    returns: list[Return] | None = Field(None, description="return history (adds an interval)")
+    risk_free_rate: Return = 0.0
     fraction: Annotated[float, Field(gt=0, le=1)] = Field(0.5, description="Kelly multiple")
     max_bet: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
     confidence_level: Annotated[float, Field(gt=0, lt=1)] = 0.95

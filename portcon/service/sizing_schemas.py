@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from portcon.service.schemas import DecisionId, Finite, Label, Strict
+from portcon.service.schemas import TINY, DecisionId, Label, Return, Scale, Strict
 
 Fraction = Annotated[float, Field(gt=0, le=1)]
 Weight = Annotated[float, Field(ge=0, le=1)]
-Volatility = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+Volatility = Annotated[float, Field(ge=TINY, le=100, allow_inf_nan=False)]
 
 
 class SizingMethod(StrEnum):
@@ -39,12 +39,12 @@ class TradingDecision(Strict):
     decision_id: DecisionId
     instrument_id: Label
     sector: Label | None = None
-    expected_return: Finite | None = Field(None, description="annual expected return")
+    expected_return: Return | None = Field(None, description="annual expected return")
     volatility: Volatility | None = Field(None, description="annual volatility")
     confidence: Fraction = Field(1.0, description="reported back as confidence_score")
     win_probability: Annotated[float, Field(gt=0, lt=1)] | None = None
-    average_win: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
-    average_loss: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    average_win: Scale | None = None
+    average_loss: Scale | None = None
 
 
 class Position(Strict):
