@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,9 @@ from portcon.limits import Limits
 from portcon.rebalance.trades import HOLD, one_way_turnover, trade_table
 from portcon.report.metrics import Metrics
 from portcon.report.report import Report
+
+if TYPE_CHECKING:
+    from portcon.report.weight_moves import WeightSensitivity
 
 CASH_LABEL = "CASH"
 CASH_FALLBACK = "CASH (uninvested)"
@@ -156,6 +159,20 @@ class Portfolio:
         0.01 × shadow_price, where the optimum is smooth in the field.
         """
         return self._report.sensitivity.copy()
+
+    def weight_sensitivity(self) -> WeightSensitivity:
+        """How every weight and cash move per unit increase of each limit, without re-solving.
+
+        Implicit differentiation of the KKT system at the answer's active set; valid while
+        that set holds, which ``ranges`` measures in each direction (0 at a kink). On the
+        mixed-integer and heuristic paths it holds for the chosen support. See
+        :class:`portcon.report.weight_moves.WeightSensitivity`.
+        """
+        from portcon.report.weight_sensitivity import weight_sensitivity
+
+        report = self._report
+        chosen = self.path != "convex"
+        return weight_sensitivity(report.program, report.solution, self.cash_label, chosen)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per asset plus a last cash row: weight, score, groups, trade, binding, reason.
