@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 
 from portcon._text import listing
+from portcon.constraints.balance import balanced_buckets, with_balance
+from portcon.context import MarketContext, apply_context
 from portcon.counts.flow import choose_support
 from portcon.counts.selection import Selection
 from portcon.errors import (
@@ -31,6 +33,7 @@ from portcon.rebalance.state import merge_current
 from portcon.report.check import violations
 from portcon.report.diagnose import diagnose
 from portcon.report.report import Report
+from portcon.seed_inputs import age_scores, fill_unknown_buckets
 from portcon.universe import Universe
 
 
@@ -45,6 +48,7 @@ def construct(
     correlation: pd.DataFrame | None = None,
     repair_covariance: bool = False,
     current: pd.Series | pd.DataFrame | None = None,
+    context: MarketContext | Mapping[str, Any] | None = None,
 ) -> Portfolio:
     """Target weights for scored assets under limits, solved as one convex program.
 
@@ -79,6 +83,10 @@ def construct(
         The book held now, when not among the scores' columns: a Series asset → weight, or a
         DataFrame indexed by asset with ``current_weight`` and optional ``days_held`` and
         ``days_below_threshold``. Held assets missing from the scores are an InputError.
+    context
+        A :class:`MarketContext` (or a dict of its fields): adjusts the limits as the
+        rebalancer's dynamic limits did; each change is a line of ``Portfolio.notes`` and
+        ``Portfolio.limits`` is the effective set.
     repair_covariance
         Replace a covariance that is not symmetric positive semidefinite by the nearest one
         that is (and say by how much in ``Portfolio.notes``) instead of raising.
@@ -114,6 +122,7 @@ def construct(
             correlation=correlation,
             repair_covariance=repair_covariance,
             current=current,
+            context=context,
         )
     except PortconError:
         raise
@@ -135,20 +144,26 @@ def _construct(
     correlation: pd.DataFrame | None,
     repair_covariance: bool,
     current: pd.Series | pd.DataFrame | None,
+    context: MarketContext | Mapping[str, Any] | None = None,
 ) -> Portfolio:
     started = time.perf_counter()
     if current is not None:
         scores = merge_current(scores, current)
-    universe = Universe.from_scores(scores)
     limits = coerce_limits(limits)
+    scores, seed_notes = _seed_inputs(scores, limits)
+    universe = Universe.from_scores(scores)
+    if isinstance(context, Mapping):
+        context = MarketContext.from_mapping(context)
+    limits, adjustments = apply_context(limits, context, universe)
+    seed_notes += tuple(str(adjustment) for adjustment in adjustments)
     market = prepare_market_data(
         universe, limits, returns, covariance, factor_model, expected_returns, repair_covariance
     )
-    program = compile_program(universe, limits, market)
+    program = with_balance(compile_program(universe, limits, market))
     correlations = _correlations(universe, limits, market, correlation)
     timings = {"prepare": time.perf_counter() - started}
     if not len(program.members):
-        return _all_cash(program, timings, started)
+        return _all_cash(program, timings, started, seed_notes)
     solution = _solve_or_diagnose(program)
     timings.update(solution.timings)
     selection = None
@@ -163,10 +178,19 @@ def _construct(
     solution = polish(program, solution)
     timings["polish"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    portfolio = _report(program, solution, timings, market, correlations, selection)
+    portfolio = _report(program, solution, timings, market, correlations, selection, seed_notes)
     timings["report"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
     return portfolio
+
+
+def _seed_inputs(
+    scores: pd.Series | pd.DataFrame, limits: Limits
+) -> tuple[pd.Series | pd.DataFrame, tuple[str, ...]]:
+    """The rebalancer's input rules: the Unknown bucket, ageing held scores (with notes)."""
+    scores, unknown = fill_unknown_buckets(scores)
+    scores, aged = age_scores(scores, limits)
+    return scores, (*unknown, *aged)
 
 
 def _solve_or_diagnose(program: Program) -> Solution:
@@ -190,8 +214,9 @@ def _correlations(
     if limits.correlation_limit is None:
         return None  # nothing reads them: no N×N work on the common path
     if market.returns is not None and market.returns.shape[0] > 2:
+        rows = market.returns[-(limits.correlation_window or 0) :]
         with np.errstate(invalid="ignore", divide="ignore"):
-            sample = np.corrcoef(market.returns, rowvar=False)
+            sample = np.corrcoef(rows, rowvar=False)
         sample = np.nan_to_num(np.atleast_2d(sample), nan=0.0)  # a constant series: no co-move
         np.fill_diagonal(sample, 1.0)
         return sample
@@ -208,11 +233,19 @@ def _report(
     market: MarketData,
     correlations: np.ndarray | None,
     selection: Selection | None,
+    seed_notes: tuple[str, ...] = (),
 ) -> Portfolio:
     universe, limits = program.universe, program.limits
     weights = np.zeros(universe.size)
     weights[program.members] = solution.weights
-    broken = violations(weights, universe, limits, market=market, correlation=correlations)
+    broken = violations(
+        weights,
+        universe,
+        limits,
+        market=market,
+        correlation=correlations,
+        balanced=balanced_buckets(program),
+    )
     if broken:
         raise SolverError(
             f"{solution.solver} returned weights that break limits: {listing(broken, 5)}",
@@ -233,7 +266,7 @@ def _report(
         _report=Report(program, solution, weights),
         _current=_current(universe),
         _cost_bps=_cost_bps(universe, limits),
-        notes=(*market.notes, *(selection.notes if selection else ())),
+        notes=(*seed_notes, *market.notes, *(selection.notes if selection else ())),
         path=selection.path if selection else SolutionPath.CONVEX,
         mip_gap=selection.gap if selection else None,
         mip_bound=selection.bound if selection else None,
@@ -255,7 +288,9 @@ def _current(universe: Universe) -> pd.Series | None:
     return pd.Series(universe.current_weight, index=universe.assets, name="current_weight")
 
 
-def _all_cash(program: Program, timings: dict[str, float], started: float) -> Portfolio:
+def _all_cash(
+    program: Program, timings: dict[str, float], started: float, seed_notes: tuple[str, ...] = ()
+) -> Portfolio:
     universe, limits = program.universe, program.limits
     weights = np.zeros(universe.size)
     timings["total"] = time.perf_counter() - started
@@ -271,5 +306,5 @@ def _all_cash(program: Program, timings: dict[str, float], started: float) -> Po
         limits=limits,
         _report=Report(program, None, weights),
         _current=_current(universe),
-        notes=program.universe_market.notes,
+        notes=(*seed_notes, *program.universe_market.notes),
     )

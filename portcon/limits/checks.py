@@ -178,6 +178,9 @@ def describe(error: ValidationError) -> str:
 
 def check_cross_fields(limits: Any) -> None:
     """Fields that contradict each other (raises ValueError, turned into LimitsError)."""
+    from portcon.limits.seed_checks import check_seed_rules
+
+    check_seed_rules(limits)
     if limits.max_total_positions is not None:
         for name, value in (
             ("max_new_positions", limits.max_new_positions),

@@ -79,3 +79,19 @@ class ResidualStrategy(StrEnum):
 
 
 DEFAULT_TIERS: tuple[tuple[float, float], ...] = ((0.9, 1.5), (0.8, 1.2), (0.7, 1.0), (0.6, 0.8))
+
+
+class DiversificationMode(StrEnum):
+    """The rebalancer's diversification modes and the bucket rules each implies."""
+
+    STRICT = "strict"
+    BALANCED = "balanced"
+    AGGRESSIVE = "aggressive"
+
+
+class SectorClassification(StrEnum):
+    """Where an asset's sector comes from (see :func:`portcon.classify_sectors`)."""
+
+    GIVEN = "given"
+    BEHAVIOURAL = "behavioural"
+    HYBRID = "hybrid"

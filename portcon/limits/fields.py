@@ -17,6 +17,7 @@ GROUP_RESIDUAL = "Residual (tiered sizing)"
 GROUP_RISK = "Risk and return"
 GROUP_COUNTS = "Position counts (mixed-integer)"
 GROUP_REBALANCE = "Rebalancing a held book"
+GROUP_DIVERSIFICATION = "Diversification and market context"
 GROUP_ORDER = (
     GROUP_SIZING,
     GROUP_ALLOCATION,
@@ -25,6 +26,7 @@ GROUP_ORDER = (
     GROUP_RISK,
     GROUP_COUNTS,
     GROUP_REBALANCE,
+    GROUP_DIVERSIFICATION,
 )
 
 

@@ -42,9 +42,11 @@ from portcon.limits.fields import (
     _field,
 )
 from portcon.limits.rebalance_fields import RebalanceFields
+from portcon.limits.seed_checks import apply_diversification_mode
+from portcon.limits.seed_fields import SeedFields
 
 
-class Limits(RebalanceFields):
+class Limits(SeedFields, RebalanceFields):
     """The limits and sizing choices of one portfolio construction.
 
     Every field is optional; ``None`` switches a limit off. Build one directly
@@ -208,7 +210,8 @@ class Limits(RebalanceFields):
     max_new_positions: int | None = _field(
         None,
         GROUP_COUNTS,
-        "Most assets held that are not held now (current_weight 0 or no current_weight column).",
+        "Most assets held that are not held now (current_weight 0); off when no current book "
+        "is given (no current_weight column, no current=), said in the notes.",
         ge=0,
         le=COUNT_MAX,
     )
@@ -241,12 +244,17 @@ class Limits(RebalanceFields):
     bucket_override_threshold: float | None = _field(
         None,
         GROUP_COUNTS,
-        "An asset scoring at or above this may break its bucket's count and allocation limits.",
+        "An asset scoring at or above this may be held past its bucket's position count when "
+        "the count would block it; it still counts towards the bucket's allocation cap.",
         ge=0,
         le=1,
     )
     max_bucket_overrides: int = _field(
-        1, GROUP_COUNTS, "Most bucket overrides per construction.", ge=0, le=COUNT_MAX
+        2,
+        GROUP_COUNTS,
+        "Most names held past their bucket's position count by bucket override (the seed's 2).",
+        ge=0,
+        le=COUNT_MAX,
     )
     correlation_limit: float | None = _field(
         None,
@@ -296,6 +304,11 @@ class Limits(RebalanceFields):
     @field_serializer("bucket_caps", "sector_caps", "risk_budgets", "bucket_position_limits")
     def _serialize_caps(self, caps: Mapping[str, float]) -> dict[str, float]:
         return dict(caps)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_mode(cls, data: Any) -> Any:
+        return apply_diversification_mode(data)
 
     @model_validator(mode="after")
     def _check_cross_fields(self) -> Limits:

@@ -7,6 +7,8 @@ to the solver cannot hide itself here.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 
 from portcon.limits import Limits, ResidualStrategy, SizingMode
@@ -24,12 +26,15 @@ def violations(
     tolerance: float = TOLERANCE,
     market: MarketData | None = None,
     correlation: np.ndarray | None = None,
+    balanced: Collection[str] | None = None,
 ) -> list[str]:
     """Every limit the weights break by more than ``tolerance``, in words (empty when none).
 
     ``market`` (universe order) is needed to check ``max_portfolio_volatility`` and
     ``min_expected_return``, ``correlation`` (universe order) to check ``correlation_limit``;
     a limit whose data is missing is reported as a violation rather than passed unchecked.
+    ``balanced`` names the buckets ``bucket_balance_tolerance`` covers (those with an
+    eligible asset); without it, every bucket of the universe.
     """
     w = np.asarray(weights, dtype=float)
     names = [str(a) for a in universe.assets]
@@ -53,6 +58,7 @@ def violations(
             if cap is not None:
                 over(float(w[universe.sector == group].sum()), cap, f"sector cap {group}")
     found.extend(_bucket_violations(w, universe, limits, tolerance))
+    found.extend(_balance_violations(w, universe, limits, tolerance, balanced))
     if limits.sizing_mode == SizingMode.TIERED:
         found.extend(_tier_violations(w, universe, limits, tolerance))
     found.extend(_bound_violations(w, universe, tolerance))
@@ -224,4 +230,31 @@ def _bucket_violations(
                 found.append(f"bucket count {bucket}: {count} > {limit}")
     if used > (limits.max_bucket_overrides if limits.bucket_override_threshold is not None else 0):
         found.append(f"bucket overrides: {used} needed > {limits.max_bucket_overrides} allowed")
+    return found
+
+
+def _balance_violations(
+    w: np.ndarray,
+    universe: Universe,
+    limits: Limits,
+    tolerance: float,
+    balanced: Collection[str] | None,
+) -> list[str]:
+    """|bucket weight − invested / B| ≤ bucket_balance_tolerance for each covered bucket."""
+    allowed = limits.bucket_balance_tolerance
+    if allowed is None or universe.bucket is None:
+        return []
+    labels = [str(b) for b in universe.bucket]
+    covered = sorted(set(labels) if balanced is None else set(balanced))
+    if len(covered) < 2:
+        return []
+    share = float(w.sum()) / len(covered)
+    found = []
+    for bucket in covered:
+        weight = float(sum(x for x, b in zip(w, labels, strict=True) if b == bucket))
+        if abs(weight - share) > allowed + tolerance:
+            found.append(
+                f"bucket_balance_tolerance {bucket}: {weight:.10f} is {abs(weight - share):.10f} "
+                f"from the equal share {share:.10f} > {allowed:.10f}"
+            )
     return found

@@ -1,0 +1,105 @@
+"""The Limits fields of diversification and market context, carried over from the rebalancer.
+
+``diversification_mode`` and ``bucket_balance_tolerance`` shape the bucket rules; the context
+fields (``regime_change_aggression``, ``drawdown_position_reduction``,
+``portfolio_concentration_limit``, ``regime_aware_correlation``, ``dynamic_bucket_slots``) only
+act when a :class:`portcon.MarketContext` is given. Declared apart from
+:class:`~portcon.limits.Limits` (which inherits them) to keep its module short.
+"""
+
+from __future__ import annotations
+
+from portcon.limits.enums import DiversificationMode, SectorClassification
+from portcon.limits.fields import COUNT_MAX, GROUP_DIVERSIFICATION, _field
+from portcon.limits.validated import CheckedModel
+
+
+class SeedFields(CheckedModel):
+    """The diversification and market-context fields of :class:`~portcon.limits.Limits`."""
+
+    diversification_mode: DiversificationMode = _field(
+        DiversificationMode.BALANCED,
+        GROUP_DIVERSIFICATION,
+        "strict: max_bucket_allocation ≤ 0.35 (0.35 when off) and min_buckets_represented ≥ 2 "
+        "(2 when off); balanced: no extra rule; aggressive: max_bucket_allocation ≤ 0.7 and "
+        "bucket_balance_tolerance ≥ 0.3 when set (the rebalancer's rules).",
+    )
+    bucket_balance_tolerance: float | None = _field(
+        None,
+        GROUP_DIVERSIFICATION,
+        "Each bucket with an eligible asset holds within this of an equal share of the "
+        "invested weight: |Σ_b w − Σ w / B| ≤ tolerance (the seed uses 0.2), in [0, 0.5]; "
+        "needs a bucket column.",
+        ge=0,
+        le=0.5,
+    )
+    score_decay_factor: float | None = _field(
+        None,
+        GROUP_DIVERSIFICATION,
+        "Held positions age: score × factor^days_held before any rule reads it (the seed "
+        "uses 0.95), in [0.5, 1]; needs a days_held column.",
+        ge=0.5,
+        le=1,
+    )
+    seed_ranges: bool = _field(
+        False,
+        GROUP_DIVERSIFICATION,
+        "Also enforce the rebalancer's ranges: 0.8 ≤ target_allocation, and every bucket or "
+        "sector cap ≥ 0.1. Off by default: infeasibility repairs and sweeps go below them.",
+    )
+    regime_change_aggression: float = _field(
+        2.0,
+        GROUP_DIVERSIFICATION,
+        "Context: on a regime change max_new_positions × this (and max_total_positions × 1.2).",
+        gt=0,
+        le=100,
+    )
+    drawdown_position_reduction: float = _field(
+        0.8,
+        GROUP_DIVERSIFICATION,
+        "Context: in a drawdown target_allocation × this, in (0, 1].",
+        gt=0,
+        le=1,
+    )
+    portfolio_concentration_limit: float = _field(
+        0.7,
+        GROUP_DIVERSIFICATION,
+        "Context: when the current book's largest bucket holds more than this share of it, at "
+        "least 2 new positions are allowed, in (0, 1].",
+        gt=0,
+        le=1,
+    )
+    regime_aware_correlation: bool = _field(
+        True,
+        GROUP_DIVERSIFICATION,
+        "Context: correlations × 1.3 (at most 0.95) in a Crisis or Deflation regime and × 0.8 "
+        "(at least −0.95) in Goldilocks, before correlation_limit reads them.",
+    )
+    dynamic_bucket_slots: bool = _field(
+        False,
+        GROUP_DIVERSIFICATION,
+        "Context: per-bucket counts from max_total_positions split equally over the buckets, "
+        "+1 for favoured buckets, at least 1 each, at most max_positions_per_bucket.",
+    )
+    sector_classification: SectorClassification = _field(
+        SectorClassification.GIVEN,
+        GROUP_DIVERSIFICATION,
+        "given: the sector column as is; behavioural: the best-correlated sector ETF "
+        "(etf_returns=), else the given sector; hybrid: the behavioural sector where it "
+        "disagrees with the given one, the given one otherwise (the seed's order).",
+    )
+    correlation_window: int | None = _field(
+        None,
+        GROUP_DIVERSIFICATION,
+        "Correlations (correlation_limit, sector classification) from the last this many rows "
+        "of returns= (the seed uses 60); None: all rows.",
+        ge=2,
+        le=COUNT_MAX,
+    )
+    correlation_min_points: int = _field(
+        30,
+        GROUP_DIVERSIFICATION,
+        "Fewest shared return rows for a behavioural sector match (the seed uses 30).",
+        ge=2,
+        le=COUNT_MAX,
+    )
