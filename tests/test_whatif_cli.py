@@ -109,3 +109,32 @@ def test_html_renders_in_headless_chromium(whatif_output: Path, tmp_path: Path) 
         capture_output=True,
     )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_progress_bar_draws_on_stderr_for_long_runs(capsys) -> None:
+    from portcon.cli.whatif import PROGRESS_FROM, _ProgressBar
+
+    total = PROGRESS_FROM + 5
+    with _ProgressBar(shown=True) as bar:
+        for done in range(1, total + 1):
+            bar.update(done, total)
+    captured = capsys.readouterr()
+    assert f"{total}/{total}" in captured.err
+    assert captured.out == ""
+
+
+def test_progress_bar_hidden_when_quiet_short_or_not_a_terminal(capsys, monkeypatch) -> None:
+    import argparse
+
+    from portcon.cli.whatif import PROGRESS_FROM, _ProgressBar, _show_progress
+
+    with _ProgressBar(shown=True) as bar:  # a short run
+        bar.update(1, PROGRESS_FROM - 1)
+    with _ProgressBar(shown=False) as bar:
+        bar.update(1, PROGRESS_FROM + 1)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    assert not _show_progress(argparse.Namespace(quiet=True))
+    assert _show_progress(argparse.Namespace(quiet=False))
+    monkeypatch.setattr("sys.stdout.isatty", lambda: False)
+    assert not _show_progress(argparse.Namespace(quiet=False))

@@ -108,8 +108,8 @@ def run_whatif_command(arguments: argparse.Namespace, limits: Limits) -> int:
         "repair_covariance": arguments.repair_covariance,
     }
     scores = read_scores_csv(arguments.scores)
-    with _Executor(arguments) as executor:
-        common = {"executor": executor, "workers": arguments.workers, "progress": _progress()}
+    with _Executor(arguments) as executor, _ProgressBar(shown=_show_progress(arguments)) as bar:
+        common = {"executor": executor, "workers": arguments.workers, "progress": bar.update}
         if arguments.command == "whatif":
             report = whatif(scores, limits, arguments.scenarios, **common, **market)
         else:
@@ -144,16 +144,49 @@ class _Executor:
             self.client.close()
 
 
-def _progress() -> Callable[[int, int], None] | None:
-    if not sys.stderr.isatty():
-        return None
+def _show_progress(arguments: argparse.Namespace) -> bool:
+    """A bar only for a person watching: not with --quiet, not when stdout is a file or pipe."""
+    return not arguments.quiet and sys.stdout.isatty()
 
-    def show(done: int, total: int) -> None:
-        if total >= PROGRESS_FROM:
-            end = "\n" if done == total else ""
-            print(f"\r{done}/{total} scenarios", end=end, file=sys.stderr, flush=True)
 
-    return show
+class _ProgressBar:
+    """A rich progress bar on stderr for runs of at least PROGRESS_FROM scenarios.
+
+    ``update(done, total)`` is the ``progress=`` callback of :func:`portcon.whatif`; the bar
+    starts on the first call with a long enough total and is closed on exit, so an error
+    leaves the terminal clean.
+    """
+
+    def __init__(self, shown: bool) -> None:
+        self.shown = shown
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def update(self, done: int, total: int) -> None:
+        """Advance the bar to ``done`` of ``total`` scenarios (the base included)."""
+        if not self.shown or total < PROGRESS_FROM:
+            return
+        if self.bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            self.bar = Progress(
+                "scenarios",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("scenarios", total=total)
+        self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def _write(report: ScenarioReport, outdir: Path, figures: bool) -> None:
