@@ -1,0 +1,249 @@
+"""The rebalancer's configuration: modes, presets, validation rules, balance, Unknown bucket."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import portcon
+from portcon import Limits, LimitsError
+from portcon.report.check import violations
+from portcon.universe import Universe
+from tests.finite_differences import check_shadow_prices
+
+TOLERANCE = 1e-8
+
+
+def _frame(seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {"score": rng.uniform(0.6, 1.0, 12), "bucket": ["R"] * 6 + ["D"] * 3 + ["I"] * 3},
+        index=[f"A{i}" for i in range(12)],
+    )
+
+
+# -- diversification modes ---------------------------------------------------------------------
+
+
+def test_strict_fills_the_seed_bucket_rules_and_rejects_looser_ones() -> None:
+    strict = Limits(diversification_mode="strict")
+    assert (strict.max_bucket_allocation, strict.min_buckets_represented) == (0.35, 2)
+    assert Limits(diversification_mode="strict", max_bucket_allocation=0.3).max_bucket_allocation
+    with pytest.raises(LimitsError, match="'strict' ⇒ max_bucket_allocation ≤ 0.35: got 0.5"):
+        Limits(diversification_mode="strict", max_bucket_allocation=0.5)
+    with pytest.raises(LimitsError, match="'strict' ⇒ min_buckets_represented ≥ 2: got 1"):
+        Limits(diversification_mode="strict", min_buckets_represented=1)
+
+
+def test_aggressive_caps_buckets_at_0_7_and_needs_a_loose_tolerance() -> None:
+    assert Limits(diversification_mode="aggressive").max_bucket_allocation == 0.7
+    with pytest.raises(LimitsError, match="'aggressive' ⇒ max_bucket_allocation ≤ 0.7"):
+        Limits(diversification_mode="aggressive", max_bucket_allocation=0.8)
+    with pytest.raises(LimitsError, match="'aggressive' ⇒ bucket_balance_tolerance ≥ 0.3"):
+        Limits(diversification_mode="aggressive", bucket_balance_tolerance=0.2)
+    assert Limits(diversification_mode="aggressive", bucket_balance_tolerance=0.3)
+
+
+def test_balanced_changes_nothing() -> None:
+    assert Limits(diversification_mode="balanced").max_bucket_allocation is None
+
+
+# -- the seed's validation rules ---------------------------------------------------------------
+
+SEED = dict(seed_ranges=True)
+
+
+@pytest.mark.parametrize(
+    ("fields", "rule"),
+    [
+        (dict(SEED, target_allocation=0.5), "rule 0.8 ≤ target_allocation ≤ 1"),
+        (dict(SEED, max_bucket_allocation=0.05), "rule 0.1 ≤ max_bucket_allocation"),
+        (dict(SEED, max_sector_allocation=0.05), "rule 0.1 ≤ max_sector_allocation"),
+        (dict(SEED, sector_caps={"E": 0.05}), r"rule 0.1 ≤ sector_caps\[E\]"),
+        (dict(SEED, sizing_mode="tiered", base_position_size=0.6), "0.01 ≤ base_position_size"),
+        (dict(SEED, sizing_mode="tiered", base_position_size=0.005), "0.01 ≤ base_position_size"),
+        (
+            dict(SEED, sizing_mode="tiered", base_position_size=0.2, max_single_position=0.15),
+            "rule min_position_size ≤ base_position_size ≤ max_single_position",
+        ),
+        (
+            dict(SEED, sizing_mode="tiered", base_position_size=0.03, min_position_size=0.05),
+            "rule min_position_size ≤ base_position_size ≤ max_single_position",
+        ),
+        (
+            dict(min_score_threshold=0.7, min_score_new_position=0.65),
+            "rule min_score_threshold ≤ min_score_new_position",
+        ),
+        (dict(score_decay_factor=0.4), "score_decay_factor"),
+        (dict(bucket_balance_tolerance=0.6), "bucket_balance_tolerance"),
+        (dict(diversification_mode="wild"), "diversification_mode"),
+    ],
+)
+def test_each_seed_rule_is_a_limits_error_naming_it(fields: dict, rule: str) -> None:
+    with pytest.raises(LimitsError, match=rule):
+        Limits(**fields)
+
+
+def test_seed_ranges_are_off_by_default_and_say_how_to_allow() -> None:
+    assert Limits(target_allocation=0.5).target_allocation == 0.5
+    with pytest.raises(LimitsError, match="set seed_ranges = false to allow it"):
+        Limits(seed_ranges=True, target_allocation=0.5)
+
+
+# -- presets -----------------------------------------------------------------------------------
+
+PRESET_VALUES = {
+    "conservative": dict(
+        max_total_positions=8,
+        max_new_positions=2,
+        max_positions_per_bucket=3,
+        min_buckets_represented=3,
+        max_bucket_allocation=0.35,
+        sizing_mode="equal_weight",
+        max_single_position=0.12,
+        diversification_mode="strict",
+        min_score_threshold=0.65,
+        min_score_new_position=0.70,
+    ),
+    "aggressive": dict(
+        max_total_positions=12,
+        max_new_positions=5,
+        max_positions_per_bucket=6,
+        max_bucket_allocation=0.6,
+        sizing_mode="score_weighted",
+        max_single_position=0.25,
+        regime_change_aggression=3.0,
+        diversification_mode="aggressive",
+        min_score_threshold=0.55,
+    ),
+    "balanced": dict(
+        max_total_positions=10,
+        max_new_positions=3,
+        max_positions_per_bucket=4,
+        min_buckets_represented=2,
+        max_bucket_allocation=0.4,
+        sizing_mode="adaptive",
+        regime_change_aggression=2.5,
+        diversification_mode="balanced",
+        bucket_balance_tolerance=0.15,
+    ),
+    "momentum": dict(
+        max_total_positions=6,
+        max_new_positions=4,
+        max_positions_per_bucket=5,
+        sizing_mode="score_weighted",
+        max_single_position=0.3,
+        min_score_new_position=0.75,
+        min_holding_days=7,
+        score_decay_factor=0.98,
+    ),
+    "crisis": dict(
+        max_total_positions=5,
+        max_new_positions=1,
+        max_positions_per_bucket=2,
+        min_buckets_represented=3,
+        sizing_mode="equal_weight",
+        max_single_position=0.18,
+        diversification_mode="strict",
+        min_score_threshold=0.7,
+        drawdown_position_reduction=0.6,
+        target_allocation=0.95,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(PRESET_VALUES))
+def test_presets_carry_the_seed_values(name: str) -> None:
+    limits = Limits.preset(name)
+    for field, value in PRESET_VALUES[name].items():
+        assert getattr(limits, field) == value, field
+    assert limits.replace(seed_ranges=True).seed_ranges  # each preset meets the seed's rules
+
+
+def test_crisis_in_a_drawdown_invests_0_6_of_its_target() -> None:
+    frame = _frame().assign(bucket=["R", "D", "I", "C"] * 3)
+    portfolio = portcon.construct(frame, "crisis", context={"in_drawdown": True})
+    assert portfolio.limits.target_allocation == pytest.approx(0.57)
+    assert portfolio.weights.sum() <= 0.57 + TOLERANCE
+
+
+# -- bucket balance ----------------------------------------------------------------------------
+
+BALANCE = dict(sizing_mode="score_weighted", max_single_position=0.3, bucket_balance_tolerance=0.05)
+
+
+def test_bucket_balance_holds_binds_and_is_checked_independently() -> None:
+    frame = _frame()
+    portfolio = portcon.construct(frame, BALANCE)
+    exposure = portfolio.weights.groupby(frame["bucket"]).sum()
+    share = portfolio.weights.sum() / 3
+    assert (exposure - share).abs().max() == pytest.approx(0.05, abs=1e-7)  # R binds
+    rows = portfolio.constraints.query("rule == 'bucket_balance_tolerance' and binding")
+    assert list(rows["subject"]) == ["R"] and rows["shadow_price"].iloc[0] > 0
+    universe = Universe.from_scores(frame)
+    weights = portfolio.weights.to_numpy()
+    assert violations(weights, universe, portfolio.limits) == []
+    broken = violations(weights, universe, portfolio.limits.replace(bucket_balance_tolerance=0.03))
+    assert any(b.startswith("bucket_balance_tolerance R") for b in broken)
+    assert portfolio.explanations["residual"].abs().max() < 1e-6
+
+
+@pytest.mark.parametrize("tolerance", [0.02, 0.05, 0.1])
+def test_bucket_balance_dual_matches_finite_differences(tolerance: float) -> None:
+    frame = _frame(3)
+    limits = {**BALANCE, "bucket_balance_tolerance": tolerance}
+    portfolio = portcon.construct(frame, limits)
+    assert "bucket_balance_tolerance" in portfolio.sensitivity().index
+    check_shadow_prices(portfolio, limits, lambda lim: portcon.construct(frame, lim).objective)
+
+
+def test_a_lower_balance_row_binds_when_a_small_bucket_cannot_keep_up() -> None:
+    frame = _frame().assign(max_weight=[np.nan] * 9 + [0.05] * 3)  # I is held to 15%
+    limits = {**BALANCE, "bucket_balance_tolerance": 0.1}
+    portfolio = portcon.construct(frame, limits)
+    rows = portfolio.constraints.query("rule == 'bucket_balance_tolerance' and binding")
+    assert ("I", ">=") in set(zip(rows["subject"], rows["sense"], strict=True))
+    check_shadow_prices(portfolio, limits, lambda lim: portcon.construct(frame, lim).objective)
+
+
+def test_balance_without_a_bucket_column_is_a_limits_error() -> None:
+    with pytest.raises(LimitsError, match="bucket_balance_tolerance is set but the scores"):
+        portcon.construct(pd.Series({"a": 0.9, "b": 0.8}), dict(bucket_balance_tolerance=0.2))
+
+
+# -- graceful inputs ---------------------------------------------------------------------------
+
+
+def test_an_asset_without_a_bucket_goes_to_unknown_with_a_note() -> None:
+    frame = _frame().astype({"bucket": object})
+    frame.loc[["A1", "A2"], "bucket"] = [None, " "]
+    portfolio = portcon.construct(frame, dict(max_bucket_allocation=0.4))
+    assert portfolio.explanations.loc["A1", "bucket"] == "Unknown"
+    assert "no bucket for A1, A2: put in the 'Unknown' bucket" in portfolio.notes
+    assert "Unknown" in portfolio.metrics.bucket_exposure.index
+
+
+def test_score_decay_ages_held_scores_by_days_held() -> None:
+    frame = pd.DataFrame(
+        {"score": [0.7, 0.7], "current_weight": [0.3, 0.0], "days_held": [10, 0]},
+        index=["OLD", "NEW"],
+    )
+    portfolio = portcon.construct(frame, dict(score_decay_factor=0.95, max_single_position=0.6))
+    assert portfolio.explanations.loc["OLD", "score"] == pytest.approx(0.7 * 0.95**10)
+    assert portfolio.weights["OLD"] == 0  # 0.419 < min_score_threshold 0.6
+    assert any("1 held score(s) aged" in n for n in portfolio.notes)
+
+
+def test_correlation_window_uses_the_last_rows_only() -> None:
+    rng = np.random.default_rng(0)
+    common = rng.normal(size=400)
+    early = pd.DataFrame({"A": common, "B": common + 0.01 * rng.normal(size=400)})
+    late = pd.DataFrame({"A": rng.normal(size=40), "B": rng.normal(size=40)})
+    returns = pd.concat([early, late], ignore_index=True) * 0.01
+    scores = pd.Series({"A": 0.9, "B": 0.8})
+    limits = dict(correlation_limit=0.8, max_single_position=0.5)
+    everything = portcon.construct(scores, limits, returns=returns)
+    windowed = portcon.construct(scores, {**limits, "correlation_window": 40}, returns=returns)
+    assert everything.weights["B"] == 0
+    assert windowed.weights["B"] > 0
