@@ -95,6 +95,8 @@ def _apply(inputs: Inputs, scenario: Scenario) -> Inputs:
     for number, shock in enumerate(scenario.score_shocks):
         mask = shocks.selected(shock, frame, f"score_shocks[{number}]")
         frame["score"] = shocks.apply_operation(frame["score"].to_numpy(float), mask, shock)
+    if scenario.current is not None:
+        frame = _current(frame, scenario.current)
     market = dict(inputs.market)
     if scenario.touches_risk:
         frame, market = _risk(frame, market, scenario, limits)
@@ -108,7 +110,20 @@ def _apply(inputs: Inputs, scenario: Scenario) -> Inputs:
                 raise ValueError(f"exclude: unknown asset {asset!r}")
         frame = frame[~np.isin(labels, list(scenario.exclude))]
         excluded = (*excluded, *scenario.exclude)
+    unknown = sorted(set(scenario.include) - set(frame.index.astype(str)))
+    if unknown:
+        raise ValueError(f"include: unknown asset(s) {unknown}")
     return replace(inputs, scores=frame, limits=limits, market=market, excluded=excluded)
+
+
+def _current(frame: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
+    """The scores with ``current_weight`` replaced: the named weights, 0 for every other."""
+    labels = frame.index.astype(str)
+    unknown = sorted(set(weights) - set(labels))
+    if unknown:
+        raise ValueError(f"current: unknown asset(s) {unknown}")
+    frame["current_weight"] = [float(weights.get(label, 0.0)) for label in labels]
+    return frame
 
 
 def _limits(base: Limits, overrides: dict[str, Any]) -> Limits:

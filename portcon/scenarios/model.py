@@ -2,7 +2,8 @@
 
 A scenario names its changes to the base inputs; nothing here touches numbers. The changes
 are applied by :mod:`portcon.scenarios.inputs` in a fixed order: limit overrides, score
-shocks, exclusions, volatility shocks, correlation stress, expected-return shocks.
+shocks, another current portfolio, volatility shocks, correlation stress, expected-return
+shocks, exclusions; forced inclusions last (:mod:`portcon.scenarios.include`).
 
 TOML (``[[scenario]]`` tables, any number per file)::
 
@@ -135,6 +136,13 @@ class Scenario(_Strict):
         Blend correlations toward 1, a constant or a given matrix, keeping volatilities.
     exclude
         Assets that cannot be held (halted): removed before optimisation, weight 0.
+    include
+        Assets that must be held, at least at ``min_position_size`` (at least 0.01% without
+        it): a floor w ≥ ℓ that holds whatever the scores and thresholds say (see
+        :mod:`portcon.scenarios.include`).
+    current
+        Another current portfolio, asset → weight (every other asset holds 0): the
+        ``current_weight`` column the trades, turnover, costs and holding rules read.
     """
 
     name: str = Field(min_length=1)
@@ -145,6 +153,22 @@ class Scenario(_Strict):
     correlation_stress: CorrelationStress | None = None
     return_shocks: tuple[ReturnShock, ...] = ()
     exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    current: dict[str, float] | None = None
+
+    @field_validator("current")
+    @classmethod
+    def _weights(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is not None and any(not 0 <= weight <= 1 for weight in value.values()):
+            raise ValueError("current weights lie in [0, 1]")
+        return value
+
+    @model_validator(mode="after")
+    def _not_both(self) -> Scenario:
+        both = sorted(set(self.include) & set(self.exclude))
+        if both:
+            raise ValueError(f"assets both included and excluded: {both}")
+        return self
 
     @field_validator("limits")
     @classmethod

@@ -20,6 +20,7 @@ import pandas as pd
 
 from portcon.errors import InfeasibleError, PortconError
 from portcon.portfolio import Portfolio
+from portcon.scenarios.include import with_inclusions
 from portcon.scenarios.inputs import Inputs, shocked
 from portcon.scenarios.model import Scenario, ScenarioError, check_unique, load_scenarios
 from portcon.scenarios.report import ScenarioReport
@@ -58,16 +59,24 @@ class Outcome:
     seconds: float = 0.0
 
 
-def run_one(inputs: Inputs, scenario: Scenario | None) -> Outcome:
-    """Apply one scenario (None: the base) and construct; never raises a PortconError."""
+def construct_on(inputs: Inputs) -> Portfolio:
+    """:func:`portcon.construct` on the inputs."""
     from portcon.construction import construct
 
+    scores, limits, market = inputs.construct_arguments()
+    return construct(scores, limits, **market)
+
+
+def run_one(inputs: Inputs, scenario: Scenario | None) -> Outcome:
+    """Apply one scenario (None: the base) and construct; never raises a PortconError."""
     started = time.perf_counter()
     name = BASE if scenario is None else scenario.name
     try:
         current = inputs if scenario is None else shocked(inputs, scenario)
-        scores, limits, market = current.construct_arguments()
-        portfolio = construct(scores, limits, **market)
+        if scenario is not None and scenario.include:
+            current, portfolio = with_inclusions(current, scenario.include, construct_on)
+        else:
+            portfolio = construct_on(current)
     except PortconError as error:
         return Outcome(name, None, error=_describe(error), seconds=time.perf_counter() - started)
     volatility, expected = _risk_and_return(portfolio)
