@@ -14,6 +14,7 @@ from importlib import import_module as _import_module
 if _typing.TYPE_CHECKING:
     from portcon.constraints.keys import GroupKind, LimitKey
     from portcon.construction import construct
+    from portcon.context import MarketContext
     from portcon.errors import (
         InfeasibleError,
         InputError,
@@ -26,6 +27,7 @@ if _typing.TYPE_CHECKING:
     from portcon.kelly_bet import KellyResult, kelly
     from portcon.limits import (
         CovarianceEstimator,
+        DiversificationMode,
         ExpectedReturnEstimator,
         Limits,
         MipMethod,
@@ -37,6 +39,13 @@ if _typing.TYPE_CHECKING:
     from portcon.portfolio import Portfolio
     from portcon.rebalance.replay import replay
     from portcon.rebalance.replay_result import ReplayResult
+    from portcon.report.buckets import (
+        DiversificationReport,
+        bucket_statistics,
+        check,
+        diversification_report,
+        sizing_analytics,
+    )
     from portcon.report.metrics import Metrics
     from portcon.scenarios import Scenario, ScenarioReport, sweep, whatif
     from portcon.sectors import classify_sectors
@@ -44,6 +53,13 @@ if _typing.TYPE_CHECKING:
 _WHERE = {
     "PRESETS": "portcon.limits.presets",
     "CovarianceEstimator": "portcon.limits",
+    "DiversificationMode": "portcon.limits",
+    "DiversificationReport": "portcon.report.buckets",
+    "MarketContext": "portcon.context",
+    "bucket_statistics": "portcon.report.buckets",
+    "check": "portcon.report.buckets",
+    "diversification_report": "portcon.report.buckets",
+    "sizing_analytics": "portcon.report.buckets",
     "ExpectedReturnEstimator": "portcon.limits",
     "FactorModel": "portcon.estimators",
     "GroupKind": "portcon.constraints.keys",
@@ -76,6 +92,8 @@ _WHERE = {
 __all__ = [
     "PRESETS",
     "CovarianceEstimator",
+    "DiversificationMode",
+    "DiversificationReport",
     "ExpectedReturnEstimator",
     "FactorModel",
     "GroupKind",
@@ -86,6 +104,7 @@ __all__ = [
     "LimitKey",
     "Limits",
     "LimitsError",
+    "MarketContext",
     "Metrics",
     "MipMethod",
     "PortconError",
@@ -97,10 +116,14 @@ __all__ = [
     "SizingMode",
     "SolutionPath",
     "SolverError",
+    "bucket_statistics",
+    "check",
     "classify_sectors",
     "construct",
+    "diversification_report",
     "kelly",
     "replay",
+    "sizing_analytics",
     "sweep",
     "whatif",
 ]

@@ -57,7 +57,6 @@ def test_an_unforeseen_failure_is_an_internal_error_never_a_bare_exception() -> 
         (pd.Series([], dtype=float), "empty"),
         (pd.Series([0.7, np.inf], index=["a", "b"]), "b"),
         (pd.Series([0.7, 0.8], index=["a", "a"]), "duplicate"),
-        (pd.DataFrame({"score": [0.7], "bucket": [None]}, index=["a"]), "no bucket for asset(s) a"),
         (pd.DataFrame({"score": [0.7], "sectr": ["x"]}, index=["a"]), "did you mean 'sector'"),
         (pd.DataFrame({"value": [0.7]}, index=["a"]), "missing column 'score'"),
         ([0.1, 0.2], "pandas Series"),

@@ -66,12 +66,12 @@ CASES = {
         InputError,
         "volatility must be > 0",
     ),
-    "missing bucket": (
+    "missing bucket goes to Unknown, a cap on an absent bucket is still an error": (
         "asset,score,bucket\nA,0.9,X\nB,0.8,\n",
         {},
-        {},
-        InputError,
-        "no bucket for",
+        {"bucket_caps": {"Y": 0.3}},
+        LimitsError,
+        "names bucket(s) Y",
     ),
     "not UTF-8": ("asset,score\nCAF\xc9,0.9\n".encode("latin-1"), {}, {}, InputError, "not UTF-8"),
     "not a table": ("just one line of prose\n", {}, {}, InputError, "found 1 column"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,17 +32,17 @@ def test_strict_fills_the_seed_bucket_rules_and_rejects_looser_ones() -> None:
     strict = Limits(diversification_mode="strict")
     assert (strict.max_bucket_allocation, strict.min_buckets_represented) == (0.35, 2)
     assert Limits(diversification_mode="strict", max_bucket_allocation=0.3).max_bucket_allocation
-    with pytest.raises(LimitsError, match="'strict' ⇒ max_bucket_allocation ≤ 0.35: got 0.5"):
+    with pytest.raises(LimitsError, match=re.escape("⇒ max_bucket_allocation ≤ 0.35: got 0.5")):
         Limits(diversification_mode="strict", max_bucket_allocation=0.5)
-    with pytest.raises(LimitsError, match="'strict' ⇒ min_buckets_represented ≥ 2: got 1"):
+    with pytest.raises(LimitsError, match=re.escape("⇒ min_buckets_represented ≥ 2: got 1")):
         Limits(diversification_mode="strict", min_buckets_represented=1)
 
 
 def test_aggressive_caps_buckets_at_0_7_and_needs_a_loose_tolerance() -> None:
     assert Limits(diversification_mode="aggressive").max_bucket_allocation == 0.7
-    with pytest.raises(LimitsError, match="'aggressive' ⇒ max_bucket_allocation ≤ 0.7"):
+    with pytest.raises(LimitsError, match=re.escape("'aggressive' ⇒ max_bucket_allocation ≤ 0.7")):
         Limits(diversification_mode="aggressive", max_bucket_allocation=0.8)
-    with pytest.raises(LimitsError, match="'aggressive' ⇒ bucket_balance_tolerance ≥ 0.3"):
+    with pytest.raises(LimitsError, match=re.escape("⇒ bucket_balance_tolerance ≥ 0.3")):
         Limits(diversification_mode="aggressive", bucket_balance_tolerance=0.2)
     assert Limits(diversification_mode="aggressive", bucket_balance_tolerance=0.3)
 
@@ -247,3 +249,53 @@ def test_correlation_window_uses_the_last_rows_only() -> None:
     windowed = portcon.construct(scores, {**limits, "correlation_window": 40}, returns=returns)
     assert everything.weights["B"] == 0
     assert windowed.weights["B"] > 0
+
+
+# -- reports and the exported check ------------------------------------------------------------
+
+
+def _reported() -> tuple[pd.DataFrame, portcon.Portfolio]:
+    frame = pd.DataFrame(
+        {"score": [0.9, 0.8, 0.7, 0.65, 0.5], "bucket": ["R", "R", "D", "I", "I"]},
+        index=list("abcde"),
+    )
+    return frame, portcon.construct(
+        frame, dict(sizing_mode="equal_weight", max_single_position=0.3)
+    )
+
+
+def test_bucket_statistics_per_bucket_of_the_held_names() -> None:
+    _, portfolio = _reported()
+    stats = portcon.bucket_statistics(portfolio)
+    assert list(stats.index) == ["R", "D", "I"]  # by allocation; e (0.5) is not held
+    assert stats.loc["R", "count"] == 2 and stats.loc["R", "assets"] == "a, b"
+    assert stats.loc["R", "allocation"] == pytest.approx(0.95 / 2)
+    assert (stats.loc["R", "average_score"], stats.loc["R", "min_score"]) == pytest.approx(
+        (0.85, 0.8)
+    )
+    assert stats.loc["I", ["count", "max_score"]].tolist() == [1, 0.65]
+
+
+def test_diversification_report_and_sizing_analytics() -> None:
+    _, portfolio = _reported()
+    returns = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 5)), columns=list("abcde"))
+    report = portcon.diversification_report(portfolio, returns=returns)
+    assert report.bucket_distribution.to_dict() == pytest.approx({"D": 0.25, "I": 0.25, "R": 0.5})
+    assert (report.largest_bucket, report.active_buckets) == ("R", 3)
+    assert report.herfindahl_index == pytest.approx(0.25)  # four equal positions
+    assert report.bucket_balance_score == pytest.approx(1 - (1 / 6 + 1 / 12 + 1 / 12) / (4 / 3))
+    assert list(report.correlation.index) == ["a", "b", "c", "d"]
+    analytics = portcon.sizing_analytics(portfolio)
+    assert analytics["positions"] == 4 and analytics["position_size_variance"] == pytest.approx(0)
+    assert analytics["smallest_position"] == pytest.approx(0.2375)
+    assert analytics["sizing_efficiency"] == pytest.approx(1.0)
+
+
+def test_check_validates_any_weights_before_trading() -> None:
+    frame, portfolio = _reported()
+    assert portcon.check(portfolio, frame) == []
+    found = portcon.check({"a": 0.5, "b": 0.4}, frame, dict(max_bucket_allocation=0.6))
+    assert "bucket cap R: 0.9000000000 > 0.6000000000" in found
+    assert any(f.startswith("max_single_position a") for f in found)
+    with pytest.raises(portcon.InputError, match=r"asset\(s\) z that the scores lack"):
+        portcon.check({"z": 0.1}, frame)

@@ -3,9 +3,11 @@
 from portcon.limits.enums import (
     DEFAULT_TIERS,
     CovarianceEstimator,
+    DiversificationMode,
     ExpectedReturnEstimator,
     MipMethod,
     ResidualStrategy,
+    SectorClassification,
     SizingMode,
 )
 from portcon.limits.model import Limits
@@ -14,10 +16,12 @@ from portcon.limits.sources import coerce_limits, read_limits_file
 __all__ = [
     "DEFAULT_TIERS",
     "CovarianceEstimator",
+    "DiversificationMode",
     "ExpectedReturnEstimator",
     "Limits",
     "MipMethod",
     "ResidualStrategy",
+    "SectorClassification",
     "SizingMode",
     "coerce_limits",
     "read_limits_file",
