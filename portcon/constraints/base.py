@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import ClassVar
 
 import cvxpy as cp
 import numpy as np
@@ -21,6 +22,7 @@ import scipy.sparse as sp
 
 from portcon.constraints.keys import LimitKey
 
+AT_CURRENT = 1e-7  # a weight this close to its current one is "not traded" (solver accuracy)
 RISK_EXPOSURES = "risk.exposures"
 RISK_SPECIFIC = "risk.specific"
 
@@ -62,6 +64,7 @@ class RowBlock:
     parameter: str
     bound_derivatives: Mapping[LimitKey, np.ndarray] = field(default_factory=dict)
     includes_cash: bool = False
+    smooth: ClassVar[bool] = True
 
     @property
     def rows(self) -> int:
@@ -247,6 +250,7 @@ class VolatilityBlock:
     subjects: tuple[str, ...] = ("portfolio",)
     sense: Sense = Sense.LE
     includes_cash: bool = False
+    smooth: ClassVar[bool] = True
 
     @property
     def rows(self) -> int:
@@ -315,4 +319,86 @@ class VolatilityBlock:
         return (self.rule, "volatility", self.parameter, self.exposures.shape)
 
 
-Block = RowBlock | VolatilityBlock
+@dataclass(frozen=True, eq=False)
+class TurnoverBlock:
+    """One nonsmooth row: one-way turnover ½ Σ |w_i − w⁰_i| ≤ bound, w⁰ the current weights.
+
+    Its part of stationarity is g/2 · sign(w_i − w⁰_i) for a traded asset; for an asset left
+    at its current weight it is any value in [−g/2, g/2] (:meth:`kink`), the band the row
+    adds around the current book.
+    """
+
+    rule: str
+    parameter: str
+    current: np.ndarray
+    current_parameter: str
+    bound_derivatives: Mapping[LimitKey, np.ndarray] = field(default_factory=dict)
+    subjects: tuple[str, ...] = ("portfolio",)
+    sense: Sense = Sense.LE
+    includes_cash: bool = False
+    smooth: ClassVar[bool] = False
+
+    @property
+    def rows(self) -> int:
+        """Number of rows (one)."""
+        return 1
+
+    @property
+    def label(self) -> str:
+        """The block's name in a built model."""
+        return self.parameter
+
+    def traded(self, weights: np.ndarray) -> np.ndarray:
+        """True for each asset whose weight differs from its current one."""
+        return np.abs(weights - self.current) > AT_CURRENT
+
+    def values(self, weights: np.ndarray) -> np.ndarray:
+        """One-way turnover at ``weights``."""
+        return np.array([0.5 * float(np.abs(weights - self.current).sum())])
+
+    def gradients(self, weights: np.ndarray) -> np.ndarray:
+        """½ sign(w − w⁰), 0 where the weight is at its current one, as one row."""
+        change = weights - self.current
+        return (0.5 * np.sign(change) * self.traded(weights))[None, :]
+
+    def pullback(self, weights: np.ndarray, multipliers: np.ndarray) -> np.ndarray:
+        """g/2 · sign(w − w⁰) for traded assets, 0 for the others (see :meth:`kink`)."""
+        return float(multipliers[0]) * self.gradients(weights)[0]
+
+    def kink(self, weights: np.ndarray, multipliers: np.ndarray) -> np.ndarray:
+        """Per asset, the half-width of this row's possible part of stationarity: |g|/2 where
+        the weight is at its current one, 0 where it is traded."""
+        return 0.5 * abs(float(multipliers[0])) * ~self.traded(weights)
+
+    def curvature(self, weights: np.ndarray, multipliers: np.ndarray) -> np.ndarray | None:
+        """None: piecewise linear."""
+        return None
+
+    def row_members(self, row: int | np.integer) -> np.ndarray:
+        """Every asset."""
+        return np.arange(len(self.current))
+
+    def build(self, ctx: ModelContext) -> cp.Constraint:
+        """½ ‖w − w⁰‖₁ ≤ bound, w⁰ a Parameter."""
+        change = ctx.weights - ctx.parameter(self.current_parameter)
+        return 0.5 * cp.norm1(change) <= ctx.parameter(self.parameter)
+
+    def over(
+        self,
+        weights: cp.Expression,
+        cash: cp.Expression | float,
+        bound: cp.Expression | np.ndarray,
+    ) -> cp.Constraint:
+        """The turnover row over any weight expression, with any bound."""
+        return 0.5 * cp.norm1(weights - self.current) <= bound
+
+    def bound_values(self, parameters: Mapping[str, float | np.ndarray]) -> np.ndarray:
+        """The bound, read from parameter values by name."""
+        return np.atleast_1d(np.asarray(parameters[self.parameter], dtype=float))
+
+    def layout(self) -> Hashable:
+        """Shape in the problem."""
+        return (self.rule, "turnover", self.parameter, self.current.shape)
+
+
+Block = RowBlock | VolatilityBlock | TurnoverBlock

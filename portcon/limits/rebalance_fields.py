@@ -93,3 +93,19 @@ class RebalanceFields(CheckedModel):
         gt=0,
         le=1,
     )
+    market_impact: float | None = _field(
+        None,
+        GROUP_REBALANCE,
+        "Market-impact coefficient η: with current weights the objective adds cost_aversion × "
+        "η Σ |w_i − current_i|^1.5 (a convex power term; weights as fractions of the portfolio).",
+        ge=0,
+        le=1e6,
+    )
+    max_turnover: float | None = _field(
+        None,
+        GROUP_REBALANCE,
+        "Most one-way turnover from the current book: ½ Σ |w_i − current_i| ≤ max_turnover "
+        "(closing assets excluded by a rule counts first). Without current weights, from cash.",
+        ge=0,
+        le=1,
+    )

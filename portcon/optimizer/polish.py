@@ -45,6 +45,8 @@ def polish(program: Program, solution: Solution, complementary: bool = True) -> 
     weights = solution.weights
     if len(weights) > LARGEST or program.require_objective().hessian(weights) is None:
         return solution
+    if not all(block.smooth for block in solution.blocks):
+        return solution  # a turnover row has no gradient where a weight stays put
     before = _residual(program, solution, weights, solution.multipliers)
     if complementary and before <= ALREADY_EXACT:
         return solution

@@ -24,6 +24,7 @@ from portcon.constraints.positions import (
     ResidualPerAsset,
     SinglePositionCap,
 )
+from portcon.constraints.turnover import turnover_cap
 from portcon.errors import InputError, LimitsError
 from portcon.limits import Limits
 from portcon.market import MarketData
@@ -163,6 +164,9 @@ def compile_program(
     )
     rules = _rules(universe, limits, members, objective, selected)
     rules += held_rules(found, universe, limits, members)
+    cap = turnover_cap(limits.max_turnover, universe.current_weight, members, universe.assets)
+    if cap is not None and len(members):
+        rules.append(cap)
     if objective is not None:
         objective = with_costs(sizing.refine(objective, rules, selected), universe, limits, members)
     member_assets = {str(universe.assets[int(p)]) for p in members}
@@ -189,7 +193,8 @@ def compile_program(
 def with_costs(
     objective: SizingObjective, universe: Universe, limits: Limits, members: np.ndarray
 ) -> SizingObjective:
-    """The objective plus linear trading costs, when there is a current book and a cost."""
+    """The objective plus trading costs (linear and market impact), when there is a current
+    book and a cost."""
     if universe.current_weight is None or limits.cost_aversion <= 0:
         return objective
     if universe.cost_bps is not None:
@@ -197,14 +202,15 @@ def with_costs(
     elif limits.transaction_cost_bps is not None:
         cost = np.full(len(members), limits.transaction_cost_bps / 1e4)
     else:
-        return objective
-    if not np.any(cost > 0):
+        cost = np.zeros(len(members))
+    if not np.any(cost > 0) and limits.market_impact is None:
         return objective
     return WithTradingCosts(
         inner=objective,
-        rate=limits.cost_aversion * cost,
-        current=universe.current_weight[members],
         cost=cost,
+        current=universe.current_weight[members],
+        aversion=limits.cost_aversion,
+        impact=limits.market_impact,
     )
 
 

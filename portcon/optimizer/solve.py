@@ -12,12 +12,13 @@ import cvxpy as cp
 import numpy as np
 from cvxpy.constraints.nonpos import Inequality
 
-from portcon.constraints.base import Block, RowBlock, Sense, multipliers
+from portcon.constraints.base import Block, RowBlock, Sense, TurnoverBlock, multipliers
 from portcon.errors import InfeasibleError, SolverError
 from portcon.optimizer.model import Model, checkout
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
+from portcon.sizing.costs import WithTradingCosts
 
 ZERO_WEIGHT = 1e-10
 LARGEST_REPAIR = 1e-6
@@ -173,7 +174,7 @@ def _solution(
         for name, parameter in model.context.parameters.items()
     }
     raw = np.asarray(model.context.weights.value, dtype=float)
-    weights = tidy(raw, blocks, bounds)
+    weights = tidy(snap_to_current(program, raw), blocks, bounds)
     cash = max(0.0, float(program.limits.target_allocation - weights.sum()))
     stats = problem.solver_stats
     return Solution(
@@ -189,6 +190,25 @@ def _solution(
         tried=tried,
         timings={"solve": elapsed, "solver": float(stats.solve_time or 0.0)},
     )
+
+
+def snap_to_current(program: Program, weights: np.ndarray) -> np.ndarray:
+    """Weights within 1e-6 of their current one set to it, where the program has a kink there.
+
+    Linear trading costs and the turnover cap make "do not trade" an exact answer, which an
+    interior-point solver only approaches (to ~1e-6 when the budget's price is not unique).
+    Rows that round-off then overshoots are repaired by :func:`tidy`, and the independent
+    check still guards the result.
+    """
+    anchors = [block.current for block in program.blocks if isinstance(block, TurnoverBlock)]
+    objective = program.objective
+    if isinstance(objective, WithTradingCosts):
+        anchors.append(np.where(objective.rate > 0, objective.current, np.nan))
+    snapped = weights.copy()
+    for current in anchors:
+        near = np.abs(snapped - current) <= LARGEST_REPAIR
+        snapped[near] = current[near]
+    return snapped
 
 
 def tidy(weights: np.ndarray, blocks: list[Block], bounds: dict[str, np.ndarray]) -> np.ndarray:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-HOLD = 1e-10  # a change smaller than this is no trade
+from portcon.constraints.base import AT_CURRENT
+
+HOLD = AT_CURRENT  # a change smaller than this is no trade
 ACTION_ORDER = {"close": 0, "decrease": 1, "hold": 4, "increase": 2, "open": 3}
 """Trading priority: selling first frees the cash that buying needs."""
 

@@ -1,6 +1,6 @@
 """The independent check of a held book's rules, in plain numpy (shares no code with
 portcon.rebalance): entry and keep thresholds, confidence, fixed weights, minimum holding,
-grace caps and closes."""
+grace caps, closes and the turnover cap."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ def held_violations(
     found: list[str] = []
     n = universe.size
     current = universe.current_weight if universe.current_weight is not None else np.zeros(n)
+    if limits.max_turnover is not None:
+        turnover = 0.5 * float(np.abs(weights - current).sum())
+        if turnover > limits.max_turnover + tolerance:
+            found.append(f"max_turnover: one-way turnover {turnover} above {limits.max_turnover}")
     fixed = universe.fixed_weight if universe.fixed_weight is not None else np.full(n, np.nan)
     days = universe.days_held
     below = universe.days_below_threshold

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from portcon._text import limit_unit, percent
-from portcon.constraints.base import Sense, slack
+from portcon.constraints.base import Sense, TurnoverBlock, slack
 from portcon.constraints.keys import LimitKey, group_kind
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
@@ -80,6 +80,12 @@ def attribution(program: Program, solution: Solution) -> pd.DataFrame:
     paid = sum(columns.values(), np.zeros(len(program.members)))
     lower, upper = program.require_objective().subgradient(solution.weights)
     sizing = np.clip(-paid, lower, upper)
+    for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
+        if isinstance(block, TurnoverBlock):  # at a kink the row takes what closes the identity
+            width = block.kink(solution.weights, prices)
+            part = np.clip(-paid - sizing, -width, width)
+            columns[block.rule] = columns[block.rule] + part
+            paid = paid + part
     frame = pd.DataFrame({"sizing": sizing, **columns}, index=list(program.assets))
     frame["residual"] = sizing + paid
     return frame

@@ -1,8 +1,12 @@
-"""Linear trading costs added to any sizing objective: f(w) + κ Σ c_i |w_i − w⁰_i|.
+"""Trading costs added to any sizing objective.
 
-c_i is the cost of trading asset i (``cost_bps`` column or ``transaction_cost_bps``, as a
-fraction: 10 bps = 0.001), w⁰ the current weights and κ ``cost_aversion``, the one trade-off
-between the sizing objective and costs. The cost is not differentiable at w_i = w⁰_i: its
+The objective becomes f(w) + κ (Σ c_i |w_i − w⁰_i| + η Σ |w_i − w⁰_i|^1.5).
+
+c_i is the linear cost of trading asset i (``cost_bps`` column or ``transaction_cost_bps``, as
+a fraction: 10 bps = 0.001), η the ``market_impact`` coefficient, w⁰ the current weights and κ
+``cost_aversion``, the one trade-off between the sizing objective and costs. The impact term
+is smooth (its slope is 0 at w⁰) and convex; cvxpy states it with second-order cones. The
+linear cost is not differentiable at w_i = w⁰_i: its
 subgradient there is the whole interval [−κc_i, κc_i], so an asset stays exactly at its
 current weight while the rest of its stationarity identity (the sizing objective's marginal
 and the limits' prices) lies inside that interval. That interval is the no-trade band.
@@ -17,22 +21,34 @@ from typing import ClassVar
 import cvxpy as cp
 import numpy as np
 
-from portcon.constraints.base import ModelContext
+from portcon.constraints.base import AT_CURRENT, ModelContext
 from portcon.constraints.keys import LimitKey
 from portcon.sizing.objectives import SizingObjective
 
-AT_CURRENT = 1e-9  # a weight this close to its current one is "not traded"
+IMPACT_POWER = 1.5
+
+__all__ = ["AT_CURRENT", "WithTradingCosts"]
 
 
 @dataclass(frozen=True, eq=False)
 class WithTradingCosts(SizingObjective):
-    """``inner`` plus κ Σ c_i |w_i − w⁰_i| (``rate`` = κ c per member, ``current`` = w⁰)."""
+    """``inner`` plus κ (Σ c_i |w_i − w⁰_i| + η Σ |w_i − w⁰_i|^1.5).
+
+    ``cost`` is c per member, ``current`` w⁰, ``aversion`` κ and ``impact`` η (None: no
+    market-impact term).
+    """
 
     inner: SizingObjective
-    rate: np.ndarray
+    cost: np.ndarray
     current: np.ndarray
-    cost: np.ndarray  # c per member, for the sensitivity to cost_aversion
+    aversion: float
+    impact: float | None = None
     meaning: ClassVar[str] = "the sizing objective plus cost_aversion × trading cost"
+
+    @property
+    def rate(self) -> np.ndarray:
+        """κ c per member: the objective's slope of trading one unit of each asset."""
+        return self.aversion * self.cost
 
     @property
     def free_cash(self) -> bool:  # type: ignore[override]
@@ -44,15 +60,39 @@ class WithTradingCosts(SizingObjective):
 
     def describe(self) -> str:
         """The inner objective's meaning, with the cost term."""
-        return f"{self.inner.meaning} + cost_aversion × trading cost (fraction of the portfolio)"
+        impact = " + market_impact × Σ|trade|^1.5" if self.impact is not None else ""
+        return (
+            f"{self.inner.meaning} + cost_aversion × (trading cost{impact}) (fractions of the "
+            "portfolio)"
+        )
+
+    def _impact_scale(self) -> float:
+        """(κη)^(2/3): the impact term is Σ |scale · (w − w⁰)|^1.5 (a DPP-friendly form)."""
+        return float(self.aversion * (self.impact or 0.0)) ** (1 / IMPACT_POWER)
 
     def parameters(self) -> dict[str, float | np.ndarray]:
-        return {**self.inner.parameters(), "costs.rate": self.rate, "costs.current": self.current}
+        values = {**self.inner.parameters(), "costs.rate": self.rate, "costs.current": self.current}
+        if self.impact is not None:
+            values["costs.impact_scale"] = self._impact_scale()
+            values["costs.impact_offset"] = self._impact_scale() * self.current
+        return values
 
     def _cost_term(self, ctx: ModelContext) -> tuple[cp.Expression, list[cp.Constraint]]:
         traded = cp.Variable(ctx.size, nonneg=True, name="traded")
         change = ctx.weights - ctx.parameter("costs.current")
-        return ctx.parameter("costs.rate") @ traded, [traded >= change, traded >= -change]
+        cost = ctx.parameter("costs.rate") @ traded
+        if self.impact is not None:
+            scaled = ctx.parameter("costs.impact_scale") * ctx.weights - ctx.parameter(
+                "costs.impact_offset"
+            )
+            cost = cost + cp.sum(cp.power(cp.abs(scaled), IMPACT_POWER))
+        return cost, [traded >= change, traded >= -change]
+
+    def _impact(self, weights: np.ndarray) -> float:
+        """η Σ |w − w⁰|^1.5 (0 without the term)."""
+        if self.impact is None:
+            return 0.0
+        return self.impact * float(np.sum(np.abs(weights - self.current) ** IMPACT_POWER))
 
     def expression(self, ctx: ModelContext) -> tuple[cp.Expression, list[cp.Constraint]]:
         inner, auxiliary = self.inner.expression(ctx)
@@ -60,16 +100,19 @@ class WithTradingCosts(SizingObjective):
         return inner + cost, [*auxiliary, *rows]
 
     def value(self, weights: np.ndarray, cash: float) -> float:
-        return self.inner.value(weights, cash) + float(self.rate @ np.abs(weights - self.current))
+        linear = float(self.rate @ np.abs(weights - self.current))
+        return self.inner.value(weights, cash) + linear + self.aversion * self._impact(weights)
 
     def subgradient(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lower, upper = self.inner.subgradient(weights)
         change = weights - self.current
         at = np.abs(change) <= AT_CURRENT
         sign = np.sign(change)
+        impact = self.aversion * (self.impact or 0.0) * IMPACT_POWER
+        slope = impact * np.sqrt(np.abs(change)) * sign
         return (
-            lower + np.where(at, -self.rate, self.rate * sign),
-            upper + np.where(at, self.rate, self.rate * sign),
+            lower + slope + np.where(at, -self.rate, self.rate * sign),
+            upper + slope + np.where(at, self.rate, self.rate * sign),
         )
 
     def hessian(self, weights: np.ndarray) -> np.ndarray | None:
@@ -89,11 +132,16 @@ class WithTradingCosts(SizingObjective):
     ) -> dict[LimitKey, float]:
         derivatives = dict(self.inner.limit_derivatives(weights, auxiliary_duals))
         traded = np.abs(weights - self.current)
-        derivatives[LimitKey("cost_aversion")] = float(self.cost @ traded)
+        impact = self._impact(weights)
+        derivatives[LimitKey("cost_aversion")] = float(self.cost @ traded) + impact
+        if self.impact is not None:
+            derivatives[LimitKey("market_impact")] = self.aversion * float(
+                np.sum(traded**IMPACT_POWER)
+            )
         return derivatives
 
     def structure(self) -> Hashable:
-        return (type(self).__name__, self.inner.structure())
+        return (type(self).__name__, self.inner.structure(), self.impact is not None)
 
     def at_current(self, weights: np.ndarray) -> np.ndarray:
         """True for each member held exactly at its current weight (inside its band)."""
