@@ -46,7 +46,8 @@ def test_preset_then_limits_as_in_the_python_api(client):
     body = construct_request(preset="balanced", limits={"max_single_position": 0.2})
     result = client.post("/api/v1/construct", json=body).json()
     expected = portcon.Limits.preset("balanced", max_single_position=0.2)
-    assert result["limits"] == expected.model_dump(mode="json")
+    frame = pd.DataFrame(body["scores"]).set_index("asset")
+    assert result["limits"] == portcon.construct(frame, expected).to_dict()["limits"]
 
 
 def test_openapi_limits_are_the_limits_model(client):

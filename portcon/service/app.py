@@ -23,7 +23,7 @@ OPEN_PATHS = frozenset({f"{PREFIX}/health"})
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The service over ``settings`` (from the environment when None); migrates if asked."""
     from portcon import __version__
-    from portcon.service import routes, routes_sizing
+    from portcon.service import routes, routes_sizing, routes_whatif
     from portcon.service.migrations import upgrade
 
     settings = settings or Settings.from_env()
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(_guard)
     app.include_router(routes.router, prefix=PREFIX)
     app.include_router(routes_sizing.router, prefix=PREFIX)
+    app.include_router(routes_whatif.router, prefix=PREFIX)
     return app
 
 

@@ -22,7 +22,9 @@ log = logging.getLogger("portcon.service")
 
 
 class RequestRefusedError(Exception):
-    """A request the service refuses before sizing (limits, auth, idempotency conflicts)."""
+    """A request the service refuses (limits, auth, idempotency conflicts, time cap)."""
+
+    retryable = False  # whether the same request may succeed later (then Retry-After is sent)
 
     def __init__(self, status: int, error: str, detail: str) -> None:
         super().__init__(detail)
@@ -86,7 +88,10 @@ def _refused(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestRefusedError)
     request.state.error = error.error
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-    return JSONResponse(body(error.error, error.detail), error.status, headers=headers)
+    if error.retryable:
+        headers = {"Retry-After": "1"}
+    content = body(error.error, error.detail, error.retryable)
+    return JSONResponse(content, error.status, headers=headers)
 
 
 def _http(request: Request, error: Exception) -> JSONResponse:

@@ -17,7 +17,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 
+from portcon.limits import Limits
 from portcon.service import decisions as idem
+from portcon.service.deadline import within
 from portcon.service.failures import RequestRefusedError
 from portcon.service.inputs import check_size, market_arguments, request_limits, scores_frame
 from portcon.service.keys import KeyChecker
@@ -72,13 +74,18 @@ def construct_portfolio(body: ConstructRequest, svc: Svc) -> Response:
             return _replayed(replay[0])
     decision_id = body.decision_id or f"dec_{uuid.uuid4().hex}"
     started = time.perf_counter()
-    frame = scores_frame(body)
-    limits = request_limits(body, svc.settings)
-    market = market_arguments(body.market_data, list(frame.index), svc.store)
-    portfolio = construct(frame, limits, **market)
-    answer = portfolio.to_dict()
-    trades = portfolio.trades
-    answer["trades"] = None if trades is None else _records(trades)
+
+    def solve() -> tuple[dict[str, Any], Limits]:
+        frame = scores_frame(body)
+        limits = request_limits(body, svc.settings)
+        market = market_arguments(body.market_data, list(frame.index), svc.store)
+        portfolio = construct(frame, limits, **market)
+        answer = portfolio.to_dict()
+        trades = portfolio.trades
+        answer["trades"] = None if trades is None else _records(trades)
+        return answer, limits
+
+    answer, limits = within(svc.settings.max_solve_seconds, solve)
     answer["decision_id"] = decision_id
     answer["nav"] = body.nav
     answer["processing_time_ms"] = 1000 * (time.perf_counter() - started)

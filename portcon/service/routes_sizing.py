@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from portcon.service import decisions as idem
+from portcon.service.deadline import within
 from portcon.service.inputs import check_size
 from portcon.service.routes import ERRORS, Service, Svc
 from portcon.service.sizing import SizedBatch, SizedDecision, size_decisions
@@ -83,8 +84,11 @@ def _size(
         return replay, True
     started = time.perf_counter()
     limit = min(2.0, svc.settings.max_solve_seconds)
-    batch = size_decisions(
-        decisions, state, parameters, constraints, field=field, mip_time_limit=limit
+    batch = within(
+        svc.settings.max_solve_seconds,
+        lambda: size_decisions(
+            decisions, state, parameters, constraints, field=field, mip_time_limit=limit
+        ),
     )
     elapsed = 1000 * (time.perf_counter() - started)
     answers = [_answer(one, batch, state, parameters, elapsed) for one in batch.decisions]

@@ -57,8 +57,10 @@ class Settings:
     max_assets
         Most assets (or decisions) in one request (``PORTCON_MAX_ASSETS``), else 422.
     max_solve_seconds
-        Most solver time one request may ask for as ``mip_time_limit``
-        (``PORTCON_MAX_SOLVE_SECONDS``), else 422.
+        Wall-clock cap on the solving of one request (``PORTCON_MAX_SOLVE_SECONDS``), else
+        503 ``SolveTimeout``; a ``mip_time_limit`` above it is refused with a 422.
+    max_scenarios
+        Most scenarios in one ``/whatif`` request (``PORTCON_MAX_SCENARIOS``), else 422.
     migrate
         Bring the database schema to the newest revision when the app starts
         (``PORTCON_MIGRATE``); ``portcon serve`` migrates once before starting its workers.
@@ -69,6 +71,7 @@ class Settings:
     max_body_bytes: int = 10_000_000
     max_assets: int = 5_000
     max_solve_seconds: float = 10.0
+    max_scenarios: int = 50
     migrate: bool = True
 
     @classmethod
@@ -82,5 +85,6 @@ class Settings:
             max_body_bytes=int(_env_float("PORTCON_MAX_BODY_BYTES", 10_000_000)),
             max_assets=int(_env_float("PORTCON_MAX_ASSETS", 5_000)),
             max_solve_seconds=_env_float("PORTCON_MAX_SOLVE_SECONDS", 10.0),
+            max_scenarios=int(_env_float("PORTCON_MAX_SCENARIOS", 50)),
             migrate=_env_flag("PORTCON_MIGRATE", True),
         )
