@@ -245,3 +245,14 @@ def test_reasons_cover_every_changed_weight(base) -> None:
     changed = report.changes["cap"].abs() > 1e-9
     assert set(report.reasons["asset"]) == set(report.changes.index[changed])
     assert report.binding.query("scenario == 'cap'")["limit"].str.contains("bucket_caps").any()
+
+
+def test_local_whatif_states_the_base_weight_sensitivity(base, tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    frame, data = base
+    report = portcon.whatif(frame, LIMITS, [], **data)
+    sentences = report.portfolio("base").weight_sensitivity().sentences()
+    assert list(report.local["limit"]) == list(sentences.index) and len(sentences) > 0
+    assert list(report.local["sentence"]) == list(sentences)
+    page = report.to_html(tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "without re-solving" in page and sentences.iloc[0].split(" by ")[0] in page

@@ -50,6 +50,7 @@ class Active:
     fixed: dict[int, Row]  # asset -> the per-asset row that fixes it
     general: list[Row]  # rows that stay in the system
     free: np.ndarray  # assets not fixed
+    held_both_ways: frozenset[int]  # assets fixed by two rows (w ≤ 0 and w ≥ 0): no sign test
 
 
 @dataclass(frozen=True)
@@ -183,14 +184,17 @@ def _sigma_times(exposures: np.ndarray, specific: np.ndarray, weights: np.ndarra
 def _active(solution: Solution) -> Active:
     fixed: dict[int, Row] = {}
     general: list[Row] = []
+    twice: set[int] = set()
     for k, r in sorted(_initial_active(solution)):
         asset = _row_asset(solution.blocks[k], r)
         if asset is None:
             general.append((k, r))
+        elif asset in fixed:  # e.g. an excluded asset of a chosen support: w ≤ 0 and w ≥ 0
+            twice.add(asset)
         else:
-            fixed.setdefault(asset, (k, r))
+            fixed[asset] = (k, r)
     free = np.array([i for i in range(len(solution.weights)) if i not in fixed], dtype=int)
-    return Active(fixed, general, free)
+    return Active(fixed, general, free, frozenset(twice))
 
 
 def _bound_rate(solution: Solution, row: Row, key: LimitKey) -> float:
@@ -293,6 +297,8 @@ def _margins(
                 continue
             sign = 1.0 if block.sense == Sense.LE else -1.0
             if (k, r) in rows:
+                if _row_asset(block, r) in active.held_both_ways:
+                    continue  # its multiplier is split between two rows: no sign to keep
                 price = sign * float(solution.multipliers[k][r])
                 margins.append((price, sign * float(d_prices[k][r]), f"{name} price reaches 0"))
             else:

@@ -44,6 +44,10 @@ def write_html(report: ScenarioReport, path: Path, figures_folder: Path | None =
         sections.append(f"<img alt='{name}' src='data:image/png;base64,{encoded}'>")
     sections.append("<h2>Binding limits</h2>" + _table(report.binding))
     sections.append("<h2>What changed and why</h2>" + _table(report.reasons))
+    local = report.local[["limit", "sentence"]]
+    if not local.empty:
+        heading = "<h2>At the base, without re-solving: one step of each binding limit</h2>"
+        sections.append(heading + _table(local))
     held = report.weights[(report.weights.fillna(0) > 0).any(axis=1)]
     sections.append("<h2>Weights (held anywhere)</h2>" + _table(held, index=True))
     body = "\n".join(sections)

@@ -208,6 +208,27 @@ class ScenarioReport:
         return pd.DataFrame(rows, columns=columns)
 
     @cached_property
+    def local(self) -> pd.DataFrame:
+        """The base's local what-if, without re-solving: for each binding limit, what raising
+        it would do (:meth:`Portfolio.weight_sensitivity`), and how far that holds."""
+        columns = ["limit", "sentence", "up", "down"]
+        base = self.portfolio("base")
+        if base is None:
+            return pd.DataFrame(columns=columns)
+        sensitivity = base.weight_sensitivity()
+        sentences = sensitivity.sentences()
+        ranges = sensitivity.ranges.loc[sentences.index]
+        return pd.DataFrame(
+            {
+                "limit": sentences.index,
+                "sentence": sentences.to_numpy(),
+                "up": ranges["up"].to_numpy(),
+                "down": ranges["down"].to_numpy(),
+            },
+            columns=columns,
+        )
+
+    @cached_property
     def failures(self) -> pd.DataFrame:
         """One row per failed scenario: error type, message, conflicts, repairs."""
         rows = [
