@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -299,3 +300,67 @@ def test_check_validates_any_weights_before_trading() -> None:
     assert any(f.startswith("max_single_position a") for f in found)
     with pytest.raises(portcon.InputError, match=r"asset\(s\) z that the scores lack"):
         portcon.check({"z": 0.1}, frame)
+
+
+# -- the seed's names --------------------------------------------------------------------------
+
+
+def test_seed_names_in_a_dict_or_toml_map_to_portcon_fields_with_a_note() -> None:
+    from portcon.limits import coerce_limits
+    from portcon.limits.aliases import SeedNameWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        limits = coerce_limits(
+            {
+                "sector_concentration_limit": 0.3,
+                "max_single_position_size": 0.2,
+                "target_portfolio_allocation": 0.9,
+                "position_size_scaling": "dynamic",
+            }
+        )
+    assert {type(w.message) for w in caught} == {SeedNameWarning}
+    assert "sector_concentration_limit is the rebalancer's name for max_sector_allocation" in {
+        str(w.message) for w in caught
+    }
+    assert (limits.max_sector_allocation, limits.max_single_position) == (0.3, 0.2)
+    assert (limits.target_allocation, limits.sizing_mode) == (0.9, "adaptive")
+    with pytest.raises(LimitsError, match="also given"):
+        coerce_limits({"max_single_position_size": 0.2, "max_single_position": 0.1})
+    with pytest.raises(LimitsError, match=r"whipsaw_protection.*has no portcon field"):
+        coerce_limits({"whipsaw_protection": True})
+    with pytest.raises(LimitsError, match="did you mean 'sector_concentration_limit'"):
+        coerce_limits({"sector_concentration_limt": 0.3})
+
+
+def test_seed_flags_on_the_command_line(tmp_path, capsys) -> None:
+    from portcon.cli.main import main
+
+    scores = tmp_path / "s.csv"
+    scores.write_text("asset,score,bucket\nA,0.9,R\nB,0.8,R\nC,0.7,D\n")
+    args = ["construct", str(scores), "--max-single-position-size", "0.3", "-q"]
+    args += ["--position-size-scaling", "fixed", "--volatility-position-scaling", "--json"]
+    assert main([*args, str(tmp_path / "o.json")]) == 2  # scaling needs volatilities: parsed
+    err = capsys.readouterr().err
+    assert "--max-single-position-size is the rebalancer's name for --max-single-position" in err
+    assert "volatility_position_scaling tilts proportional modes" in err  # 'fixed' is tiered
+    with pytest.raises(SystemExit):
+        main(["construct", str(scores), "--sector-concentration-limt", "0.3"])
+    assert "did you mean '--sector-concentration-limit'" in capsys.readouterr().err
+
+
+def test_context_on_the_command_line(tmp_path, capsys) -> None:
+    from portcon.cli.main import main
+
+    scores = tmp_path / "s.csv"
+    scores.write_text("asset,score\nA,0.9\nB,0.8\nC,0.7\nD,0.65\n")
+    context = tmp_path / "context.toml"
+    context.write_text('regime = "Goldilocks"\n')
+    out = tmp_path / "o.json"
+    args = ["construct", str(scores), "--context", str(context), "--in-drawdown", "-q"]
+    assert main([*args, "--max-single-position", "0.3", "--json", str(out)]) == 0
+    import json
+
+    result = json.loads(out.read_text())
+    assert result["limits"]["target_allocation"] == pytest.approx(0.76)
+    assert "drawdown: target_allocation 0.95 → 0.76" in result["notes"]

@@ -12,6 +12,7 @@ import json
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace a covariance that is not symmetric PSD by the nearest one that is",
     )
+    _add_context_flags(construct_parser)
     construct_parser.add_argument("-o", "--output", type=_path, help="write targets as CSV")
     construct_parser.add_argument("--json", type=_path, help="write the full result as JSON")
     construct_parser.add_argument(
@@ -109,6 +111,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_context_flags(parser: argparse.ArgumentParser) -> None:
+    context = parser.add_argument_group(
+        "market context", "adjusts the limits as the rebalancer's dynamic limits did"
+    )
+    context.add_argument("--context", type=_path, metavar="FILE.toml", help="context file")
+    context.add_argument("--regime-changed", action="store_true", help="the regime changed")
+    context.add_argument("--regime", metavar="NAME", help="current regime (Crisis, Goldilocks…)")
+    context.add_argument("--volatility-regime", choices=["normal", "high"])
+    context.add_argument("--in-drawdown", action="store_true", help="the book is in drawdown")
+    context.add_argument(
+        "--favoured-buckets", metavar="A,B", help="buckets the regime favours (comma-separated)"
+    )
+
+
+def _context(arguments: argparse.Namespace) -> Any:
+    """The MarketContext of the file and flags (flags win), or None when none is given."""
+    from portcon.context import MarketContext
+
+    fields: dict[str, Any] = {}
+    if arguments.context is not None:
+        fields = MarketContext.from_toml(arguments.context).__dict__.copy()
+    if arguments.regime_changed:
+        fields["regime_changed"] = True
+    if arguments.in_drawdown:
+        fields["in_drawdown"] = True
+    for name in ("regime", "volatility_regime"):
+        if getattr(arguments, name) is not None:
+            fields[name] = getattr(arguments, name)
+    if arguments.favoured_buckets is not None:
+        names = (b.strip() for b in arguments.favoured_buckets.split(","))
+        fields["favoured_buckets"] = tuple(b for b in names if b)
+    return MarketContext.from_mapping(fields) if fields else None
+
+
 def _add_limit_sources(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limits", type=_path, metavar="FILE.toml", help="limits file (TOML)")
     from portcon.cli.flags import add_limit_flags
@@ -128,7 +164,12 @@ def effective_limits(arguments: argparse.Namespace) -> Limits:
         fields = read_limits_file(arguments.limits)
     if arguments.preset is not None:
         fields["preset"] = arguments.preset
-    return coerce_limits({**fields, **given_limits(arguments)})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        limits = coerce_limits({**fields, **given_limits(arguments)})
+    for warning in caught:
+        print(f"portcon: note: {warning.message}", file=sys.stderr)
+    return limits
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -158,7 +199,7 @@ def run(arguments: argparse.Namespace) -> int:
         return EXIT_OK
     outputs = [path for path in (arguments.output, arguments.json) if path is not None]
     market_files = (arguments.returns, arguments.covariance, arguments.expected_returns)
-    inputs = [arguments.scores, arguments.limits, *market_files]
+    inputs = [arguments.scores, arguments.limits, arguments.context, *market_files]
     refuse_inputs(outputs, [path for path in inputs if path is not None])
     portfolio = construct(
         read_scores_csv(arguments.scores),
@@ -167,6 +208,7 @@ def run(arguments: argparse.Namespace) -> int:
         covariance=_optional(read_covariance_csv, arguments.covariance),
         expected_returns=_optional(read_expected_returns_csv, arguments.expected_returns),
         repair_covariance=arguments.repair_covariance,
+        context=_context(arguments),
     )
     contents = {}
     if arguments.output is not None:
@@ -208,14 +250,20 @@ def _terminal_safe(message: str) -> str:
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    from portcon.cli.aliases import seed_flags, translate_argv
+
     parser = build_parser()
+    argv, notes = translate_argv(sys.argv[1:] if argv is None else argv)
+    for note in notes:
+        print(f"portcon: note: {note}", file=sys.stderr)
     arguments, unknown = parser.parse_known_args(argv)
     if unknown:
         from portcon.limits import Limits
 
         options = [f"--{name.replace('_', '-')}" for name in Limits.model_fields]
         options += ["--limits", "--preset", "--output", "--json", "--quiet", "--returns"]
-        options += ["--covariance", "--expected-returns", "--repair-covariance"]
+        options += ["--covariance", "--expected-returns", "--repair-covariance", "--context"]
+        options += seed_flags()
         first = unknown[0].split("=", 1)[0]
         parser.error(f"unknown option {first}{did_you_mean(first, options)}")
     return arguments

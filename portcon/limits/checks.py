@@ -159,7 +159,10 @@ def reject_unknown_fields(data: Mapping[Any, Any], known: Mapping[str, Any]) -> 
                 "given as {'max_single_position': 0.1, ...}"
             )
         if name not in known:
-            raise LimitsError(f"unknown limit '{name}'{did_you_mean(name, known)}")
+            from portcon.limits.aliases import seed_names
+
+            hint = did_you_mean(name, [*known, *seed_names()])
+            raise LimitsError(f"unknown limit '{name}'{hint}")
 
 
 def describe(error: ValidationError) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from portcon.csv_files import read_text_file
 from portcon.errors import LimitsError
+from portcon.limits.aliases import translate_quietly
 from portcon.limits.checks import reject_unknown_fields
 from portcon.limits.model import Limits
 
@@ -38,7 +39,7 @@ def coerce_limits(limits: Limits | str | Mapping[str, Any] | None) -> Limits:
     if isinstance(limits, str):
         return Limits.preset(limits)
     if isinstance(limits, Mapping):
-        fields = dict(limits)
+        fields = translate_quietly(limits)
         reject_unknown_fields(
             {k: v for k, v in fields.items() if k != "preset"}, Limits.model_fields
         )
