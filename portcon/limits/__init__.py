@@ -7,7 +7,6 @@ from portcon.limits.enums import (
     ExpectedReturnEstimator,
     MipMethod,
     ResidualStrategy,
-    SectorClassification,
     SizingMode,
 )
 from portcon.limits.model import Limits
@@ -21,7 +20,6 @@ __all__ = [
     "Limits",
     "MipMethod",
     "ResidualStrategy",
-    "SectorClassification",
     "SizingMode",
     "coerce_limits",
     "read_limits_file",

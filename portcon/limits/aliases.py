@@ -7,9 +7,10 @@ and what to use instead. Did-you-mean suggestions search these names too.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from portcon.errors import LimitsError
@@ -24,7 +25,7 @@ class Alias:
     """One seed name: the portcon field it sets and how the seed's words translate."""
 
     field: str
-    values: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 ALIASES: Mapping[str, Alias] = {

@@ -87,11 +87,3 @@ class DiversificationMode(StrEnum):
     STRICT = "strict"
     BALANCED = "balanced"
     AGGRESSIVE = "aggressive"
-
-
-class SectorClassification(StrEnum):
-    """Where an asset's sector comes from (see :func:`portcon.classify_sectors`)."""
-
-    GIVEN = "given"
-    BEHAVIOURAL = "behavioural"
-    HYBRID = "hybrid"

@@ -9,7 +9,7 @@ act when a :class:`portcon.MarketContext` is given. Declared apart from
 
 from __future__ import annotations
 
-from portcon.limits.enums import DiversificationMode, SectorClassification
+from portcon.limits.enums import DiversificationMode
 from portcon.limits.fields import COUNT_MAX, GROUP_DIVERSIFICATION, _field
 from portcon.limits.validated import CheckedModel
 
@@ -73,7 +73,8 @@ class SeedFields(CheckedModel):
         True,
         GROUP_DIVERSIFICATION,
         "Context: correlations × 1.3 (at most 0.95) in a Crisis or Deflation regime and × 0.8 "
-        "(at least −0.95) in Goldilocks, before correlation_limit reads them.",
+        "(at least −0.95) in Goldilocks, applied as correlation_limit / 1.3 or / 0.8 (the same "
+        "pairs are excluded).",
     )
     dynamic_bucket_slots: bool = _field(
         False,
@@ -81,25 +82,11 @@ class SeedFields(CheckedModel):
         "Context: per-bucket counts from max_total_positions split equally over the buckets, "
         "+1 for favoured buckets, at least 1 each, at most max_positions_per_bucket.",
     )
-    sector_classification: SectorClassification = _field(
-        SectorClassification.GIVEN,
-        GROUP_DIVERSIFICATION,
-        "given: the sector column as is; behavioural: the best-correlated sector ETF "
-        "(etf_returns=), else the given sector; hybrid: the behavioural sector where it "
-        "disagrees with the given one, the given one otherwise (the seed's order).",
-    )
     correlation_window: int | None = _field(
         None,
         GROUP_DIVERSIFICATION,
-        "Correlations (correlation_limit, sector classification) from the last this many rows "
+        "Correlations for correlation_limit from the last this many rows "
         "of returns= (the seed uses 60); None: all rows.",
-        ge=2,
-        le=COUNT_MAX,
-    )
-    correlation_min_points: int = _field(
-        30,
-        GROUP_DIVERSIFICATION,
-        "Fewest shared return rows for a behavioural sector match (the seed uses 30).",
         ge=2,
         le=COUNT_MAX,
     )
