@@ -64,9 +64,11 @@ def construct_request(n: int = 6, **extra: Any) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def running_server(database_url: str, *, env: dict[str, str] | None = None) -> Iterator[Server]:
+def running_server(
+    database_url: str, *, env: dict[str, str] | None = None, workers: int = 1
+) -> Iterator[Server]:
     """``portcon serve`` on a free loopback port, stopped (killed if need be) afterwards."""
-    server = Server(database_url, env=env)
+    server = Server(database_url, env=env, workers=workers)
     try:
         server.start()
         yield server
@@ -77,8 +79,11 @@ def running_server(database_url: str, *, env: dict[str, str] | None = None) -> I
 class Server:
     """A ``portcon serve`` child process on 127.0.0.1."""
 
-    def __init__(self, database_url: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, database_url: str, env: dict[str, str] | None = None, workers: int = 1
+    ) -> None:
         self.database_url = database_url
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/api/v1"
         self.env = {**os.environ, **(env or {})}
@@ -88,6 +93,7 @@ class Server:
         """Start and wait until /health answers."""
         command = [sys.executable, "-m", "portcon", "serve", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--database-url", self.database_url]
+        command += ["--workers", str(self.workers)]
         self.process = subprocess.Popen(command, env=self.env, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

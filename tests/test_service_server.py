@@ -144,3 +144,55 @@ def test_sigkill_mid_load_loses_no_acknowledged_decision(tmp_path):
     stored = [row["decision_id"] for row in rows]
     assert len(stored) == len(set(stored))  # no decision twice, no partial row
     assert set(acknowledged) <= set(stored)
+
+
+def _kelly_counts(folder) -> dict[int, float]:
+    """Kelly requests counted in each worker's multiprocess file, by worker pid."""
+    from prometheus_client.mmap_dict import MmapedDict
+
+    counts: dict[int, float] = {}
+    for path in folder.glob("counter_*.db"):
+        pid = int(path.stem.split("_")[1])
+        for key, value, _, _ in MmapedDict.read_all_values_from_file(str(path)):
+            if "portcon_requests_total" in key and "kelly-criterion" in key:
+                counts[pid] = counts.get(pid, 0.0) + value
+    return counts
+
+
+def _scraped_kelly_total(url: str) -> float:
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    lines = [
+        line
+        for line in text.splitlines()
+        if line.startswith("portcon_requests_total{") and "kelly-criterion" in line
+    ]
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
+
+
+def test_metrics_are_summed_over_two_workers(tmp_path):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_999999.db").write_bytes(b"stale")  # an earlier run's: removed at start
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    body = {"win_probability": 0.55, "average_win": 1.0, "average_loss": 1.0}
+    sent = 0
+    with running_server(f"sqlite:///{tmp_path / 'mp.db'}", env=env, workers=2) as server:
+        for _ in range(20):  # bounded: at most 20 rounds of 16 requests on fresh connections
+
+            def send(count: int = 4) -> None:
+                for _ in range(count):
+                    httpx.post(f"{server.url}/kelly-criterion", json=body, timeout=30)
+
+            clients = [threading.Thread(target=send) for _ in range(4)]
+            for client in clients:
+                client.start()
+            for client in clients:
+                client.join()
+            sent += 16
+            if len([c for c in _kelly_counts(folder).values() if c > 0]) >= 2:
+                break
+        per_worker = _kelly_counts(folder)
+        assert len([c for c in per_worker.values() if c > 0]) == 2, per_worker
+        assert sum(per_worker.values()) == sent
+        for _ in range(6):  # whichever worker answers the scrape, it reports every worker's
+            assert _scraped_kelly_total(server.url) == sent

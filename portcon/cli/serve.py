@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 from portcon.errors import InputError
 
 COMMANDS = frozenset({"serve", "keys"})
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multiprocess mode
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
@@ -90,12 +94,35 @@ def _serve(arguments: argparse.Namespace) -> int:
     os.environ["PORTCON_MIGRATE"] = "0"
     if arguments.host not in LOOPBACK:
         os.environ["PORTCON_REQUIRE_API_KEY"] = "1"
-    uvicorn.run(
-        "portcon.service.app:create_app",
-        factory=True,
-        host=arguments.host,
-        port=arguments.port,
-        workers=arguments.workers,
-        log_level="warning",
-    )
+    made = _metrics_folder(arguments.workers)
+    try:
+        uvicorn.run(
+            "portcon.service.app:create_app",
+            factory=True,
+            host=arguments.host,
+            port=arguments.port,
+            workers=arguments.workers,
+            log_level="warning",
+        )
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
     return 0
+
+
+def _metrics_folder(workers: int) -> str | None:
+    """With several workers, a folder for prometheus_client's multiprocess mode.
+
+    A ``PROMETHEUS_MULTIPROC_DIR`` already set is used, its ``*.db`` files (an earlier run's
+    values) removed; otherwise a temporary folder is made (and returned, to be removed after).
+    """
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        for stale in Path(given).glob("*.db"):
+            stale.unlink(missing_ok=True)
+        return None
+    if workers <= 1:
+        return None
+    made = tempfile.mkdtemp(prefix="portcon-metrics-")
+    os.environ[MULTIPROC_ENV] = made
+    return made

@@ -213,10 +213,8 @@ def health(svc: Svc) -> JSONResponse:
 
 @router.get("/metrics")
 def metrics(svc: Svc) -> Response:
-    """Prometheus exposition of this process's metrics."""
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-    return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus exposition (summed over every worker with ``--workers`` > 1)."""
+    return Response(svc.metrics.exposition(), media_type=svc.metrics.content_type)
 
 
 @router.get("/history")
