@@ -1,15 +1,19 @@
-"""The held book's numbers: correlations, the risk cap's common scaling, the impact of a trade."""
+"""The held book: its weights, sectors and volatilities, correlations, the risk cap's common
+scaling and the impact of a trade."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from portcon.errors import InfeasibleError, InputError
 from portcon.service.sizing_schemas import PortfolioState, TradingDecision
+
+UNCLASSIFIED = "(unclassified)"
 
 
 def correlation_frame(state: PortfolioState, names: list[str]) -> pd.DataFrame:
@@ -98,3 +102,37 @@ def risk_scale(held: np.ndarray, sized: np.ndarray, covariance: np.ndarray, cap:
     if a <= 0 or a + 2 * b + c <= cap**2:
         return 1.0
     return max(0.0, min(1.0, (-b + math.sqrt(max(b * b - a * (c - cap**2), 0.0))) / a))
+
+
+@dataclass(frozen=True)
+class Book:
+    """Held weights, sectors and volatilities; decisions' instruments last in ``names``."""
+
+    held: dict[str, float]
+    sectors: dict[str, str]
+    volatility: dict[str, float | None]
+    names: list[str]
+    decisions: list[str]
+    correlation: pd.DataFrame
+    covariance: np.ndarray | None
+
+    @classmethod
+    def of(cls, state: PortfolioState, decisions: Sequence[TradingDecision]) -> Book:
+        held = {p.instrument_id: p.weight for p in state.positions}
+        sectors = {p.instrument_id: p.sector or UNCLASSIFIED for p in state.positions}
+        volatility = {p.instrument_id: p.volatility for p in state.positions}
+        chosen = [d.instrument_id for d in decisions]
+        for d in decisions:
+            sectors[d.instrument_id] = d.sector or sectors.get(d.instrument_id, UNCLASSIFIED)
+            volatility[d.instrument_id] = d.volatility or volatility.get(d.instrument_id)
+        names = [name for name in held if name not in set(chosen)] + chosen
+        correlation = correlation_frame(state, names)
+        covariance = None
+        if all(volatility.get(name) for name in names):
+            sigma = np.array([float(volatility[name] or 0.0) for name in names])
+            covariance = correlation.to_numpy() * np.outer(sigma, sigma)
+        return cls(held, sectors, volatility, names, chosen, correlation, covariance)
+
+    def others(self) -> list[str]:
+        """Held instruments no decision re-sizes."""
+        return self.names[: len(self.names) - len(self.decisions)]

@@ -1,0 +1,141 @@
+"""Decisions sized in what the held book leaves: budget, sector room, correlation, risk.
+
+The held positions keep their weights. The decisions share what they leave of the leverage
+limit and of each sector cap; a decision correlated above the limit with a held position, or
+in a full sector, gets nothing (its explanation says which held position or sector). The
+volatility cap is then met by the largest common scaling of the decisions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from portcon.service.book import Book, risk_scale
+from portcon.service.sizing_program import program_frame, program_limits
+from portcon.service.sizing_schemas import RiskConstraints, SizingParameters
+
+
+def size_held(
+    book: Book,
+    raws: Sequence[tuple[float, float | None]],
+    constraints: RiskConstraints,
+    parameters: SizingParameters,
+    mip_time_limit: float,
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """The decisions sized in what the held book leaves of the budget and sector caps."""
+    from portcon.construction import construct
+
+    others = book.others()
+    room = constraints.leverage_limit - sum(book.held[name] for name in others)
+    caps = [raw for raw, _ in raws]
+    sector_caps, blocked = _sector_rooms(book, others, constraints.max_sector_weight)
+    blocked.update(_correlated(book, others, constraints.correlation_limit))
+    caps = [0.0 if name in blocked else cap for name, cap in zip(book.decisions, caps, strict=True)]
+    for name, (raw, _) in zip(book.decisions, raws, strict=True):
+        if raw <= 0:
+            blocked[name] = f"{parameters.sizing_method.value} gives no size (raw size 0)"
+    if room <= 1e-12 or max(caps) <= 0:
+        full = "the held book uses the whole leverage_limit"
+        blocked = {n: blocked.get(n, full) for n in book.decisions}
+        data = _nothing(book, blocked)
+        return {**{n: book.held[n] for n in others}, **dict.fromkeys(book.decisions, 0.0)}, data
+    frame = program_frame(book, book.decisions, [raw for raw, _ in raws], caps)
+    limits = program_limits(constraints, parameters, mip_time_limit, min(room, 1.0), sector_caps)
+    correlation = None
+    if constraints.correlation_limit is not None:
+        correlation = book.correlation.loc[book.decisions, book.decisions]
+    portfolio = construct(frame, limits, correlation=correlation)
+    data = portfolio.to_dict()
+    weights = {**{n: book.held[n] for n in others}, **data["weights"]}
+    _explain_blocked(data, blocked)
+    if constraints.max_portfolio_risk is not None and book.covariance is not None:
+        _apply_risk_cap(book, weights, data, constraints.max_portfolio_risk)
+    return weights, data
+
+
+def _sector_rooms(
+    book: Book, others: list[str], cap: float | None
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Per-sector caps left by the held book, and the decisions whose sector is full."""
+    if cap is None:
+        return {}, {}
+    rooms: dict[str, float] = {}
+    blocked: dict[str, str] = {}
+    for name in book.decisions:
+        sector = book.sectors[name]
+        used = sum(book.held[o] for o in others if book.sectors[o] == sector)
+        if cap - used <= 1e-12:
+            blocked[name] = f"sector {sector} is full: held positions use max_sector_weight"
+        else:
+            rooms[sector] = min(cap - used, 1.0)
+    return rooms, blocked
+
+
+def _correlated(book: Book, others: list[str], limit: float | None) -> dict[str, str]:
+    """Decisions correlated above ``limit`` with a held position (that one is kept)."""
+    if limit is None:
+        return {}
+    blocked = {}
+    for name in book.decisions:
+        for other in others:
+            rho = float(
+                book.correlation.to_numpy()[book.names.index(name), book.names.index(other)]
+            )
+            if book.held[other] > 0 and rho > limit:
+                blocked[name] = f"correlation {rho:.3g} with held {other} above correlation_limit"
+                break
+    return blocked
+
+
+def _nothing(book: Book, blocked: dict[str, str]) -> dict[str, Any]:
+    """The answer when no decision can get any weight (no program to solve)."""
+    rows = [
+        {"asset": n, "weight": 0.0, "binding": "held book", "reason": blocked[n]}
+        for n in book.decisions
+    ]
+    return {
+        "explanations": rows,
+        "sensitivity": [],
+        "path": "none",
+        "solver": None,
+        "status": "not solved",
+        "solve_time": 0.0,
+        "cash": None,
+        "cash_reason": "",
+        "objective_meaning": "",
+        "notes": ["no decision can take weight"],
+    }
+
+
+def _explain_blocked(data: dict[str, Any], blocked: dict[str, str]) -> None:
+    for row in data["explanations"]:
+        if row["asset"] in blocked:
+            row["binding"] = "held book"
+            row["reason"] = blocked[row["asset"]]
+
+
+def _apply_risk_cap(
+    book: Book, weights: dict[str, float], data: dict[str, Any], cap: float
+) -> None:
+    """Scale the decisions by the largest common factor that keeps σ(book) ≤ cap."""
+    if book.covariance is None:
+        return  # no risk model: the caller asks for volatilities first
+    held = np.array([book.held.get(n, 0.0) if n not in book.decisions else 0.0 for n in book.names])
+    sized = np.array([weights[n] if n in book.decisions else 0.0 for n in book.names])
+    scale = risk_scale(held, sized, book.covariance, cap)
+    if scale >= 1.0:
+        return
+    for name in book.decisions:
+        weights[name] *= scale
+    for row in data["explanations"]:
+        if row["asset"] in book.decisions:
+            row["weight"] = weights[row["asset"]]
+            row["binding"] = "max_portfolio_risk"
+            row["reason"] = (
+                f"{row['reason']}; then scaled by {scale:.4g} so the book's volatility is "
+                f"max_portfolio_risk {cap:g}"
+            )
+    data["notes"] = [*data["notes"], f"decisions scaled by {scale:.6g} for max_portfolio_risk"]
