@@ -112,8 +112,7 @@ _BASE_AS_CAP = "the seed's base size {0} is the largest position (max_single_pos
 DESCRIPTIONS: MappingProxyType[str, str] = MappingProxyType(
     {
         "conservative": "strict; equal weights, ≤ 8 names (2 new, 3 per bucket, ≥ 3 buckets), "
-        "35% per bucket, keep ≥ 0.65, open ≥ 0.70, 10% cash; "
-        + _BASE_AS_CAP.format("12%"),
+        "35% per bucket, keep ≥ 0.65, open ≥ 0.70, 10% cash; " + _BASE_AS_CAP.format("12%"),
         "balanced": "regime-adaptive: adaptive sizing, ≤ 10 names (3 new, 4 per bucket, ≥ 2 "
         "buckets), 40% per bucket, buckets within 15% of an equal share, regime change × 2.5; "
         "the seed's volatility scaling needs volatilities, so it is left to the caller",

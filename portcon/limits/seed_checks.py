@@ -91,9 +91,7 @@ def _check_seed_ranges(limits: Any) -> None:
     fix = "; or set seed_ranges = false to allow it"
     target = limits.target_allocation
     if target < SEED_TARGET_FLOOR:
-        raise ValueError(
-            f"rule {SEED_TARGET_FLOOR:g} ≤ target_allocation ≤ 1: got {target:g}{fix}"
-        )
+        raise ValueError(f"rule {SEED_TARGET_FLOOR:g} ≤ target_allocation ≤ 1: got {target:g}{fix}")
     caps = {
         "max_bucket_allocation": limits.max_bucket_allocation,
         "max_sector_allocation": limits.max_sector_allocation,
