@@ -49,6 +49,16 @@ def request_limits(request: ConstructRequest, settings: Settings) -> Limits:
     return limits
 
 
+def construct_arguments(
+    request: ConstructRequest, settings: Settings, store: Store
+) -> tuple[pd.DataFrame, Limits, dict[str, Any]]:
+    """The scores table, the Limits and the market data keywords of a ``/construct`` request
+    (or of the base of a ``/whatif``)."""
+    frame = scores_frame(request)
+    limits = request_limits(request, settings)
+    return frame, limits, market_arguments(request.market_data, list(frame.index), store)
+
+
 def scores_frame(request: ConstructRequest) -> pd.DataFrame:
     """The scores table, indexed by asset, with the optional columns that were given."""
     rows = [asset.model_dump() for asset in request.scores]

@@ -21,7 +21,7 @@ from portcon.limits import Limits
 from portcon.service import decisions as idem
 from portcon.service.deadline import within
 from portcon.service.failures import RequestRefusedError
-from portcon.service.inputs import check_size, market_arguments, request_limits, scores_frame
+from portcon.service.inputs import check_size, construct_arguments
 from portcon.service.keys import KeyChecker
 from portcon.service.metrics import ServiceMetrics
 from portcon.service.schemas import (
@@ -76,9 +76,7 @@ def construct_portfolio(body: ConstructRequest, svc: Svc) -> Response:
     started = time.perf_counter()
 
     def solve() -> tuple[dict[str, Any], Limits]:
-        frame = scores_frame(body)
-        limits = request_limits(body, svc.settings)
-        market = market_arguments(body.market_data, list(frame.index), svc.store)
+        frame, limits, market = construct_arguments(body, svc.settings, svc.store)
         portfolio = construct(frame, limits, **market)
         answer = portfolio.to_dict()
         trades = portfolio.trades

@@ -25,7 +25,7 @@ from portcon.scenarios import Scenario
 from portcon.service import decisions as idem
 from portcon.service.deadline import within
 from portcon.service.failures import RequestRefusedError
-from portcon.service.inputs import check_size, market_arguments, request_limits, scores_frame
+from portcon.service.inputs import check_size, construct_arguments
 from portcon.service.routes import ERRORS, Service, Svc
 from portcon.service.schemas import ConstructRequest
 from portcon.service.storage import DecisionRecord
@@ -73,9 +73,7 @@ def whatif(body: WhatIfRequest, svc: Svc) -> JSONResponse:
     started = time.perf_counter()
 
     def solve() -> dict[str, Any]:
-        frame = scores_frame(body)
-        limits = request_limits(body, svc.settings)
-        market = market_arguments(body.market_data, list(frame.index), svc.store)
+        frame, limits, market = construct_arguments(body, svc.settings, svc.store)
         return run_whatif(frame, limits, body.scenarios, **market).to_dict()
 
     answer = within(svc.settings.max_solve_seconds, solve)

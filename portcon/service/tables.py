@@ -1,19 +1,19 @@
 """The service's tables (SQLAlchemy Core): the seed's tables, the decisions, the outbox, keys.
 
 The Alembic revisions in ``portcon/service/migrations`` create exactly these; a test compares
-the migrated database against this metadata.
+the migrated database against this metadata (SQLite and PostgreSQL). The column lists are
+written twice on purpose: a revision is frozen history and must not import these live
+definitions (a later edit here would change what it creates). What both can share without
+that risk — the column types — lives in the frozen ``migrations/frozen_types.py``.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+
+from portcon.service.migrations.frozen_types import Id, JSONType, Stamp
 
 metadata = sa.MetaData()
-
-JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-Stamp = sa.DateTime(timezone=True)
-Id = sa.String(36)  # a UUID as text: the same on SQLite and PostgreSQL
 
 decisions = sa.Table(
     "decisions",

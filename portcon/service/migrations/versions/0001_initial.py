@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
+
+from portcon.service.migrations.frozen_types import Id, JSONType, Stamp
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
-JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-Stamp = sa.DateTime(timezone=True)
-
 
 def upgrade() -> None:
     """Create every table and index."""
     op.create_table(
         "decisions",
-        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("id", Id, primary_key=True),
         sa.Column("decision_id", sa.String(100), nullable=False, unique=True),
         sa.Column("kind", sa.String(30), nullable=False),
         sa.Column("request_hash", sa.String(64), nullable=False),
@@ -33,7 +31,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "position_sizing_history",
-        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("id", Id, primary_key=True),
         sa.Column("position_id", sa.String(100), nullable=False, unique=True),
         sa.Column(
             "decision_id", sa.String(100), sa.ForeignKey("decisions.decision_id"), nullable=False
@@ -58,7 +56,7 @@ def upgrade() -> None:
     op.create_table(
         "events",
         sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
-        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("event_id", Id, nullable=False, unique=True),
         sa.Column("event_type", sa.String(50), nullable=False),
         sa.Column("decision_id", sa.String(100), nullable=False),
         sa.Column("payload", JSONType, nullable=False),
@@ -78,7 +76,7 @@ def upgrade() -> None:
 def _seed_tables() -> None:
     op.create_table(
         "position_sizing_rules",
-        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("id", Id, primary_key=True),
         sa.Column("rule_name", sa.String(100), nullable=False, unique=True),
         sa.Column("sizing_method", sa.String(50), nullable=False),
         sa.Column("risk_model", sa.String(50), nullable=False),
@@ -93,7 +91,7 @@ def _seed_tables() -> None:
     )
     op.create_table(
         "historical_performance",
-        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("id", Id, primary_key=True),
         sa.Column("instrument_id", sa.String(200), nullable=False),
         sa.Column("period_start", sa.Date, nullable=False),
         sa.Column("period_end", sa.Date, nullable=False),
@@ -110,7 +108,7 @@ def _seed_tables() -> None:
     )
     op.create_table(
         "correlation_matrices",
-        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("id", Id, primary_key=True),
         sa.Column("matrix_id", sa.String(100), nullable=False, unique=True),
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("instruments", JSONType, nullable=False),
