@@ -89,6 +89,7 @@ def main() -> None:
     print(
         f"solver's own time: {1e3 * solver:.1f} ms/scenario -> whatif/solver = {per / solver:.2f}"
     )
+    print("where a scenario's time goes (ms, mean):", _stages(report))
 
     inputs = [shocked(_inputs(frame, limits, model), s) for s in chosen]
     cold = _time_constructs(inputs[: args.fresh], model, clear=True)
@@ -104,6 +105,27 @@ def main() -> None:
         f"identical to serial: {parallel.weights.equals(report.weights)}"
     )
     _dask(frame, limits, chosen, model, report)
+
+
+def _stages(report) -> str:
+    """Mean per-scenario stage times: shocks (and what-if bookkeeping), construct's prepare
+    (validation, market data, program), solve chain beyond the solver, solver, polish, report."""
+    portfolios = [report.portfolio(name) for name in report.names if report.portfolio(name)]
+    timings = [p.timings for p in portfolios]
+
+    def mean(get) -> float:
+        return 1e3 * statistics.mean(get(t) for t in timings)
+
+    shocks = 1e3 * statistics.mean(o.seconds for o in report.outcomes) - mean(lambda t: t["total"])
+    parts = {
+        "shocks": shocks,
+        "prepare": mean(lambda t: t["prepare"]),
+        "chain": mean(lambda t: t["solve"] - t["solver"]),
+        "solver": mean(lambda t: t["solver"]),
+        "polish": mean(lambda t: t.get("polish", 0.0)),
+        "report": mean(lambda t: t.get("report", 0.0)),
+    }
+    return ", ".join(f"{name} {value:.1f}" for name, value in parts.items())
 
 
 def _dask(frame, limits, chosen, model, report) -> None:

@@ -91,7 +91,9 @@ def shocked(inputs: Inputs, scenario: Scenario) -> Inputs:
 
 def _apply(inputs: Inputs, scenario: Scenario) -> Inputs:
     limits = _limits(inputs.limits, scenario.limits)
-    frame = inputs.scores.copy()
+    changes_columns = bool(scenario.score_shocks) or scenario.current is not None
+    # a limit-only scenario shares the base's frame: nothing below writes to it then
+    frame = inputs.scores.copy() if changes_columns or scenario.touches_risk else inputs.scores
     for number, shock in enumerate(scenario.score_shocks):
         mask = shocks.selected(shock, frame, f"score_shocks[{number}]")
         frame["score"] = shocks.apply_operation(frame["score"].to_numpy(float), mask, shock)
