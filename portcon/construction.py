@@ -30,6 +30,7 @@ from portcon.optimizer.solution import Solution, SolutionPath
 from portcon.optimizer.solve import solve_program
 from portcon.portfolio import Portfolio
 from portcon.rebalance.state import merge_current
+from portcon.rebalance.trade_sizes import choose_trades
 from portcon.report.check import violations
 from portcon.report.diagnose import diagnose
 from portcon.report.report import Report
@@ -173,12 +174,20 @@ def _construct(
         program, selection = chosen
         solution = _solve_or_diagnose(program)
         timings["mixed_integer"] = time.perf_counter() - mark
+    patterned = choose_trades(program, solution)
+    if patterned is not None:
+        program, trade_note = patterned
+        seed_notes += (trade_note,)
+        solution = _solve_or_diagnose(program)
+        timings["trade_sizes"] = time.perf_counter() - mark
     mark = time.perf_counter()
     program, solution = absorb_cash(program, solution, _solve_or_diagnose)
     solution = polish(program, solution)
     timings["polish"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    portfolio = _report(program, solution, timings, market, correlations, selection, seed_notes)
+    portfolio = _report(
+        program, solution, timings, market, correlations, selection, seed_notes, patterned
+    )
     timings["report"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
     return portfolio
@@ -234,8 +243,10 @@ def _report(
     correlations: np.ndarray | None,
     selection: Selection | None,
     seed_notes: tuple[str, ...] = (),
+    trades_chosen: object = None,
 ) -> Portfolio:
     universe, limits = program.universe, program.limits
+    path = SolutionPath.MIXED_INTEGER if trades_chosen is not None else SolutionPath.CONVEX
     weights = np.zeros(universe.size)
     weights[program.members] = solution.weights
     broken = violations(
@@ -267,7 +278,7 @@ def _report(
         _current=_current(universe),
         _cost_bps=_cost_bps(universe, limits),
         notes=(*seed_notes, *market.notes, *(selection.notes if selection else ())),
-        path=selection.path if selection else SolutionPath.CONVEX,
+        path=selection.path if selection else path,
         mip_gap=selection.gap if selection else None,
         mip_bound=selection.bound if selection else None,
     )

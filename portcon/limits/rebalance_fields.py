@@ -109,3 +109,12 @@ class RebalanceFields(CheckedModel):
         ge=0,
         le=1,
     )
+    min_trade_size: float | None = _field(
+        None,
+        GROUP_REBALANCE,
+        "No trade smaller than this: each weight stays, or moves by at least min_trade_size "
+        "(a position smaller than it may still be closed). Mixed-integer (SCIP) only when the "
+        "convex answer trades less somewhere.",
+        gt=0,
+        le=1,
+    )

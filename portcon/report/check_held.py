@@ -1,6 +1,6 @@
 """The independent check of a held book's rules, in plain numpy (shares no code with
 portcon.rebalance): entry and keep thresholds, confidence, fixed weights, minimum holding,
-grace caps, closes and the turnover cap."""
+grace caps, closes, the turnover cap and the minimum trade size."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ def held_violations(
         turnover = 0.5 * float(np.abs(weights - current).sum())
         if turnover > limits.max_turnover + tolerance:
             found.append(f"max_turnover: one-way turnover {turnover} above {limits.max_turnover}")
+    if limits.min_trade_size is not None:
+        found.extend(_small_trades(weights, current, universe, limits.min_trade_size, tolerance))
     fixed = universe.fixed_weight if universe.fixed_weight is not None else np.full(n, np.nan)
     days = universe.days_held
     below = universe.days_below_threshold
@@ -65,3 +67,16 @@ def held_violations(
         if w > cap + tolerance:
             found.append(f"grace {name}: {w} above {cap}")
     return found
+
+
+def _small_trades(
+    weights: np.ndarray, current: np.ndarray, universe: Universe, minimum: float, tolerance: float
+) -> list[str]:
+    """Trades neither zero, nor at least ``minimum``, nor a close of a smaller position."""
+    change = np.abs(weights - current)
+    closed = (weights <= tolerance) & (current < minimum)
+    small = (change > tolerance) & (change < minimum - tolerance) & ~closed
+    return [
+        f"min_trade_size {universe.assets[i]}: traded {change[i]} < {minimum}"
+        for i in np.flatnonzero(small)
+    ]

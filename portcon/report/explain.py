@@ -35,6 +35,7 @@ class BindingRow:
     subject: str
     price: float
     floor: bool
+    pinned: bool = False
 
 
 def constraint_table(solution: Solution) -> pd.DataFrame:
@@ -151,9 +152,10 @@ def _binding_rows_by_asset(solution: Solution, table: pd.DataFrame) -> list[list
     holding: list[list[BindingRow]] = [[] for _ in solution.weights]
     offset = 0
     for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
-        floor = block.sense == Sense.GE
+        floor, pinned = block.sense == Sense.GE, block.sense == Sense.EQ
         for row in np.flatnonzero(binding[offset : offset + block.rows]):
-            found = BindingRow(block.rule, block.subjects[row], float(prices[row]), floor)
+            price = float(prices[row])
+            found = BindingRow(block.rule, block.subjects[row], price, floor, pinned)
             for asset in block.row_members(row):
                 holding[asset].append(found)
         offset += block.rows
@@ -168,7 +170,8 @@ def _reason(
     limits: list[BindingRow],
 ) -> str:
     own = [row for row in limits if row.subject == asset]
-    caps = [row.rule for row in own if not row.floor]
+    pins = [row.rule for row in own if row.pinned]
+    caps = [row.rule for row in own if not row.floor and not row.pinned]
     floors = [row.rule for row in own if row.floor]
     shared = "; ".join(_shared_limit(row) for row in limits if row.subject != asset)
     if weight <= 0:
@@ -181,7 +184,9 @@ def _reason(
             )
             return f"not held: {program.count_reasons[asset]}{value}"
         return f"not held: {shared or f'{program.sizing.phrase} gives it no weight'}"
-    if caps:
+    if pins:
+        head = f"held at {percent(weight)} by {pins[0]}"
+    elif caps:
         head = f"capped at {percent(weight)} by {caps[0]}"
     elif floors:
         head = f"held at its floor {percent(weight)} ({floors[0]})"
