@@ -77,6 +77,6 @@ def _small_trades(
     closed = (weights <= tolerance) & (current < minimum)
     small = (change > tolerance) & (change < minimum - tolerance) & ~closed
     return [
-        f"min_trade_size {universe.assets[i]}: traded {change[i]} < {minimum}"
+        f"min_trade_size {universe.assets[int(i)]}: traded {change[i]} < {minimum}"
         for i in np.flatnonzero(small)
     ]
