@@ -263,6 +263,20 @@ def parse_real(value: object) -> float | None:
     return None
 
 
+def read_current_csv(path: str | Path) -> pd.DataFrame:
+    """The book held now: one row per asset (its label first), a ``current_weight`` column and
+    optional ``days_held`` and ``days_below_threshold`` columns.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read or a cell is not a number (naming its line and column).
+    """
+    frame = read_labelled_csv(path, "current book")
+    frame.index.name = "asset"
+    return frame
+
+
 def read_returns_csv(path: str | Path) -> pd.DataFrame:
     """Periodic returns, one row per date and one column per asset."""
     return read_labelled_csv(path, "returns")

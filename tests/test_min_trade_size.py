@@ -95,7 +95,7 @@ def test_untraded_names_say_why() -> None:
     stayed = (portfolio.weights - pd.Series(current, index=ASSETS)).abs() <= 1e-9
     assert stayed.any()
     reasons = portfolio.explanations.loc[stayed[stayed].index, "reason"]
-    assert reasons.str.contains("held at .* by min_trade_size", regex=True).all()
+    assert reasons.str.contains("pinned at .* by min_trade_size", regex=True).all()
 
 
 def test_a_position_smaller_than_the_minimum_may_still_be_closed() -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from portcon._text import did_you_mean
 from portcon.cli.files import refuse_inputs, write_atomically
-from portcon.errors import PortconError
+from portcon.errors import InputError, PortconError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,7 +89,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace a covariance that is not symmetric PSD by the nearest one that is",
     )
     _add_context_flags(construct_parser)
+    construct_parser.add_argument(
+        "--current",
+        type=_path,
+        metavar="FILE.csv",
+        help="the book held now: asset, current_weight, optional days_held and "
+        "days_below_threshold (instead of those columns in the scores)",
+    )
     construct_parser.add_argument("-o", "--output", type=_path, help="write targets as CSV")
+    construct_parser.add_argument(
+        "--trades",
+        type=_path,
+        metavar="OUT.csv",
+        help="write the trades from the current book (action, priority, reason, cost) as CSV",
+    )
     construct_parser.add_argument("--json", type=_path, help="write the full result as JSON")
     construct_parser.add_argument(
         "-q", "--quiet", action="store_true", help="do not print the targets table"
@@ -176,7 +189,12 @@ def run(arguments: argparse.Namespace) -> int:
     """Carry out one parsed command; returns the exit code."""
     from portcon.cli.render import render
     from portcon.cli.serve import COMMANDS, run_service_command
-    from portcon.csv_files import read_covariance_csv, read_expected_returns_csv, read_returns_csv
+    from portcon.csv_files import (
+        read_covariance_csv,
+        read_current_csv,
+        read_expected_returns_csv,
+        read_returns_csv,
+    )
     from portcon.limits.presets import DESCRIPTIONS, PRESETS
 
     if arguments.command in COMMANDS:
@@ -197,9 +215,10 @@ def run(arguments: argparse.Namespace) -> int:
     if arguments.command == "limits":
         print(limits.to_toml(), end="")
         return EXIT_OK
-    outputs = [path for path in (arguments.output, arguments.json) if path is not None]
+    outputs = [p for p in (arguments.output, arguments.json, arguments.trades) if p is not None]
     market_files = (arguments.returns, arguments.covariance, arguments.expected_returns)
-    inputs = [arguments.scores, arguments.limits, arguments.context, *market_files]
+    inputs = [arguments.scores, arguments.limits, arguments.context, arguments.current]
+    inputs += market_files
     refuse_inputs(outputs, [path for path in inputs if path is not None])
     portfolio = construct(
         read_scores_csv(arguments.scores),
@@ -209,12 +228,19 @@ def run(arguments: argparse.Namespace) -> int:
         expected_returns=_optional(read_expected_returns_csv, arguments.expected_returns),
         repair_covariance=arguments.repair_covariance,
         context=_context(arguments),
+        current=_optional(read_current_csv, arguments.current),
     )
+    if arguments.trades is not None and portfolio.trades is None:
+        raise InputError(
+            "--trades needs a current book: give --current FILE.csv or a current_weight column"
+        )
     contents = {}
     if arguments.output is not None:
         contents[arguments.output] = portfolio.to_frame().to_csv()  # shortest exact repr
     if arguments.json is not None:
         contents[arguments.json] = json.dumps(portfolio.to_dict(), indent=2) + "\n"
+    if arguments.trades is not None and portfolio.trades is not None:
+        contents[arguments.trades] = portfolio.trades.to_csv()
     write_atomically(contents)
     if not arguments.quiet:
         print(render(portfolio))

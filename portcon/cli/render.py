@@ -19,7 +19,10 @@ def render(portfolio: Portfolio) -> str:
     lines.append(_table(held, show_weight=True))
     if len(excluded):
         lines += ["", "Not held", "", _table(excluded, show_weight=False)]
-    lines += ["", _cash_line(portfolio), "", "Binding limits", ""]
+    lines += ["", _cash_line(portfolio)]
+    if portfolio.trades is not None:
+        lines += ["", *_trades(portfolio)]
+    lines += ["", "Binding limits", ""]
     lines.append(_binding(portfolio))
     lines += ["", "Metrics", "", _metrics(portfolio)]
     path = portfolio.path
@@ -45,6 +48,38 @@ def _table(frame: pd.DataFrame, show_weight: bool) -> str:
     out = [_row(header, widths), _row(["-" * w for w in widths], widths)]
     out += [_row(cells, widths) for cells in rows]
     return "\n".join(out)
+
+
+def _trades(portfolio: Portfolio) -> list[str]:
+    """The trades in the order to place them (holds counted, not listed), with totals."""
+    trades = portfolio.trades
+    if trades is None:
+        return []
+    moving = trades[trades["action"] != "hold"].sort_values("priority")
+    held = len(trades) - len(moving)
+    head = (
+        f"Trades ({len(moving)} to place, {held} held; one-way turnover "
+        f"{100 * portfolio.turnover:.2f}%, estimated cost {1e4 * portfolio.trading_cost:.2f} bps)"
+    )
+    if moving.empty:
+        return [head]
+    header = ["#", "asset", "action", "current", "target", "change", "cost bps", "reason"]
+    rows = [
+        [
+            str(row["priority"]),
+            printable(asset),
+            str(row["action"]),
+            f"{100 * row['current']:.2f}%",
+            f"{100 * row['target']:.2f}%",
+            f"{100 * row['change']:+.2f}%",
+            f"{1e4 * row['cost']:.2f}",
+            _clip(printable(row["reason"])),
+        ]
+        for asset, row in moving.iterrows()
+    ]
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    table = [_row(header, widths), _row(["-" * w for w in widths], widths)]
+    return [head, "", *table, *(_row(cells, widths) for cells in rows)]
 
 
 def printable(value: object) -> str:

@@ -185,7 +185,7 @@ def _reason(
             return f"not held: {program.count_reasons[asset]}{value}"
         return f"not held: {shared or f'{program.sizing.phrase} gives it no weight'}"
     if pins:
-        head = f"held at {percent(weight)} by {pins[0]}"
+        head = f"pinned at {percent(weight)} by {pins[0]}"
     elif caps:
         head = f"capped at {percent(weight)} by {caps[0]}"
     elif floors:
