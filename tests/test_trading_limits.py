@@ -202,3 +202,29 @@ def test_a_turnover_cap_without_a_current_book_counts_from_cash() -> None:
     portfolio = portcon.construct(frame, {"max_turnover": 0.1})
     assert portfolio.weights.sum() == pytest.approx(0.2, abs=1e-7)
     assert "max_turnover" in portfolio.cash_reason
+
+
+def test_trading_limits_hold_under_position_counts() -> None:
+    """The count search sees the turnover row; min_trade_size then picks trades within the
+    chosen support. construct raises if its independent check finds any rule broken."""
+    rng = np.random.default_rng(3)
+    assets = [f"A{i}" for i in range(15)]
+    current = np.r_[rng.dirichlet(np.ones(8)) * 0.9, np.zeros(7)]
+    frame = pd.DataFrame(
+        {"score": rng.uniform(0.6, 0.95, 15), "bucket": ["X", "Y", "Z"] * 5},
+        index=assets,
+    ).assign(current_weight=current)
+    limits = {
+        "max_single_position": 0.3,
+        "max_total_positions": 7,
+        "max_new_positions": 2,
+        "min_score_threshold": 0,
+        "max_turnover": 0.1,
+        "min_trade_size": 0.02,
+    }
+    portfolio = portcon.construct(frame, limits)
+    assert portfolio.path == "mixed_integer"
+    assert (portfolio.weights > 0).sum() <= 7
+    assert portfolio.turnover <= 0.1 + 1e-7
+    traded = (portfolio.weights - pd.Series(current, index=assets)).abs()
+    assert ((traded <= 1e-9) | (traded >= 0.02 - 1e-9) | (portfolio.weights == 0)).all()
