@@ -52,7 +52,7 @@ def polish(program: Program, solution: Solution, complementary: bool = True) -> 
         return solution
     if not complementary:
         before = max(before, SOLVED)
-    active = _initial_active(solution)
+    active = initial_active(solution)
     for _ in range(ROUNDS):
         point, prices = _solve_on(program, solution, active)
         if point is None:
@@ -78,16 +78,17 @@ def polish(program: Program, solution: Solution, complementary: bool = True) -> 
     return solution
 
 
-def _slacks(block: Block, solution: Solution, weights: np.ndarray) -> np.ndarray:
+def slacks(block: Block, solution: Solution, weights: np.ndarray) -> np.ndarray:
+    """Each row's slack at ``weights`` (≥ 0 when the row holds) under the solution's bounds."""
     return slack(block.sense, block.values(weights), block.bound_values(solution.bounds))
 
 
-def _pinned(block: Block, solution: Solution) -> bool:
+def pinned(block: Block, solution: Solution) -> bool:
     """Rows whose multiplier is pinned by the cash penalty: cash absorbs them."""
     return block.includes_cash and solution.cash > ACTIVE
 
 
-def _row_asset(block: Block, row: int) -> int | None:
+def row_asset(block: Block, row: int) -> int | None:
     """The single asset a per-asset bound row fixes, or None for a general row."""
     if not isinstance(block, RowBlock) or block.sense == Sense.EQ:
         return None
@@ -95,12 +96,17 @@ def _row_asset(block: Block, row: int) -> int | None:
     return None if selected is None else int(selected[row])
 
 
-def _initial_active(solution: Solution) -> set[Row]:
+def initial_active(solution: Solution) -> set[Row]:
+    """The rows the solver's answer points to as active: (block index, row) pairs.
+
+    Equality rows, rows within 1e-7 of their bound, and rows leaning on it (within 1e-4, with
+    a smaller slack than price); rows whose price the cash penalty pins are left out.
+    """
     active: set[Row] = set()
     for k, block in enumerate(solution.blocks):
-        if _pinned(block, solution):
+        if pinned(block, solution):
             continue
-        slack = np.abs(_slacks(block, solution, solution.weights))
+        slack = np.abs(slacks(block, solution, solution.weights))
         price = np.abs(solution.multipliers[k])
         for r in range(block.rows):
             leaning = slack[r] <= LEANING and slack[r] < price[r]
@@ -118,7 +124,7 @@ def _solve_on(
     general: list[Row] = []
     for k, r in sorted(active):
         block = blocks[k]
-        asset = _row_asset(block, r)
+        asset = row_asset(block, r)
         if asset is not None:
             fixed.setdefault(asset, ((k, r), float(block.bound_values(solution.bounds)[r])))
         else:
@@ -130,7 +136,7 @@ def _solve_on(
     constant = _pinned_part(solution)
     lam = np.array([solution.multipliers[k][r] for k, r in general], dtype=float)
     for _ in range(STEPS):
-        gradients = _row_gradients(blocks, general, point)
+        gradients = row_gradients(blocks, general, point)
         stationarity = _gradient(program, point) + gradients.T @ lam + constant
         gaps = np.array(
             [
@@ -151,7 +157,7 @@ def _solve_on(
         step = _newton_step(hessian, gradients, free, residual)
         point[free] += step[: len(free)]
         lam += step[len(free) :]
-    gradients = _row_gradients(blocks, general, point)
+    gradients = row_gradients(blocks, general, point)
     stationarity = _gradient(program, point) + gradients.T @ lam + constant
     final_gaps = [
         blocks[k].values(point)[r] - blocks[k].bound_values(solution.bounds)[r] for k, r in general
@@ -161,7 +167,7 @@ def _solve_on(
         return None, []
     prices = [np.zeros(block.rows) for block in blocks]
     for k, block in enumerate(blocks):
-        if _pinned(block, solution):
+        if pinned(block, solution):
             prices[k] = solution.multipliers[k].copy()
     for (k, r), multiplier in zip(general, lam, strict=True):
         prices[k][r] = multiplier
@@ -174,7 +180,7 @@ def _solve_on(
 def _pinned_part(solution: Solution) -> np.ndarray:
     constant = np.zeros(len(solution.weights))
     for k, block in enumerate(solution.blocks):
-        if _pinned(block, solution):
+        if pinned(block, solution):
             constant += block.pullback(solution.weights, solution.multipliers[k])
     return constant
 
@@ -182,9 +188,9 @@ def _pinned_part(solution: Solution) -> np.ndarray:
 def _most_violated(solution: Solution, point: np.ndarray, active: set[Row]) -> Row | None:
     worst, row = -FEASIBLE, None
     for k, block in enumerate(solution.blocks):
-        if block.sense == Sense.EQ or _pinned(block, solution):
+        if block.sense == Sense.EQ or pinned(block, solution):
             continue
-        slack = _slacks(block, solution, point)
+        slack = slacks(block, solution, point)
         for r in np.flatnonzero(slack < worst):
             if (k, int(r)) not in active:
                 worst, row = float(slack[r]), (k, int(r))
@@ -205,7 +211,8 @@ def _most_wrongly_signed(
     return row
 
 
-def _row_gradients(blocks: list[Block], rows: list[Row], point: np.ndarray) -> np.ndarray:
+def row_gradients(blocks: list[Block], rows: list[Row], point: np.ndarray) -> np.ndarray:
+    """The gradients of the given (block index, row) rows at ``point``, one row each."""
     if not rows:
         return np.zeros((0, len(point)))
     return np.vstack([blocks[k].gradients(point)[r] for k, r in rows])

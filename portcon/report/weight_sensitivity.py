@@ -26,11 +26,11 @@ import pandas as pd
 from portcon.constraints.base import Sense
 from portcon.constraints.keys import LimitKey
 from portcon.optimizer.polish import (
-    _initial_active,
-    _pinned,
-    _row_asset,
-    _row_gradients,
-    _slacks,
+    initial_active,
+    pinned,
+    row_asset,
+    row_gradients,
+    slacks,
 )
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
@@ -185,8 +185,8 @@ def _active(solution: Solution) -> Active:
     fixed: dict[int, Row] = {}
     general: list[Row] = []
     twice: set[int] = set()
-    for k, r in sorted(_initial_active(solution)):
-        asset = _row_asset(solution.blocks[k], r)
+    for k, r in sorted(initial_active(solution)):
+        asset = row_asset(solution.blocks[k], r)
         if asset is None:
             general.append((k, r))
         elif asset in fixed:  # e.g. an excluded asset of a chosen support: w ≤ 0 and w ≥ 0
@@ -220,7 +220,7 @@ def _direction(
     for asset, row in active.fixed.items():
         d_weights[asset] = _bound_rate(solution, row, key)
     mixed = moved.get(key, np.zeros(size))
-    gradients = _row_gradients(blocks, active.general, weights)
+    gradients = row_gradients(blocks, active.general, weights)
     free = active.free
     top = -(mixed + hessian @ d_weights)[free]
     bottom = np.array([_bound_rate(solution, row, key) for row in active.general]) - (
@@ -242,7 +242,7 @@ def _direction(
         d_prices[k][r] = -paid[asset]
     d_rollover = 0.0
     for k, block in enumerate(blocks):
-        if _pinned(block, solution):
+        if pinned(block, solution):
             d_rollover = _bound_rate(solution, (k, 0), key) - float(block.values(d_weights)[0])
     return d_weights, d_prices, d_rollover, consistent
 
@@ -256,7 +256,7 @@ def _response(
         ends = "the active set (its rows cannot follow the move)"
         return KeyResponse(d_weights, d_rollover, 0.0, 0.0, ends, ends)
     margins = _margins(program, solution, active, key, d_weights, d_prices)
-    if any(_pinned(block, solution) for block in solution.blocks):
+    if any(pinned(block, solution) for block in solution.blocks):
         margins.append((solution.cash, d_rollover, "rolled-over cash reaches 0"))
     up = min(
         ((max(v, 0.0) / -rate, name) for v, rate, name in margins if rate < -NEGLIGIBLE),
@@ -285,9 +285,9 @@ def _margins(
     rows = set(active.general) | set(active.fixed.values())
     margins: list[Margin] = []
     for k, block in enumerate(solution.blocks):
-        if _pinned(block, solution):
+        if pinned(block, solution):
             continue
-        slacks = _slacks(block, solution, solution.weights)
+        slack = slacks(block, solution, solution.weights)
         moves = block.gradients(solution.weights) @ d_weights
         for r in range(block.rows):
             name = f"{block.rule} ({block.subjects[r]})"
@@ -297,13 +297,13 @@ def _margins(
                 continue
             sign = 1.0 if block.sense == Sense.LE else -1.0
             if (k, r) in rows:
-                if _row_asset(block, r) in active.held_both_ways:
+                if row_asset(block, r) in active.held_both_ways:
                     continue  # its multiplier is split between two rows: no sign to keep
                 price = sign * float(solution.multipliers[k][r])
                 margins.append((price, sign * float(d_prices[k][r]), f"{name} price reaches 0"))
             else:
                 rate = sign * (_bound_rate(solution, (k, r), key) - float(moves[r]))
-                margins.append((float(slacks[r]), rate, f"{name} reaches its bound"))
+                margins.append((float(slack[r]), rate, f"{name} reaches its bound"))
     return margins
 
 
