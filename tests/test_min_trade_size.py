@@ -15,6 +15,7 @@ import portcon
 from portcon import InfeasibleError
 from portcon.report.check import violations
 from portcon.universe import Universe
+from tests.finite_differences import check_shadow_prices
 
 GAMMA = 2.0
 COST = 0.001
@@ -131,3 +132,28 @@ def test_no_pattern_that_meets_the_other_limits_is_infeasible() -> None:
     }
     with pytest.raises(InfeasibleError, match="min_trade_size"):
         portcon.construct(frame, limits)
+
+
+def test_the_price_of_min_trade_size_matches_finite_differences() -> None:
+    current, covariance, mu = _book(4)
+    market = {
+        "covariance": pd.DataFrame(covariance, index=ASSETS, columns=ASSETS),
+        "expected_returns": pd.Series(mu, index=ASSETS),
+    }
+    frame = pd.DataFrame({"score": 0.8, "current_weight": current}, index=ASSETS)
+    limits = portcon.Limits(
+        sizing_mode="mean_variance",
+        risk_aversion=GAMMA,
+        transaction_cost_bps=COST * 1e4,
+        min_score_threshold=0.0,
+        max_single_position=0.9,
+        target_allocation=0.99,
+        min_trade_size=MINIMUM,
+    ).model_dump()
+    portfolio = portcon.construct(frame, limits, **market)
+    assert portfolio.sensitivity().loc["min_trade_size", "shadow_price"] < -1e-3  # it binds
+
+    def objective_with(fields: dict) -> float:
+        return portcon.construct(frame, fields, **market).objective
+
+    assert check_shadow_prices(portfolio, limits, objective_with) >= 2
