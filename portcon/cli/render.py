@@ -7,6 +7,7 @@ import pandas as pd
 from portcon.portfolio import Portfolio
 
 REASON_WIDTH = 110
+RISK_NAMES = 5
 
 
 def render(portfolio: Portfolio) -> str:
@@ -126,15 +127,38 @@ def _metrics(portfolio: Portfolio) -> str:
         f"HHI {metrics.hhi:.4f}, effective positions {metrics.effective_positions:.1f}, "
         f"invested {100 * metrics.invested:.2f}%",
     ]
+    lines += _risk_lines(portfolio)
     for kind, table in (("bucket", metrics.bucket_exposure), ("sector", metrics.sector_exposure)):
         if table is None:
             continue
         parts = []
         for group, row in table.iterrows():
             cap = "" if pd.isna(row["cap"]) else f" / {100 * row['cap']:.1f}%"
-            parts.append(f"{printable(group)} {100 * row['exposure']:.1f}%{cap}")
+            risk = f" (risk {100 * row['risk_share']:.0f}%)" if "risk_share" in row else ""
+            parts.append(f"{printable(group)} {100 * row['exposure']:.1f}%{cap}{risk}")
         lines.append(f"{kind} exposure: " + ", ".join(parts))
     return "\n".join(lines)
+
+
+def _risk_lines(portfolio: Portfolio) -> list[str]:
+    """Ex-ante return, volatility, Sharpe and the largest risk contributors, where known."""
+    metrics = portfolio.metrics
+    parts = []
+    if metrics.expected_return is not None:
+        parts.append(f"expected return {100 * metrics.expected_return:.2f}%")
+    if metrics.volatility is not None:
+        parts.append(f"volatility {100 * metrics.volatility:.2f}%")
+    if metrics.sharpe is not None:
+        parts.append(f"Sharpe {metrics.sharpe:.2f} (no risk-free rate)")
+    lines = [", ".join(parts)] if parts else []
+    contributions = metrics.risk_contributions
+    if contributions is not None and len(contributions):
+        top = contributions.head(RISK_NAMES)
+        named = ", ".join(
+            f"{printable(asset)} {100 * share:.1f}%" for asset, share in top["share"].items()
+        )
+        lines.append(f"largest shares of volatility: {named}")
+    return lines
 
 
 def _ms(portfolio: Portfolio) -> str:

@@ -1,4 +1,5 @@
-"""Portfolio metrics: concentration, cash, and group exposure against caps."""
+"""Portfolio metrics: concentration, cash, group exposure against caps, and ex-ante risk and
+return where market data is given."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from portcon.limits import Limits
+from portcon.market import MarketData
 from portcon.universe import Universe
 
 
@@ -29,8 +31,17 @@ class Metrics:
     invested, cash
         Σ w and 1 − Σ w.
     bucket_exposure, sector_exposure
-        Per group: ``exposure``, ``cap`` (NaN when uncapped), ``headroom``; None without the
-        column.
+        Per group: ``exposure``, ``cap`` (NaN when uncapped), ``headroom``, and with a risk
+        model ``risk_share`` (the group's share of the portfolio's volatility); None without
+        the column.
+    expected_return, volatility, sharpe
+        Ex-ante μᵀw, √(wᵀΣw) and their ratio (no risk-free rate), in the units of the market
+        data (estimates from returns are per year, by ``periods_per_year``); None without
+        expected returns or a risk model.
+    risk_contributions
+        Per held asset with a risk model: ``weight``, ``marginal`` ((Σw)_i / σ, the volatility
+        added per unit of weight), ``contribution`` (w_i · marginal; they sum to σ) and
+        ``share`` (contribution / σ; they sum to 1). None without a risk model.
     """
 
     positions: int
@@ -41,6 +52,10 @@ class Metrics:
     cash: float
     bucket_exposure: pd.DataFrame | None
     sector_exposure: pd.DataFrame | None
+    expected_return: float | None = None
+    volatility: float | None = None
+    sharpe: float | None = None
+    risk_contributions: pd.DataFrame | None = None
 
     def copy(self) -> Metrics:
         """A copy whose exposure tables are copies too."""
@@ -52,6 +67,7 @@ class Metrics:
             self,
             bucket_exposure=copied(self.bucket_exposure),
             sector_exposure=copied(self.sector_exposure),
+            risk_contributions=copied(self.risk_contributions),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,14 +90,34 @@ class Metrics:
             "cash": self.cash,
             "bucket_exposure": frame(self.bucket_exposure),
             "sector_exposure": frame(self.sector_exposure),
+            "expected_return": self.expected_return,
+            "volatility": self.volatility,
+            "sharpe": self.sharpe,
+            "risk_contributions": frame(self.risk_contributions),
         }
 
 
-def compute_metrics(weights: np.ndarray, universe: Universe, limits: Limits) -> Metrics:
-    """Metrics of ``weights`` (aligned with the universe)."""
+def compute_metrics(
+    weights: np.ndarray, universe: Universe, limits: Limits, market: MarketData | None = None
+) -> Metrics:
+    """Metrics of ``weights`` (aligned with the universe; ``market`` too when given)."""
     invested = float(weights.sum())
     held = weights > 0
     hhi = float(np.sum((weights / invested) ** 2)) if invested > 0 else 0.0
+    risk = _risk(weights, universe, market)
+    bucket = _exposure(weights, universe.bucket, limits.max_bucket_allocation, limits.bucket_caps)
+    sector = _exposure(weights, universe.sector, limits.max_sector_allocation, limits.sector_caps)
+    if risk is not None:
+        shares = risk["share"].reindex(universe.assets, fill_value=0.0).to_numpy()
+        bucket = _with_risk(bucket, universe.bucket, shares)
+        sector = _with_risk(sector, universe.sector, shares)
+    volatility = None if risk is None else float(risk["contribution"].sum())
+    expected = None
+    if market is not None and market.expected_returns is not None:
+        expected = float(market.expected_returns @ weights)
+    sharpe = None
+    if expected is not None and volatility is not None and volatility > 0:
+        sharpe = expected / volatility
     return Metrics(
         positions=int(held.sum()),
         largest_position=float(weights.max(initial=0.0)),
@@ -89,13 +125,48 @@ def compute_metrics(weights: np.ndarray, universe: Universe, limits: Limits) -> 
         effective_positions=1.0 / hhi if hhi > 0 else 0.0,
         invested=invested,
         cash=1.0 - invested,
-        bucket_exposure=_exposure(
-            weights, universe.bucket, limits.max_bucket_allocation, limits.bucket_caps
-        ),
-        sector_exposure=_exposure(
-            weights, universe.sector, limits.max_sector_allocation, limits.sector_caps
-        ),
+        bucket_exposure=bucket,
+        sector_exposure=sector,
+        expected_return=expected,
+        volatility=volatility,
+        sharpe=sharpe,
+        risk_contributions=risk,
     )
+
+
+def _risk(
+    weights: np.ndarray, universe: Universe, market: MarketData | None
+) -> pd.DataFrame | None:
+    """Euler risk contributions w_i (Σw)_i / σ of the held assets, from the factor form."""
+    if market is None or not market.has_risk:
+        return None
+    exposures, specific = market.require_risk()
+    times = exposures @ (exposures.T @ weights) + specific**2 * weights
+    volatility = float(np.sqrt(max(float(weights @ times), 0.0)))
+    if volatility <= 0:
+        return None
+    held = weights > 0
+    marginal = times[held] / volatility
+    contribution = weights[held] * marginal
+    frame = pd.DataFrame(
+        {
+            "weight": weights[held],
+            "marginal": marginal,
+            "contribution": contribution,
+            "share": contribution / volatility,
+        },
+        index=pd.Index(universe.assets[held], name="asset"),
+    )
+    return frame.sort_values("contribution", ascending=False)
+
+
+def _with_risk(
+    table: pd.DataFrame | None, labels: np.ndarray | None, shares: np.ndarray
+) -> pd.DataFrame | None:
+    if table is None or labels is None:
+        return table
+    risk = pd.Series(shares, index=labels).groupby(level=0, sort=False).sum()
+    return table.assign(risk_share=risk.reindex(table.index).to_numpy())
 
 
 def _exposure(

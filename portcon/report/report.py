@@ -88,4 +88,7 @@ class Report:
     @cached_property
     def metrics(self) -> Metrics:
         """Concentration, cash and group exposure."""
-        return compute_metrics(self.weights, self.program.universe, self.program.limits)
+        program = self.program
+        return compute_metrics(
+            self.weights, program.universe, program.limits, program.universe_market
+        )
