@@ -70,3 +70,26 @@ def test_a_bad_cell_in_the_current_file_names_its_line(tmp_path: Path, capsys) -
     assert main(["construct", str(scores), "--current", str(current), "-q"]) == 2
     error = capsys.readouterr().err
     assert "line 2" in error and "current_weight" in error
+
+
+def test_long_reasons_wrap_instead_of_being_cut(tmp_path: Path, capsys) -> None:
+    scores, current = _files(tmp_path)
+    argv = ["construct", str(scores), "--current", str(current), *FLAGS]
+    assert main(argv) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "…" not in printed
+    book = pd.read_csv(current, index_col="asset")
+    portfolio = portcon.construct(
+        pd.read_csv(scores, index_col="asset"),
+        {
+            "max_single_position": 0.35,
+            "min_holding_days": 3,
+            "transaction_cost_bps": 10,
+            "max_turnover": 0.3,
+        },
+        current=book,
+    )
+    reasons = portfolio.explanations["reason"]
+    assert reasons.str.len().max() > 100  # the case has something to wrap
+    for reason in reasons:
+        assert " ".join(reason.split()) in printed

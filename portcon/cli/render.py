@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import pandas as pd
 
 from portcon.portfolio import Portfolio
 
-REASON_WIDTH = 110
+REASON_WIDTH = 100
 RISK_NAMES = 5
 
 
@@ -42,12 +44,25 @@ def _table(frame: pd.DataFrame, show_weight: bool) -> str:
             cells.append(f"{100 * row['weight']:6.2f}%")
         cells.append(f"{row['score']:.3f}")
         cells += [printable(row[column]) for column in groups]
-        cells.append(_clip(printable(row["reason"])))
+        cells.append(printable(row["reason"]))
         rows.append(cells)
     header = ["asset", *(["weight"] if show_weight else []), "score", *groups, "reason"]
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
+    return _wrapped_table(header, rows)
+
+
+def _wrapped_table(header: list[str], rows: list[list[str]]) -> str:
+    """Columns padded to their widest cell; the last column (a reason) wraps at REASON_WIDTH
+    characters onto indented lines instead of being cut."""
+    wrapped = [[*cells[:-1], textwrap.wrap(cells[-1], REASON_WIDTH) or [""]] for cells in rows]
+    widths = [
+        max([len(header[k]), *(len(cells[k]) for cells in wrapped)]) for k in range(len(header) - 1)
+    ]
+    widths.append(max([len(header[-1]), *(len(line) for c in wrapped for line in c[-1])]))
     out = [_row(header, widths), _row(["-" * w for w in widths], widths)]
-    out += [_row(cells, widths) for cells in rows]
+    indent = " " * (sum(widths[:-1]) + 2 * (len(widths) - 1))
+    for *cells, lines in wrapped:
+        out.append(_row([*cells, lines[0]], widths))
+        out += [f"{indent}{line}" for line in lines[1:]]
     return "\n".join(out)
 
 
@@ -74,13 +89,11 @@ def _trades(portfolio: Portfolio) -> list[str]:
             f"{100 * row['target']:.2f}%",
             f"{100 * row['change']:+.2f}%",
             f"{1e4 * row['cost']:.2f}",
-            _clip(printable(row["reason"])),
+            printable(row["reason"]),
         ]
         for asset, row in moving.iterrows()
     ]
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    table = [_row(header, widths), _row(["-" * w for w in widths], widths)]
-    return [head, "", *table, *(_row(cells, widths) for cells in rows)]
+    return [head, "", _wrapped_table(header, rows)]
 
 
 def printable(value: object) -> str:
@@ -93,10 +106,6 @@ def printable(value: object) -> str:
 
 def _row(cells: list[str], widths: list[int]) -> str:
     return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= REASON_WIDTH else text[: REASON_WIDTH - 1] + "…"
 
 
 def _cash_line(portfolio: Portfolio) -> str:
