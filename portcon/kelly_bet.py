@@ -39,7 +39,13 @@ class KellyResult:
     confidence_level
         Level of that interval, or None.
     sensitivity
-        ∂f*/∂input for each input of the chosen method.
+        ∂f*/∂input for each input of the chosen method, per unit of that input in the
+        inputs' own period (per observation of ``returns``).
+    clipped
+        True when ``adjusted_kelly`` lay outside [0, max_bet] and ``bet_size`` is the bound.
+    notes
+        Plain sentences a reader must not miss: clipping, an interval that crosses zero (the
+        edge is not established), the period the moments and sensitivities are in.
     """
 
     method: str
@@ -50,6 +56,8 @@ class KellyResult:
     confidence_interval: tuple[float, float] | None = None
     confidence_level: float | None = None
     sensitivity: dict[str, float] = field(default_factory=dict)
+    clipped: bool = False
+    notes: tuple[str, ...] = ()
 
 
 def kelly(
@@ -111,16 +119,46 @@ def kelly(
             "and volatility (continuous), or returns"
         )
     adjusted = fraction * full
+    bet = float(np.clip(adjusted, 0.0, max_bet))
     return KellyResult(
         method=method,
         kelly_fraction=full,
         fraction=fraction,
         adjusted_kelly=adjusted,
-        bet_size=float(np.clip(adjusted, 0.0, max_bet)),
+        bet_size=bet,
         confidence_interval=interval,
         confidence_level=confidence_level if interval is not None else None,
         sensitivity=sensitivity,
+        clipped=bet != adjusted,
+        notes=_notes(method, adjusted, bet, max_bet, interval, confidence_level, returns),
     )
+
+
+def _notes(
+    method: str,
+    adjusted: float,
+    bet: float,
+    max_bet: float,
+    interval: tuple[float, float] | None,
+    level: float,
+    returns: object,
+) -> tuple[str, ...]:
+    notes = []
+    if bet != adjusted:
+        bound = f"max_bet {max_bet:g}" if adjusted > max_bet else "0 (no short bet)"
+        notes.append(f"adjusted Kelly {adjusted:.4g} clipped to {bound}")
+    if interval is not None and interval[0] < 0 < interval[1]:
+        notes.append(
+            f"the {100 * level:g}% interval of f* ({interval[0]:.3g}, {interval[1]:.3g}) "
+            "crosses zero: the edge is not established"
+        )
+    if method == "continuous":
+        where = "of the given returns (per observation)" if returns is not None else "given"
+        notes.append(
+            f"expected return and volatility are per period {where}; f* = (μ − r)/σ² and the "
+            "sensitivities are per unit of each input in that period"
+        )
+    return tuple(notes)
 
 
 def _discrete(p: float, win: float, loss: float) -> tuple[float, dict[str, float]]:

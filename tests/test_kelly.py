@@ -74,3 +74,21 @@ def test_bootstrap_interval_from_a_history() -> None:
 def test_bad_inputs(inputs: dict, fragment: str) -> None:
     with pytest.raises(InputError, match=fragment):
         portcon.kelly(**inputs)
+
+
+def test_clipping_and_an_interval_through_zero_are_flagged() -> None:
+    big = portcon.kelly(expected_return=0.01, volatility=0.05, fraction=1.0, max_bet=1.0)
+    assert big.adjusted_kelly == pytest.approx(4.0)
+    assert big.clipped and big.bet_size == 1.0
+    assert any("clipped to max_bet 1" in note for note in big.notes)
+    assert any("per period" in note for note in big.notes)
+    losing = portcon.kelly(win_probability=0.4, average_win=1.0, average_loss=1.0)
+    assert losing.clipped and losing.bet_size == 0.0
+    assert any("clipped to 0" in note for note in losing.notes)
+    fine = portcon.kelly(win_probability=0.6, average_win=1.0, average_loss=1.0)
+    assert not fine.clipped and fine.notes == ()
+    rng = np.random.default_rng(0)
+    noisy = portcon.kelly(returns=rng.normal(0.0002, 0.02, 250))
+    low, high = noisy.confidence_interval
+    assert low < 0 < high
+    assert any("crosses zero" in note for note in noisy.notes)
