@@ -10,7 +10,8 @@ Scenarios: ``calculate-position-size`` (one decision against a 20-position book)
 form (100 decisions per request), ``construct`` at N = 50 and 500, convex and with a
 position-count limit (max_total_positions, the mixed-integer path).
 
-Run: ``.venv/bin/python benchmarks/bench_service.py [--seconds 10] [--clients 16]``.
+Run: ``.venv/bin/python benchmarks/bench_service.py [--seconds 10] [--clients 16] [--workers 2]
+[--only batch]``.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ async def load(
     url: str, body: Callable[[int], dict[str, Any]], seconds: float, clients: int
 ) -> list[float]:
     latencies: list[float] = []
-    failures = 0
+    failures: dict[str, int] = {}
     deadline = time.monotonic() + seconds
 
     async def worker(number: int, http: httpx.AsyncClient) -> None:
@@ -106,14 +107,16 @@ async def load(
             started = time.perf_counter()
             answer = await http.post(url, json=payload)
             latencies.append(time.perf_counter() - started)
-            failures += answer.status_code != 200
+            if answer.status_code != 200:
+                error = f"{answer.status_code} {answer.json().get('error')}"
+                failures[error] = failures.get(error, 0) + 1
             i += 1
 
     limits = httpx.Limits(max_connections=clients)
     async with httpx.AsyncClient(timeout=120, limits=limits) as http:
         await asyncio.gather(*(worker(n, http) for n in range(clients)))
     if failures:
-        print(f"  ({failures} requests failed)")
+        print(f"  (failed: {failures})")
     return latencies
 
 
@@ -132,6 +135,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--only", default="", help="run the scenarios whose name has this")
     arguments = parser.parse_args()
     scenarios: list[tuple[str, str, Callable[[int], dict[str, Any]], int]] = [
         ("calculate-position-size (1 decision)", "calculate-position-size", single, 1),
@@ -142,13 +147,19 @@ def main() -> None:
         ("construct N=500 max_total_positions", "construct", construct(500, True), 500),
     ]
     with tempfile.TemporaryDirectory() as directory:
-        server = Server(f"sqlite:///{directory}/bench.db")
+        server = Server(f"sqlite:///{directory}/bench.db", workers=arguments.workers)
         server.start()
         try:
-            print(f"{arguments.clients} clients, {arguments.seconds:g} s per scenario, loopback")
+            print(
+                f"{arguments.clients} clients, {arguments.workers} server workers, "
+                f"{arguments.seconds:g} s per scenario, loopback"
+            )
             for name, path, body, per_request in scenarios:
+                if arguments.only not in name:
+                    continue
                 url = f"{server.url}/{path}"
-                asyncio.run(load(url, body, min(2.0, arguments.seconds), 2))  # warm-up
+                # warm-up at full concurrency: each solver thread compiles its own model once
+                asyncio.run(load(url, body, min(3.0, arguments.seconds), arguments.clients))
                 latencies = asyncio.run(load(url, body, arguments.seconds, arguments.clients))
                 report(name, latencies, arguments.seconds, per_request)
         finally:

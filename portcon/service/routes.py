@@ -15,13 +15,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from portcon.limits import Limits
 from portcon.service import decisions as idem
 from portcon.service.deadline import within
 from portcon.service.failures import RequestRefusedError
 from portcon.service.inputs import check_size, construct_arguments
+from portcon.service.jsonio import FastJSONResponse
 from portcon.service.keys import KeyChecker
 from portcon.service.metrics import ServiceMetrics
 from portcon.service.schemas import (
@@ -100,7 +101,7 @@ def construct_portfolio(body: ConstructRequest, svc: Svc) -> Response:
     svc.metrics.solve.labels("construct").observe(answer.get("solve_time") or 0.0)
     svc.metrics.paths.labels(str(answer["path"])).inc()
     svc.metrics.sized(len(answer["weights"]))
-    return _replayed(stored[0]) if replayed else JSONResponse(stored[0])
+    return _replayed(stored[0]) if replayed else FastJSONResponse(stored[0])
 
 
 def _records(table: Any) -> list[dict[str, Any]]:
@@ -110,8 +111,8 @@ def _records(table: Any) -> list[dict[str, Any]]:
     return list(json.loads(table.reset_index().to_json(orient="records", double_precision=15)))
 
 
-def _replayed(answer: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(answer, headers={"Idempotent-Replay": "true"})
+def _replayed(answer: dict[str, Any]) -> FastJSONResponse:
+    return FastJSONResponse(answer, headers={"Idempotent-Replay": "true"})
 
 
 def _construct_positions(
@@ -188,7 +189,7 @@ def _array(values: list[float]) -> Any:
 
 
 @router.get("/health")
-def health(svc: Svc) -> JSONResponse:
+def health(svc: Svc) -> FastJSONResponse:
     """Process, database and a tiny solve: 200 when all answer, else 503 naming what failed."""
     import pandas as pd
 
@@ -206,7 +207,7 @@ def health(svc: Svc) -> JSONResponse:
     except Exception as error:
         checks["solver"] = f"failed ({type(error).__name__})"
     ok = all(value == "ok" for value in checks.values())
-    return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503)
+    return FastJSONResponse({"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503)
 
 
 @router.get("/metrics")

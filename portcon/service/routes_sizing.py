@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from portcon.service import decisions as idem
 from portcon.service.deadline import within
 from portcon.service.inputs import check_size
+from portcon.service.jsonio import FastJSONResponse
 from portcon.service.routes import ERRORS, Service, Svc
 from portcon.service.sizing import SizedBatch, SizedDecision, size_decisions
 from portcon.service.sizing_schemas import (
@@ -31,7 +31,7 @@ router = APIRouter(responses=ERRORS)
 
 
 @router.post("/calculate-position-size", response_model=PositionSizingResponse)
-def calculate_position_size(body: PositionSizingRequest, svc: Svc) -> JSONResponse:
+def calculate_position_size(body: PositionSizingRequest, svc: Svc) -> FastJSONResponse:
     """Size one trading decision against the book (the seed's request and response)."""
     check_size(len(body.portfolio_state.positions), "portfolio_state.positions", svc.settings)
     digest = idem.request_hash(body.model_dump(mode="json"))
@@ -45,11 +45,11 @@ def calculate_position_size(body: PositionSizingRequest, svc: Svc) -> JSONRespon
         "trading_decision",
     )
     headers = {"Idempotent-Replay": "true"} if replayed else None
-    return JSONResponse(answers[0], headers=headers)
+    return FastJSONResponse(answers[0], headers=headers)
 
 
 @router.post("/calculate-position-size/batch", response_model=BatchSizingResponse)
-def calculate_position_sizes(body: BatchSizingRequest, svc: Svc) -> JSONResponse:
+def calculate_position_sizes(body: BatchSizingRequest, svc: Svc) -> FastJSONResponse:
     """Size many decisions together, in one program, against one book."""
     check_size(len(body.trading_decisions), "trading_decisions", svc.settings)
     check_size(len(body.portfolio_state.positions), "portfolio_state.positions", svc.settings)
@@ -66,7 +66,7 @@ def calculate_position_sizes(body: BatchSizingRequest, svc: Svc) -> JSONResponse
     )
     content = {"results": answers, "processing_time_ms": 1000 * (time.perf_counter() - started)}
     headers = {"Idempotent-Replay": "true"} if replayed else None
-    return JSONResponse(content, headers=headers)
+    return FastJSONResponse(content, headers=headers)
 
 
 def _size(

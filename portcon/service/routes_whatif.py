@@ -18,7 +18,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from portcon.scenarios import Scenario
@@ -26,6 +25,7 @@ from portcon.service import decisions as idem
 from portcon.service.deadline import within
 from portcon.service.failures import RequestRefusedError
 from portcon.service.inputs import check_size, construct_arguments
+from portcon.service.jsonio import FastJSONResponse
 from portcon.service.routes import ERRORS, Service, Svc
 from portcon.service.schemas import ConstructRequest
 from portcon.service.storage import DecisionRecord
@@ -58,7 +58,7 @@ class WhatIfResponse(BaseModel):
 
 
 @router.post("/whatif", response_model=WhatIfResponse)
-def whatif(body: WhatIfRequest, svc: Svc) -> JSONResponse:
+def whatif(body: WhatIfRequest, svc: Svc) -> FastJSONResponse:
     """The base portfolio and one per scenario, with what changed and why."""
     from portcon.scenarios import whatif as run_whatif
 
@@ -68,7 +68,7 @@ def whatif(body: WhatIfRequest, svc: Svc) -> JSONResponse:
     if body.decision_id is not None:
         replay = idem.stored_answers(svc.store, [body.decision_id], digest)
         if replay is not None:
-            return JSONResponse(replay[0], headers={"Idempotent-Replay": "true"})
+            return FastJSONResponse(replay[0], headers={"Idempotent-Replay": "true"})
     decision_id = body.decision_id or f"whatif_{uuid.uuid4().hex}"
     started = time.perf_counter()
 
@@ -83,7 +83,7 @@ def whatif(body: WhatIfRequest, svc: Svc) -> JSONResponse:
     stored, replayed = idem.commit_or_replay(svc.store, [record], digest, lambda: [answer])
     svc.metrics.sized(len(body.scores) * (1 + len(body.scenarios)))
     headers = {"Idempotent-Replay": "true"} if replayed else None
-    return JSONResponse(stored[0], headers=headers)
+    return FastJSONResponse(stored[0], headers=headers)
 
 
 def _check_scenarios(body: WhatIfRequest, svc: Service) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from portcon.errors import InputError
+from portcon.service.answers import sizing_data
 from portcon.service.book import Book, book_impact
 from portcon.service.raw_sizes import raw_size
 from portcon.service.sizing_held import size_held
@@ -118,7 +119,7 @@ def _reoptimised(
         covariance = pd.DataFrame(book.covariance, index=book.names, columns=book.names)
     correlation = book.correlation if constraints.correlation_limit is not None else None
     portfolio = construct(frame, limits, covariance=covariance, correlation=correlation)
-    return {str(k): float(v) for k, v in portfolio.weights.items()}, portfolio.to_dict()
+    return {str(k): float(v) for k, v in portfolio.weights.items()}, sizing_data(portfolio)
 
 
 def _check_unique(decisions: Sequence[TradingDecision], state: PortfolioState, field: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from portcon.service.answers import sizing_data
 from portcon.service.book import Book, risk_scale
 from portcon.service.sizing_program import program_frame, program_limits
 from portcon.service.sizing_schemas import RiskConstraints, SizingParameters
@@ -43,17 +44,48 @@ def size_held(
         data = _nothing(book, blocked)
         return {**{n: book.held[n] for n in others}, **dict.fromkeys(book.decisions, 0.0)}, data
     frame = program_frame(book, book.decisions, [raw for raw, _ in raws], caps)
-    limits = program_limits(constraints, parameters, mip_time_limit, min(room, 1.0), sector_caps)
+    target = _budget(book, caps, constraints.max_instrument_weight, sector_caps, min(room, 1.0))
+    limits = program_limits(constraints, parameters, mip_time_limit, target, sector_caps)
     correlation = None
     if constraints.correlation_limit is not None:
         correlation = book.correlation.loc[book.decisions, book.decisions]
     portfolio = construct(frame, limits, correlation=correlation)
-    data = portfolio.to_dict()
+    data = sizing_data(portfolio)
+    if target < min(room, 1.0):
+        data["cash_reason"] = (
+            f"the decisions' raw sizes add to {target:.4%}, less than the {min(room, 1.0):.4%} "
+            "the held book leaves of leverage_limit: the rest stays cash"
+        )
     weights = {**{n: book.held[n] for n in others}, **data["weights"]}
     _explain_blocked(data, blocked)
     if constraints.max_portfolio_risk is not None and book.covariance is not None:
         _apply_risk_cap(book, weights, data, constraints.max_portfolio_risk)
     return weights, data
+
+
+def _budget(
+    book: Book,
+    caps: Sequence[float],
+    instrument_cap: float | None,
+    sector_caps: dict[str, float],
+    room: float,
+) -> float:
+    """The program's budget: ``room``, or the decisions' capped raw sizes when they add to less
+    and no sector room binds.
+
+    Either budget gives the same weights (each decision at its raw size, or the room shared),
+    but a budget the caps cannot fill leaves rollover cash, and portcon then solves a second
+    program to prove it cannot be invested (about half of a single sizing's time). A budget
+    that a sector room would also bind is not lowered: the explanation must name the sector.
+    """
+    capped = [min(cap, instrument_cap or 1.0) for cap in caps]
+    by_sector: dict[str, float] = {}
+    for name, cap in zip(book.decisions, capped, strict=True):
+        by_sector[book.sectors[name]] = by_sector.get(book.sectors[name], 0.0) + cap
+    if any(total >= sector_caps[s] - 1e-9 for s, total in by_sector.items() if s in sector_caps):
+        return room
+    total = sum(capped)
+    return total if 1e-9 < total < room - 1e-9 else room
 
 
 def _sector_rooms(
