@@ -168,7 +168,7 @@ def _feasible(
             return False
         relaxation = solve(changed, build(changed))
         counts = derive_counts(changed, correlations)
-        if not (counts.overrides_possible or violated(relaxation.weights, counts)):
+        if not violated(relaxation.weights, counts):
             return True
         exact = limits.replace(mip_method=MipMethod.EXACT)
         changed = compile_program(program.universe, exact, program.universe_market)

@@ -17,7 +17,7 @@ from portcon.counts.deadline import Deadline
 from portcon.counts.diagnose import diagnosed
 from portcon.counts.heuristic import restricted
 from portcon.counts.mip import select
-from portcon.counts.rules import derive_counts, uses_counts, violated
+from portcon.counts.rules import bucket_overrides, derive_counts, uses_counts, violated
 from portcon.counts.selection import Selection
 from portcon.counts.sharpe import sharpest
 from portcon.counts.support import exclusion_reasons
@@ -45,7 +45,7 @@ def choose_support(
     if not uses_counts(program.limits, program):
         return None
     counts = derive_counts(program, correlations)
-    if not (counts.overrides_possible or violated(relaxation.weights, counts)):
+    if not violated(relaxation.weights, counts):
         return None
     deadline = Deadline(program.limits.mip_time_limit)
     search = sharpest if isinstance(program.objective, MaxSharpe) else select
@@ -62,7 +62,9 @@ def choose_support(
             raise diagnosed(program, correlations, again) from None
         note = "held names could not all keep their slots under the other count rules"
         selection = dataclasses.replace(selection, notes=(*selection.notes, note))
-    held, overridden = selection.held, selection.overridden
+    held = selection.held
+    overridden = bucket_overrides(held, counts)  # only where the support breaks a count
+    selection = dataclasses.replace(selection, overridden=overridden)
     reasons = exclusion_reasons(program, held, counts, overridden)
     chosen = restricted(program, held, counts, reasons, overridden)
     if chosen is None:

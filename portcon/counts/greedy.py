@@ -60,7 +60,7 @@ class Tracker:
                 self.bucket[counts.buckets == label] = k
                 self.limit.append(limit)
         self.in_bucket = np.zeros(len(self.limit), dtype=int)
-        self.spare = np.zeros(len(self.limit), dtype=int)
+        self.plain = np.zeros(len(self.limit), dtype=int)  # held names that may not override
         self.excess = 0
 
     def _counted(self, i: int) -> bool:
@@ -68,9 +68,10 @@ class Tracker:
             bool(self.counts.new[i]) or not self.counts.limits.allow_bucket_overflow
         )
 
-    def _bucket_excess(self, k: int, inside: int, spare: int) -> int:
+    def _bucket_excess(self, k: int, inside: int, plain: int) -> int:
+        """Overrides bucket k needs (10**9: none can make it admissible)."""
         excess = max(0, inside - self.limit[k])
-        return excess if excess <= spare else 10**9
+        return excess if excess == 0 or plain == 0 else 10**9
 
     def fits(self, i: int) -> bool:
         """True when holding member ``i`` too keeps every count rule and floor admissible."""
@@ -87,8 +88,8 @@ class Tracker:
         if self._counted(i):
             k = self.bucket[i]
             overridable = counts.overridable is not None and bool(counts.overridable[i])
-            before = self._bucket_excess(k, self.in_bucket[k], self.spare[k])
-            after = self._bucket_excess(k, self.in_bucket[k] + 1, self.spare[k] + overridable)
+            before = self._bucket_excess(k, self.in_bucket[k], self.plain[k])
+            after = self._bucket_excess(k, self.in_bucket[k] + 1, self.plain[k] + (not overridable))
             allowed = limits.max_bucket_overrides if counts.overridable is not None else 0
             if self.excess - before + after > allowed:
                 return False
@@ -108,10 +109,10 @@ class Tracker:
         if self._counted(i):
             k = self.bucket[i]
             overridable = counts.overridable is not None and bool(counts.overridable[i])
-            before = self._bucket_excess(k, self.in_bucket[k], self.spare[k])
+            before = self._bucket_excess(k, self.in_bucket[k], self.plain[k])
             self.in_bucket[k] += 1
-            self.spare[k] += overridable
-            self.excess += self._bucket_excess(k, self.in_bucket[k], self.spare[k]) - before
+            self.plain[k] += not overridable
+            self.excess += self._bucket_excess(k, self.in_bucket[k], self.plain[k]) - before
         rows, column = self._column(i)
         self.load[rows] += column * counts.lower[i]
 

@@ -45,7 +45,7 @@ def prefer_scores(
     value = selection.objective
     if value is None:
         value = support_value(program, held, counts)
-    if value is None or (selection.overridden is not None and selection.overridden.any()):
+    if value is None:
         return dataclasses.replace(selection, objective=value)
     scores = program.universe.score[program.members]
     by_score = np.argsort(-scores, kind="stable")

@@ -20,11 +20,11 @@ import cvxpy as cp
 import numpy as np
 from cvxpy.lin_ops import lin_utils
 
-from portcon.constraints.base import ModelContext, RowBlock
+from portcon.constraints.base import ModelContext
 from portcon.counts import isolate
 from portcon.counts.deadline import Deadline
 from portcon.counts.heuristic import heuristic, prefer_scores, support_value
-from portcon.counts.rules import BUCKET_CAP_RULES, Counts, count_conflict, count_fields
+from portcon.counts.rules import Counts, count_conflict, count_fields
 from portcon.counts.selection import Selection
 from portcon.errors import InfeasibleError, LimitsError, SolverError
 from portcon.limits import MipMethod
@@ -167,7 +167,7 @@ def build_model(program: Program, counts: Counts, relaxation: Solution) -> ScipM
             "mean_variance, max_sharpe or kelly mode"
         )
     objective, cones = perspective
-    constraints, override = model_constraints(program, counts, ctx, held, values)
+    constraints, override = model_constraints(program, counts, ctx, held)
     scale = objective_scale(relaxation)
     problem = cp.Problem(cp.Minimize(objective / scale), [*constraints, *cones])
     return ScipModel(problem, held, override, scale)
@@ -178,34 +178,24 @@ def model_constraints(
     counts: Counts,
     ctx: ModelContext,
     held: cp.Variable,
-    values: dict[str, float | np.ndarray],
 ) -> tuple[list, cp.Variable | None]:
-    """The program's rows, cash ≥ 0, overrides and the count rules on the binaries."""
+    """The program's rows, cash ≥ 0, overrides and the count rules on the binaries.
+
+    A bucket override o_i (only for members scoring at or above bucket_override_threshold,
+    o_i ≤ z_i, Σ o ≤ max_bucket_overrides) lets its bucket hold one name past its position
+    count; every bucket cap row stays as it is (the seed: the name still counts towards its
+    bucket's allocation).
+    """
     limits = program.limits
-    overridable = counts.overridable if counts.overrides_possible else None
-    bucket_blocks = [
-        b
-        for b in program.blocks
-        if overridable is not None and isinstance(b, RowBlock) and b.rule in BUCKET_CAP_RULES
-    ]
-    constraints = [block.build(ctx) for block in program.blocks if block not in bucket_blocks]
+    constraints = [block.build(ctx) for block in program.blocks]
     constraints.append(ctx.cash >= 0)
     override = None
-    if overridable is not None:
+    if counts.overrides_possible and counts.overridable is not None:
         override = cp.Variable(ctx.size, boolean=True, name="override")
-        exempt = cp.Variable(ctx.size, nonneg=True, name="exempt_weight")
-        constraints += [
-            override <= held,
-            cp.sum(override) <= limits.max_bucket_overrides,
-            exempt <= ctx.weights,
-            exempt <= cp.multiply(counts.upper, override),
-        ]
-        blocked = np.flatnonzero(~overridable)
+        constraints += [override <= held, cp.sum(override) <= limits.max_bucket_overrides]
+        blocked = np.flatnonzero(~counts.overridable)
         if len(blocked):
             constraints.append(override[blocked] == 0)
-        for block in bucket_blocks:
-            bound = block.bound_values(values)
-            constraints.append(block.coefficients @ (ctx.weights - exempt) <= bound)
     constraints += count_constraints(ctx.weights, held, counts, override)
     return constraints, override
 
@@ -284,7 +274,7 @@ def count_constraints(
 ) -> list:
     """The count rules on the binaries, with ℓ z ≤ w ≤ u z linking them to the weights.
 
-    Overridden members (``override``) do not count towards their bucket's position limit.
+    Each override (``override``) lets its bucket hold one name past its position count.
     """
     limits = counts.limits
     rules = [weights <= cp.multiply(counts.upper, held), weights >= cp.multiply(counts.lower, held)]
@@ -299,6 +289,8 @@ def count_constraints(
             if len(inside):
                 exempt = 0 if override is None else cp.sum(override[inside])
                 rules.append(cp.sum(held[inside]) - exempt <= limit)
+            if override is not None and len(inside):
+                rules += _overflow_rows(held, override, inside, counts)
         if limits.min_buckets_represented is not None:
             labels = list(dict.fromkeys(counts.buckets))
             represented = cp.Variable(len(labels), boolean=True, name="represented")
@@ -312,3 +304,18 @@ def count_constraints(
     if counts.priority is not None and counts.keep:
         rules.append(cp.sum(held[np.flatnonzero(counts.priority)]) >= counts.keep)
     return rules
+
+
+def _overflow_rows(
+    held: cp.Expression, override: cp.Expression, inside: np.ndarray, counts: Counts
+) -> list:
+    """A bucket using an override holds only names that may override (the seed fills slots by
+    score, so the names past the count are its lowest): Σ_{j plain} z_j + |P| o_i ≤ |P|."""
+    if counts.overridable is None:
+        return []
+    plain = inside[~counts.overridable[inside]]
+    eligible = inside[counts.overridable[inside]]
+    if not len(plain) or not len(eligible):
+        return []
+    size = len(plain)
+    return [cp.sum(held[plain]) + size * override[eligible] <= size]

@@ -61,7 +61,11 @@ class Counts:
         Member pairs that may not both be held (correlation above the limit), with their
         correlation.
     overridable
-        Members scoring at or above bucket_override_threshold (None when it is off).
+        Members scoring at or above bucket_override_threshold (None when it is off). A bucket
+        may hold up to max_bucket_overrides names (over all buckets) past its position count
+        when every name it holds is overridable: the seed fills slots by score, so the names
+        past the count are its lowest. Overridden names still count towards the bucket, and
+        the bucket's allocation cap still holds.
     """
 
     lower: np.ndarray
@@ -74,6 +78,7 @@ class Counts:
     pairs: list[tuple[int, int, float]]
     limits: Limits
     overridable: np.ndarray | None = None
+    scores: np.ndarray | None = None
     priority: np.ndarray | None = None
     keep: int = 0
 
@@ -158,8 +163,9 @@ def derive_counts(program: Program, correlation: np.ndarray | None) -> Counts:
         priority=priority,
         keep=keep,
         overridable=overridable,
+        scores=universe.score[members],
         lower=lower,
-        upper=_upper_bounds(program, overridable),
+        upper=_upper_bounds(program),
         new=~existing,
         existing=existing,
         buckets=buckets,
@@ -168,9 +174,6 @@ def derive_counts(program: Program, correlation: np.ndarray | None) -> Counts:
         pairs=pairs,
         limits=limits,
     )
-
-
-BUCKET_CAP_RULES = ("max_bucket_allocation", "bucket_caps")
 
 
 def _held_first(
@@ -196,11 +199,8 @@ def _held_first(
     return priority, max(0, keep if slots is None else min(keep, slots))
 
 
-def _upper_bounds(program: Program, overridable: np.ndarray | None) -> np.ndarray:
-    """The largest weight each member can take under any single linear row (the big-M).
-
-    Bucket caps do not bound members that may override them.
-    """
+def _upper_bounds(program: Program) -> np.ndarray:
+    """The largest weight each member can take under any single linear row (the big-M)."""
     size = len(program.members)
     upper = np.full(size, min(1.0, program.limits.target_allocation))
     values = program.parameters()
@@ -211,8 +211,6 @@ def _upper_bounds(program: Program, overridable: np.ndarray | None) -> np.ndarra
         matrix = block.coefficients
         for row in range(block.rows):
             members = block.row_members(row)
-            if overridable is not None and block.rule in BUCKET_CAP_RULES:
-                members = members[~overridable[members]]
             coefficients = matrix.data[matrix.indptr[row] : matrix.indptr[row + 1]]
             if np.all(coefficients > 0):
                 scale = coefficients if len(coefficients) == len(members) else 1.0
@@ -241,8 +239,9 @@ def violated(weights: np.ndarray, counts: Counts) -> list[str]:
             excess = int(inside.sum()) - limit
             if excess <= 0:
                 continue
-            spare = 0 if counts.overridable is None else int((inside & counts.overridable).sum())
-            if excess > spare:
+            # the seed fills a bucket's slots by score first: names past the count are its
+            # lowest, so every name held in an overflowing bucket must be able to override
+            if counts.overridable is None or np.any(inside & ~counts.overridable):
                 needed = limits.max_bucket_overrides + 1
                 break
             needed += excess
@@ -257,6 +256,31 @@ def violated(weights: np.ndarray, counts: Counts) -> list[str]:
     if counts.priority is not None and int(np.sum(held & counts.priority)) < counts.keep:
         found.append("prefer_held")
     return found
+
+
+def bucket_overrides(held: np.ndarray, counts: Counts) -> np.ndarray | None:
+    """The members of support ``held`` that are held by bucket override (None: none).
+
+    An override is used only where the support breaks a bucket's position count: a bucket
+    holding e names past its count needs e overrides, given to its e lowest-scoring held
+    members (those the seed's score-ordered fill reaches after the count is full; in an
+    admissible support every name held in such a bucket scores at or above the threshold).
+    The overridden names still count towards the bucket, and its allocation cap still holds.
+    """
+    if counts.overridable is None or counts.buckets is None:
+        return None
+    scores = counts.scores if counts.scores is not None else np.zeros(len(held))
+    counted = held & (counts.new if counts.limits.allow_bucket_overflow else True)
+    overridden = np.zeros(len(held), dtype=bool)
+    for bucket, limit in counts.bucket_limits.items():
+        inside = counted & (counts.buckets == bucket)
+        excess = int(inside.sum()) - limit
+        if excess <= 0:
+            continue
+        candidates = np.flatnonzero(inside & counts.overridable)
+        chosen = candidates[np.argsort(scores[candidates], kind="stable")][:excess]
+        overridden[chosen] = True
+    return overridden if overridden.any() else None
 
 
 def count_fields(counts: Counts) -> list[str]:

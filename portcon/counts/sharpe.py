@@ -84,7 +84,7 @@ def _improve(
     for name, value in values.items():
         ctx.add_parameter(name, value)
     held = cp.Variable(ctx.size, boolean=True, name="held")
-    constraints, _ = model_constraints(program, counts, ctx, held, values)
+    constraints, _ = model_constraints(program, counts, ctx, held)
     mu = program.market.expected_returns
     objective = (ratio * cp.norm(ctx.risk(), 2) - mu @ ctx.weights) / scale
     problem = cp.Problem(cp.Minimize(objective), [*constraints, ctx.cash == 0])

@@ -9,8 +9,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from portcon.constraints.base import RowBlock, Rule, Sense
-from portcon.constraints.groups import GroupCap
-from portcon.constraints.keys import GroupKind
 from portcon.counts.rules import Counts
 from portcon.optimizer.program import Program
 
@@ -87,25 +85,17 @@ def with_support(
         assets=program.assets,
     )
     sentences = {program.assets[m]: sentence for m, (_, sentence) in reasons.items()}
-    rules: list[Rule] = [*program.rules, support]
     notes = dict(program.count_notes)
-    if overridden is not None and overridden.any():
-        exempt = frozenset(int(m) for m in np.flatnonzero(overridden))
-        rules = [
-            dataclasses.replace(r, exempt=exempt)
-            if isinstance(r, GroupCap) and r.kind is GroupKind.BUCKET
-            else r
-            for r in rules
-        ]
-        threshold = program.limits.bucket_override_threshold
+    if overridden is not None:
+        threshold = program.limits.bucket_override_threshold or 0.0
         scores = program.universe.score[program.members]
-        for position in exempt:
-            notes[program.assets[position]] = (
-                f"bucket override: score {scores[position]:.2f} ≥ {threshold:.2f}"
-            )
+        for position in np.flatnonzero(overridden):
+            asset = program.assets[position]
+            note = f"bucket override: score {scores[position]:.2f} ≥ {threshold:.2f}"
+            notes[asset] = f"{note}; {notes[asset]}" if asset in notes else note
     return dataclasses.replace(
         program,
-        rules=rules,
+        rules=[*program.rules, support],
         count_reasons={**program.count_reasons, **sentences},
         count_notes=notes,
     )
@@ -133,7 +123,8 @@ def exclusion_reasons(
 ) -> dict[int, tuple[str, str]]:
     """For each member not held: the count rule that keeps it out, and a sentence."""
     limits, assets = counts.limits, program.assets
-    counted_in_bucket = held if overridden is None else held & ~overridden
+    used = 0 if overridden is None else int(overridden.sum())
+    spare = limits.max_bucket_overrides - used if counts.overridable is not None else 0
     reasons: dict[int, tuple[str, str]] = {}
     new_held = int(np.sum(held & counts.new))
     for member in np.flatnonzero(~held):
@@ -147,7 +138,7 @@ def exclusion_reasons(
         )
         bucket = None if counts.buckets is None else counts.buckets[member]
         bucket_limit = counts.bucket_limits.get(bucket) if bucket is not None else None
-        counted = counted_in_bucket & (counts.new if limits.allow_bucket_overflow else True)
+        counted = held & (counts.new if limits.allow_bucket_overflow else True)
         in_bucket = 0 if bucket is None else int(np.sum(counted & (counts.buckets == bucket)))
         if partner is not None:
             other, correlation = partner
@@ -160,13 +151,17 @@ def exclusion_reasons(
             bucket_limit is not None
             and in_bucket >= bucket_limit
             and (counts.new[member] or not limits.allow_bucket_overflow)
+            and not (spare > 0 and counts.overridable is not None and counts.overridable[member])
         ):
             field = (
                 "bucket_position_limits"
                 if bucket in limits.bucket_position_limits
                 else "max_positions_per_bucket"
             )
-            reasons[int(member)] = (field, f"{bucket} already has {in_bucket} positions ({field})")
+            sentence = f"{bucket} already has {in_bucket} positions ({field})"
+            if counts.overridable is not None and counts.overridable[member]:
+                sentence += f" and all {limits.max_bucket_overrides} bucket overrides are used"
+            reasons[int(member)] = (field, sentence)
         elif (
             limits.max_new_positions is not None
             and counts.new[member]

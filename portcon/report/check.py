@@ -13,6 +13,7 @@ import numpy as np
 
 from portcon.limits import Limits, ResidualStrategy, SizingMode
 from portcon.market import MarketData
+from portcon.report.check_floors import floor_violations
 from portcon.report.check_held import held_violations
 from portcon.universe import Universe
 
@@ -52,6 +53,7 @@ def violations(
             over(weight, limits.max_single_position, f"max_single_position {name}")
     over(float(w.sum()), limits.target_allocation, "target_allocation")
     found.extend(held_violations(w, universe, limits, tolerance))
+    found.extend(floor_violations(w, universe, limits, tolerance))
     if universe.sector is not None:
         for group in set(universe.sector):
             cap = limits.sector_caps.get(group, limits.max_sector_allocation)
@@ -186,9 +188,10 @@ def _bucket_violations(
 ) -> list[str]:
     """Bucket allocation caps and position counts, allowing bucket overrides.
 
-    An override exempts one held asset scoring at or above bucket_override_threshold from its
-    bucket's cap and count; each bucket needs the fewest such exemptions (largest weights
-    first) that bring it within both, and all buckets together at most max_bucket_overrides.
+    Every bucket's cap holds for all its members. A bucket holding e names past its position
+    count needs e overrides, and (the seed fills slots by score, so the names past the count
+    are its lowest) every name it holds must score at or above bucket_override_threshold;
+    all buckets together may use at most max_bucket_overrides.
     """
     buckets = universe.bucket
     if buckets is None:
@@ -199,37 +202,31 @@ def _bucket_violations(
         if universe.current_weight is None
         else universe.current_weight > 0
     )
+    threshold = limits.bucket_override_threshold
     eligible = (
-        universe.score >= limits.bucket_override_threshold
-        if limits.bucket_override_threshold is not None
-        else np.zeros(universe.size, dtype=bool)
+        universe.score >= threshold if threshold is not None else np.zeros(universe.size, bool)
     )
     found, used = [], 0
     for bucket in sorted(set(buckets)):
         inside = buckets == bucket
         cap = limits.bucket_caps.get(bucket, limits.max_bucket_allocation)
+        weight = float(w[inside].sum())
+        if cap is not None and weight > cap + tolerance:
+            found.append(f"bucket cap {bucket}: {weight:.10f} > {cap:.10f}")
         limit = limits.bucket_position_limits.get(bucket, limits.max_positions_per_bucket)
+        if limit is None:
+            continue
         counted = inside & held & (~existing if limits.allow_bucket_overflow else True)
-        if limit is not None and limits.allow_bucket_overflow:
+        if limits.allow_bucket_overflow:
             limit = max(0, limit - int((inside & existing).sum()))
-        candidates = sorted(np.flatnonzero(inside & held & eligible), key=lambda i: -w[i])
-        for exempted in range(len(candidates) + 1):
-            chosen = candidates[:exempted]
-            weight = float(w[inside].sum() - w[chosen].sum())
-            count = int(counted.sum()) - int(counted[chosen].sum())
-            fits_cap = cap is None or weight <= cap + tolerance
-            fits_count = limit is None or count <= limit
-            if fits_cap and fits_count:
-                used += exempted
-                break
-        else:
-            weight, count = float(w[inside].sum()), int(counted.sum())
-            if cap is not None and weight > cap + tolerance:
-                found.append(f"bucket cap {bucket}: {weight:.10f} > {cap:.10f}")
-            if limit is not None and count > limit:
-                found.append(f"bucket count {bucket}: {count} > {limit}")
-    if used > (limits.max_bucket_overrides if limits.bucket_override_threshold is not None else 0):
-        found.append(f"bucket overrides: {used} needed > {limits.max_bucket_overrides} allowed")
+        excess = int(counted.sum()) - limit
+        if excess > 0 and np.any(counted & ~eligible):
+            found.append(f"bucket count {bucket}: {int(counted.sum())} > {limit}")
+        elif excess > 0:
+            used += excess
+    allowed = limits.max_bucket_overrides if threshold is not None else 0
+    if used > allowed:
+        found.append(f"bucket overrides: {used} needed > {allowed} allowed")
     return found
 
 
