@@ -45,7 +45,8 @@ def test_construct_equals_the_python_api_and_is_stored_with_explanations(client)
 def test_preset_then_limits_as_in_the_python_api(client):
     body = construct_request(preset="balanced", limits={"max_single_position": 0.2})
     result = client.post("/api/v1/construct", json=body).json()
-    expected = portcon.Limits.preset("balanced", max_single_position=0.2)
+    # the one difference: a mip_time_limit not asked for gets half the service's time cap
+    expected = portcon.Limits.preset("balanced", max_single_position=0.2, mip_time_limit=5.0)
     frame = pd.DataFrame(body["scores"]).set_index("asset")
     assert result["limits"] == portcon.construct(frame, expected).to_dict()["limits"]
 

@@ -14,6 +14,7 @@ from portcon.service.schemas import ConstructRequest, MarketDataIn
 from portcon.service.settings import Settings
 from portcon.service.storage import Store
 
+MIP_SHARE = 0.5
 OPTIONAL_COLUMNS = ("bucket", "sector", "current_weight", "volatility", "min_weight", "max_weight")
 
 
@@ -29,7 +30,12 @@ def check_size(count: int, field: str, settings: Settings) -> None:
 
 
 def request_limits(request: ConstructRequest, settings: Settings) -> Limits:
-    """Preset, then the given Limits fields; ``mip_time_limit`` within the service's bound."""
+    """Preset, then the given Limits fields; ``mip_time_limit`` within the service's bound.
+
+    A ``mip_time_limit`` asked for may be at most ``max_solve_seconds`` (else 422); one not
+    asked for (a preset's or the default) is cut to ``MIP_SHARE`` of it, so that the count
+    search ends well before the wall-clock cap of the whole request.
+    """
     fields: dict[str, Any] = {}
     if request.preset is not None:
         fields["preset"] = request.preset
@@ -44,8 +50,9 @@ def request_limits(request: ConstructRequest, settings: Settings) -> Limits:
             "this service allows per request (PORTCON_MAX_SOLVE_SECONDS)",
         )
     limits = coerce_limits(fields)
-    if limits.mip_time_limit > settings.max_solve_seconds:
-        limits = limits.replace(mip_time_limit=settings.max_solve_seconds)
+    if asked is None and limits.mip_time_limit > MIP_SHARE * settings.max_solve_seconds:
+        # not asked for: the search gets part of the cap, leaving time for the rest of the solve
+        limits = limits.replace(mip_time_limit=MIP_SHARE * settings.max_solve_seconds)
     return limits
 
 
