@@ -93,3 +93,25 @@ def test_long_reasons_wrap_instead_of_being_cut(tmp_path: Path, capsys) -> None:
     assert reasons.str.len().max() > 100  # the case has something to wrap
     for reason in reasons:
         assert " ".join(reason.split()) in printed
+
+
+def test_printed_ranges_say_where_the_binding_limits_change(tmp_path: Path, capsys) -> None:
+    """The CLI prints, per priced limit, how far it may move with the same limits binding; a
+    re-solve inside that range keeps the binding set, one beyond it does not."""
+    scores = tmp_path / "scores.csv"
+    scores.write_text(SCORES, encoding="utf-8")
+    assert main(["construct", str(scores), "--max-single-position", "0.25"]) == 0
+    printed = capsys.readouterr().out
+    line = next(row for row in printed.splitlines() if row.startswith("target_allocation"))
+    up = float(line.split(" to +")[1].split(":")[0].split(" ")[0])
+    assert 0 < up < 0.05
+    frame = pd.read_csv(scores, index_col="asset")
+
+    def binding(target: float) -> set[str]:
+        limits = {"max_single_position": 0.25, "target_allocation": target}
+        table = portcon.construct(frame, limits).constraints
+        held = table[table["binding"]]
+        return set(held["rule"] + ":" + held["subject"])
+
+    assert binding(0.95 + 0.5 * up) == binding(0.95)
+    assert binding(0.95 + 1.5 * up) != binding(0.95)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
 import pandas as pd
 
+from portcon.errors import PortconError
 from portcon.portfolio import Portfolio
 
 REASON_WIDTH = 100
@@ -118,15 +120,45 @@ def _binding(portfolio: Portfolio) -> str:
     if sensitivity.empty:
         return "none"
     lines = [f"objective: {portfolio.objective_meaning}"]
+    if portfolio.path != "convex":
+        lines.append("prices and ranges hold for the chosen support (the held set fixed)")
+    ranges = _ranges(portfolio)
     for label, row in sensitivity.iterrows():
         price = row["shadow_price"]
         if abs(price) < 1e-9:
             continue
-        lines.append(
-            f"{printable(str(label))} = {row['value']:g}: shadow price {price:.4g} per unit "
-            f"({row['unit']}); raising it by 0.01 changes the objective by {-0.01 * price:+.4g}"
-        )
+        name = printable(str(label))
+        line = f"{name} = {row['value']:g}: shadow price {price:.4g} per unit ({row['unit']})"
+        lines.append(line + _validity(price, ranges.get(str(label))))
     return "\n".join(lines) if len(lines) > 1 else "none"
+
+
+def _ranges(portfolio: Portfolio) -> dict[str, tuple[float, float, str]]:
+    """Per limit label: how far it may rise and fall before the active set changes, and what
+    ends the rise (empty when the weights' derivative is not available)."""
+    try:
+        table = portfolio.weight_sensitivity().ranges
+    except PortconError:
+        return {}
+    return {
+        str(label): (float(row["up"]), float(row["down"]), str(row["ends_up"] or ""))
+        for label, row in table.iterrows()
+    }
+
+
+def _validity(price: float, reach: tuple[float, float, str] | None) -> str:
+    """The first-order change of a 0.01 rise, said only where that rise keeps the active set."""
+    change = f"raising it by 0.01 changes the objective by {-0.01 * price:+.4g} (first order)"
+    if reach is None:
+        return f"; {change}"
+    up, down, ends = reach
+    rise = f"+{up:.3g}" if np.isfinite(up) else "any rise"
+    span = f"the same limits bind from −{down:.3g} to {rise}"
+    if up >= 0.01:
+        return f"; {span}: {change}"
+    return (
+        f"; {span} (a kink: beyond +{up:.3g} {ends or 'another row'} changes and so does the price)"
+    )
 
 
 def _metrics(portfolio: Portfolio) -> str:
