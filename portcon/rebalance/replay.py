@@ -30,6 +30,7 @@ from portcon._text import listing
 from portcon.errors import InputError, LimitsError, PortconError
 from portcon.limits import Limits, coerce_limits
 from portcon.portfolio import Portfolio
+from portcon.rebalance.contexts import ContextInput, contexts_by_date
 from portcon.rebalance.history import check_history
 from portcon.rebalance.replay_result import ReplayResult, Step, step_counters
 
@@ -50,6 +51,7 @@ def replay(
     returns: pd.DataFrame | None = None,
     prices: pd.DataFrame | None = None,
     initial: pd.Series | pd.DataFrame | None = None,
+    context: ContextInput = None,
     **market_data: Any,
 ) -> ReplayResult:
     """Rebalance at every date of a score history, carrying the book from step to step.
@@ -71,6 +73,13 @@ def replay(
         The book held before the first date, as ``construct(current=)`` takes it (a Series
         asset → weight, or a DataFrame with ``current_weight`` and optional ``days_held``,
         ``days_below_threshold``). Empty (all cash) by default.
+    context
+        The market context (:class:`portcon.MarketContext`) applied at each date as
+        ``construct(context=)`` applies it: one for every date (a MarketContext or a mapping
+        of its fields), a mapping or Series date → MarketContext, or a DataFrame with a
+        ``date`` column and a column per context field. Dates without one have none. Each
+        step's ``Portfolio.limits`` is its effective set, its notes list the changes, and the
+        ``context_adjustments`` counter counts the limit fields the context changed.
     **market_data
         Passed unchanged to every ``construct``: ``covariance``, ``factor_model``,
         ``expected_returns``, ``correlation``, ``repair_covariance``.
@@ -95,6 +104,7 @@ def replay(
     if "current" in market_data or "returns" in market_data:
         raise InputError("replay carries the current book itself; give the start as initial=")
     dates = list(pd.DatetimeIndex(table["date"].unique()).sort_values())
+    contexts = contexts_by_date(context, dates)
     book = start_book(initial, dates[0])
     steps: list[Step] = []
     previous: pd.Timestamp | None = None
@@ -106,11 +116,20 @@ def replay(
             pnl = drift(book, growth)
         scores = rows.drop(columns="date").set_index("asset")
         state = carried_state(book, scores, date, limits.min_score_threshold)
-        portfolio = _construct_at(date, scores.join(state), limits, market_data)
-        steps.append(Step(date, portfolio, state, step_counters(portfolio, scores, limits), pnl))
+        market = {**market_data, "context": contexts[date]}
+        portfolio = _construct_at(date, scores.join(state), limits, market)
+        counters = step_counters(portfolio, scores, limits)
+        counters["context_adjustments"] = adjusted_fields(limits, portfolio.limits)
+        steps.append(Step(date, portfolio, state, counters, pnl))
         book = advance(book, portfolio.weights, date)
         previous = date
     return ReplayResult.from_steps(steps, limits, has_market=pnl_given(returns, prices))
+
+
+def adjusted_fields(given: Limits, effective: Limits) -> int:
+    """How many limit fields a step's context changed (``given`` → ``effective``)."""
+    before, after = given.model_dump(), effective.model_dump()
+    return sum(before[name] != after[name] for name in before)
 
 
 def pnl_given(returns: pd.DataFrame | None, prices: pd.DataFrame | None) -> bool:

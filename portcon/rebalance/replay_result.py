@@ -25,6 +25,7 @@ COUNTERS = (
     "grace",
     "forced_closes",
     "overrides",
+    "context_adjustments",
     "round_trips",
 )
 """Counter columns, one row per date (see :func:`step_counters`)."""
@@ -53,7 +54,9 @@ def step_counters(portfolio: Portfolio, scores: pd.DataFrame, limits: Limits) ->
     ``rejected_max_new``: not held and not opened because ``max_new_positions`` was reached;
     ``rejected_new`` their sum. ``bucket_enforcements``: left out because its bucket had its
     count of positions; ``grace``: held positions kept in their grace period; ``forced_closes``:
-    closed because grace expired; ``overrides``: held past a bucket cap by a bucket override.
+    closed because grace expired; ``overrides``: held past its bucket's position count by a
+    bucket override. ``context_adjustments`` (the limit fields the date's market context
+    changed) is filled in by the replay.
     ``round_trips`` is filled in by the replay (closes of positions opened within it).
     """
     trades = portfolio.trades
@@ -91,6 +94,7 @@ def step_counters(portfolio: Portfolio, scores: pd.DataFrame, limits: Limits) ->
         "grace": int(in_grace.sum()),
         "forced_closes": int((forced.to_numpy() & held).sum()),
         "overrides": int(reasons.str.contains("bucket override:", regex=False).sum()),
+        "context_adjustments": 0,
         "round_trips": 0,
     }
 
