@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -112,19 +113,25 @@ def construct(
         Anything else that failed: a defect in portcon (the cause is chained). No other
         exception escapes, and ``construct`` is safe to call from many threads at once.
     """
+    return _guarded(
+        _construct,
+        scores,
+        limits,
+        returns=returns,
+        covariance=covariance,
+        factor_model=factor_model,
+        expected_returns=expected_returns,
+        correlation=correlation,
+        repair_covariance=repair_covariance,
+        current=current,
+        context=context,
+    )
+
+
+def _guarded(run: Callable[..., Portfolio], *args: Any, **kwargs: Any) -> Portfolio:
+    """``run(*args, **kwargs)``; any exception but a PortconError becomes an InternalError."""
     try:
-        return _construct(
-            scores,
-            limits,
-            returns=returns,
-            covariance=covariance,
-            factor_model=factor_model,
-            expected_returns=expected_returns,
-            correlation=correlation,
-            repair_covariance=repair_covariance,
-            current=current,
-            context=context,
-        )
+        return run(*args, **kwargs)
     except PortconError:
         raise
     except Exception as error:
@@ -134,32 +141,135 @@ def construct(
         ) from error
 
 
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """Construct's inputs once validated and aligned: where the rest of its flow starts.
+
+    Attributes
+    ----------
+    universe
+        The validated scores and per-asset columns.
+    limits
+        The effective limits (the market context applied).
+    market
+        Market data aligned on the universe (risk model, expected returns, history).
+    notes
+        The input rules' notes and the context's adjustments, in that order.
+    started
+        ``time.perf_counter()`` when the preparation began (the ``prepare`` and ``total``
+        timings count from it).
+    """
+
+    universe: Universe
+    limits: Limits
+    market: MarketData
+    notes: tuple[str, ...]
+    started: float
+
+
+UNIVERSE_FIELDS = ("score_decay_factor",)
+"""The Limits fields :func:`prepare_universe` reads: a Universe prepared under one Limits is the
+one prepared under another whenever these agree (same scores)."""
+
+
+def prepare_universe(
+    scores: pd.Series | pd.DataFrame, limits: Limits
+) -> tuple[Universe, tuple[str, ...]]:
+    """The input rules (Unknown bucket, score ageing) applied and the scores validated.
+
+    Reads only the :data:`UNIVERSE_FIELDS` of ``limits``. Raises InputError as
+    :func:`construct`.
+    """
+    scores, notes = _seed_inputs(scores, limits)
+    return Universe.from_scores(scores), notes
+
+
+def construct_on_universe(
+    universe: Universe,
+    notes: tuple[str, ...],
+    limits: Limits,
+    *,
+    started: float | None = None,
+    correlation: pd.DataFrame | None = None,
+    context: MarketContext | Mapping[str, Any] | None = None,
+    **market_data: Any,
+) -> Portfolio:
+    """:func:`construct` from an already prepared universe: the rest of the same flow.
+
+    ``universe`` and ``notes`` are what :func:`prepare_universe` returned for these scores
+    under limits agreeing with ``limits`` on :data:`UNIVERSE_FIELDS` (``limits`` already a
+    :class:`Limits`, no ``current=``): the answer is then the one ``construct`` gives, for
+    the market data is aligned and the rest runs as in ``construct``. ``started`` is when
+    the caller began (for the timings). Errors as :func:`construct`.
+    """
+
+    def run() -> Portfolio:
+        prepared = prepare_market(
+            universe,
+            notes,
+            limits,
+            context,
+            time.perf_counter() if started is None else started,
+            **market_data,
+        )
+        return construct_prepared(prepared, correlation)
+
+    return _guarded(run)
+
+
 def _construct(
     scores: pd.Series | pd.DataFrame,
     limits: Limits | str | Mapping[str, Any] | None,
     *,
-    returns: pd.DataFrame | None,
-    covariance: pd.DataFrame | object | None,
-    factor_model: FactorModel | None,
-    expected_returns: pd.Series | None,
     correlation: pd.DataFrame | None,
-    repair_covariance: bool,
     current: pd.Series | pd.DataFrame | None,
     context: MarketContext | Mapping[str, Any] | None = None,
+    **market_data: Any,
 ) -> Portfolio:
     started = time.perf_counter()
     if current is not None:
         scores = merge_current(scores, current)
     limits = coerce_limits(limits)
-    scores, seed_notes = _seed_inputs(scores, limits)
-    universe = Universe.from_scores(scores)
+    universe, notes = prepare_universe(scores, limits)
+    prepared = prepare_market(universe, notes, limits, context, started, **market_data)
+    return construct_prepared(prepared, correlation)
+
+
+def prepare_market(
+    universe: Universe,
+    notes: tuple[str, ...],
+    limits: Limits,
+    context: MarketContext | Mapping[str, Any] | None,
+    started: float,
+    *,
+    returns: pd.DataFrame | None = None,
+    covariance: pd.DataFrame | object | None = None,
+    factor_model: FactorModel | None = None,
+    expected_returns: pd.Series | None = None,
+    repair_covariance: bool = False,
+) -> Prepared:
+    """The context applied to the limits and the market data aligned on the universe.
+
+    Raises InputError or LimitsError as :func:`construct`.
+    """
     if isinstance(context, Mapping):
         context = MarketContext.from_mapping(context)
     limits, adjustments = apply_context(limits, context, universe)
-    seed_notes += tuple(str(adjustment) for adjustment in adjustments)
+    notes += tuple(str(adjustment) for adjustment in adjustments)
     market = prepare_market_data(
         universe, limits, returns, covariance, factor_model, expected_returns, repair_covariance
     )
+    return Prepared(universe, limits, market, notes, started)
+
+
+def construct_prepared(prepared: Prepared, correlation: pd.DataFrame | None = None) -> Portfolio:
+    """The rest of construct's flow: program, solve, count and trade choices, polish, report.
+
+    Raises what :func:`construct` raises, except that an unexpected exception is not yet
+    wrapped in an InternalError (the public entries do that).
+    """
+    universe, limits, market = prepared.universe, prepared.limits, prepared.market
+    started, seed_notes = prepared.started, prepared.notes
     program = with_balance(compile_program(universe, limits, market))
     correlations = _correlations(universe, limits, market, correlation)
     timings = {"prepare": time.perf_counter() - started}

@@ -5,11 +5,14 @@ A scenario's inputs are the base's with its shocks applied; they go through the 
 shocked inputs. Speed comes from the model pool (portcon/optimizer/model.py): a scenario
 that keeps the base's structure (same members, same rules; other scores, caps, risk numbers)
 re-binds the Parameters of the base's compiled model, and only structural changes compile.
+A scenario that keeps the base's scores frame (limit changes only) also skips validating
+them again: it starts construct's flow from the base's universe (same answer, bit for bit).
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +27,7 @@ from portcon.scenarios.include import with_inclusions
 from portcon.scenarios.inputs import Inputs, shocked
 from portcon.scenarios.model import Scenario, ScenarioError, check_unique, load_scenarios
 from portcon.scenarios.report import ScenarioReport
+from portcon.universe import Universe
 
 BASE = "base"
 ScenarioLike = Scenario | Mapping[str, Any]
@@ -59,12 +63,48 @@ class Outcome:
     seconds: float = 0.0
 
 
-def construct_on(inputs: Inputs) -> Portfolio:
-    """:func:`portcon.construct` on the inputs."""
-    from portcon.construction import construct
+def construct_on(inputs: Inputs, base: Inputs | None = None) -> Portfolio:
+    """:func:`portcon.construct` on the inputs.
 
+    When ``inputs`` keep the scores frame of ``base`` (a scenario that changes only limits,
+    none that the universe's preparation reads), the base's validated universe is reused
+    and construct's flow runs from there (:func:`portcon.construction.construct_on_universe`):
+    the same answer without validating the same scores again.
+    """
+    from portcon.construction import construct, construct_on_universe
+
+    started = time.perf_counter()
     scores, limits, market = inputs.construct_arguments()
-    return construct(scores, limits, **market)
+    prepared = _base_universe(base) if base is not None and scores is base.scores else None
+    if prepared is None or prepared[0] != _universe_key(limits):
+        return construct(scores, limits, **market)
+    _, universe, notes = prepared
+    return construct_on_universe(universe, notes, limits, started=started, **market)
+
+
+# the base's (UNIVERSE_FIELDS values, validated universe, its notes), kept per base Inputs
+# (one per worker and run); None when preparing it failed (construct then says why itself)
+BaseUniverse = tuple[tuple[Any, ...], Universe, tuple[str, ...]]
+_UNIVERSES: weakref.WeakKeyDictionary[Inputs, BaseUniverse | None] = weakref.WeakKeyDictionary()
+
+
+def _base_universe(base: Inputs) -> BaseUniverse | None:
+    """The base scores' universe, prepared once per base by construct's own preparation."""
+    from portcon.construction import prepare_universe
+
+    if base not in _UNIVERSES:
+        try:
+            universe, notes = prepare_universe(base.scores, base.limits)
+            _UNIVERSES[base] = (_universe_key(base.limits), universe, notes)
+        except Exception:  # construct on these scores raises it, as a PortconError
+            _UNIVERSES[base] = None
+    return _UNIVERSES.get(base)
+
+
+def _universe_key(limits: Any) -> tuple[Any, ...]:
+    from portcon.construction import UNIVERSE_FIELDS
+
+    return tuple(getattr(limits, name) for name in UNIVERSE_FIELDS)
 
 
 def run_one(inputs: Inputs, scenario: Scenario | None) -> Outcome:
@@ -76,7 +116,7 @@ def run_one(inputs: Inputs, scenario: Scenario | None) -> Outcome:
         if scenario is not None and scenario.include:
             current, portfolio = with_inclusions(current, scenario.include, construct_on)
         else:
-            portfolio = construct_on(current)
+            portfolio = construct_on(current, inputs)
     except PortconError as error:
         return Outcome(name, None, error=_describe(error), seconds=time.perf_counter() - started)
     volatility, expected = _risk_and_return(portfolio)
