@@ -39,6 +39,13 @@ FRACTION_FIELDS = frozenset(
         "max_portfolio_volatility",
         "min_expected_return",
         "min_position_size",
+        "floor_weight",
+        "asset_floors",
+        "min_bucket_allocation",
+        "bucket_floors",
+        "min_sector_allocation",
+        "sector_floors",
+        "group_relations",
     }
 )
 """Limits fields whose values are fractions of the portfolio (or annual rates): shown as %."""

@@ -16,11 +16,12 @@ import pandas as pd
 from portcon._text import did_you_mean, listing
 from portcon.csv_files import ASSET_COLUMN_NAMES, NUMBER_HINT, parse_real
 from portcon.errors import InputError
+from portcon.floor_columns import FLOOR, floor_column, migrate_min_weight
 
 SCORE = "score"
 GROUP_COLUMNS = ("bucket", "sector")
 NUMERIC_COLUMNS = ("current_weight", "volatility")
-BOUND_COLUMNS = ("min_weight", "max_weight")
+BOUND_COLUMNS = ("min_weight_if_held", "max_weight", FLOOR)
 DAY_COLUMNS = ("days_held", "days_below_threshold")
 STATE_COLUMNS = (*DAY_COLUMNS, "trending_confidence", "fixed_weight", "cost_bps")
 KNOWN_COLUMNS = (SCORE, *GROUP_COLUMNS, *NUMERIC_COLUMNS, *BOUND_COLUMNS, *STATE_COLUMNS)
@@ -46,9 +47,12 @@ class Universe:
     volatility
         Per-asset volatility (> 0), or None.
     min_weight, max_weight
-        Per-asset bounds (liquidity, mandate): a held asset weighs at least ``min_weight``, no
-        asset more than ``max_weight``; NaN where an asset has no such bound. None without
-        the column.
+        Per-asset bounds (liquidity, mandate): a held asset weighs at least ``min_weight``
+        (the ``min_weight_if_held`` column: 0 or at least), no asset more than
+        ``max_weight``; NaN where an asset has no such bound. None without the column.
+    floor_weight
+        Hard floors (the ``floor_weight`` column): the asset is always held with at least
+        this weight; NaN where none. None without the column.
     days_held, days_below_threshold
         Whole days since each position was opened, and consecutive days its score has been
         below ``min_score_threshold`` (0 for assets not held); None without the column.
@@ -73,6 +77,7 @@ class Universe:
     trending_confidence: np.ndarray | None = None
     fixed_weight: np.ndarray | None = None
     cost_bps: np.ndarray | None = None
+    floor_weight: np.ndarray | None = None
 
     @property
     def held(self) -> np.ndarray:
@@ -99,7 +104,7 @@ class Universe:
         InputError
             Naming the asset, column or row at fault and how to fix it.
         """
-        frame = _as_frame(scores)
+        frame = migrate_min_weight(_as_frame(scores))
         _check_columns(frame)
         assets = _check_labels(frame.index)
         score = _numeric_column(frame, SCORE, assets)
@@ -112,8 +117,9 @@ class Universe:
             _check_current_weights(current, assets)
         if volatility is not None:
             _check_volatility(volatility, assets)
-        lower, upper = _bounds(frame, assets)
+        lower, upper, floor = _bounds(frame, assets)
         state = _state_columns(frame, assets, current)
+        floor = floor_column(floor, assets, upper, state["fixed_weight"])
         return cls(
             assets=assets,
             score=score,
@@ -123,6 +129,7 @@ class Universe:
             volatility=volatility,
             min_weight=lower,
             max_weight=upper,
+            floor_weight=floor,
             **state,
         )
 
@@ -267,8 +274,8 @@ def _group_column(frame: pd.DataFrame, column: str, assets: pd.Index) -> np.ndar
     return np.array([str(value).strip() for value in raw], dtype=object)
 
 
-def _bounds(frame: pd.DataFrame, assets: pd.Index) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """min_weight / max_weight columns: blank means no bound; values in [0, 1], min ≤ max."""
+def _bounds(frame: pd.DataFrame, assets: pd.Index) -> tuple[np.ndarray | None, ...]:
+    """min_weight_if_held / max_weight / floor_weight: blank is no bound; in [0, 1], min ≤ max."""
     found: dict[str, np.ndarray | None] = {}
     for column in BOUND_COLUMNS:
         if column not in frame.columns:
@@ -282,12 +289,12 @@ def _bounds(frame: pd.DataFrame, assets: pd.Index) -> tuple[np.ndarray | None, n
                 f"out of range for {listing(outside)}"
             )
         found[column] = values
-    lower, upper = found["min_weight"], found["max_weight"]
+    lower, upper = found["min_weight_if_held"], found["max_weight"]
     if lower is not None and upper is not None:
         crossed = assets[lower > upper]
         if len(crossed):
-            raise InputError(f"min_weight above max_weight for {listing(crossed)}")
-    return lower, upper
+            raise InputError(f"min_weight_if_held above max_weight for {listing(crossed)}")
+    return lower, upper, found[FLOOR]
 
 
 def _check_current_weights(current: np.ndarray, assets: pd.Index) -> None:

@@ -13,6 +13,7 @@ COUNT_MAX = 10**9
 GROUP_SIZING = "Sizing"
 GROUP_ALLOCATION = "Allocation and positions"
 GROUP_GROUPS = "Buckets and sectors"
+GROUP_FLOORS = "Floors and group relations (hard)"
 GROUP_RESIDUAL = "Residual (tiered sizing)"
 GROUP_RISK = "Risk and return"
 GROUP_COUNTS = "Position counts (mixed-integer)"
@@ -22,6 +23,7 @@ GROUP_ORDER = (
     GROUP_SIZING,
     GROUP_ALLOCATION,
     GROUP_GROUPS,
+    GROUP_FLOORS,
     GROUP_RESIDUAL,
     GROUP_RISK,
     GROUP_COUNTS,

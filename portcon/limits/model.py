@@ -41,12 +41,13 @@ from portcon.limits.fields import (
     _caps_field,
     _field,
 )
+from portcon.limits.floor_fields import FloorFields
 from portcon.limits.rebalance_fields import RebalanceFields
 from portcon.limits.seed_checks import apply_diversification_mode
 from portcon.limits.seed_fields import SeedFields
 
 
-class Limits(SeedFields, RebalanceFields):
+class Limits(SeedFields, RebalanceFields, FloorFields):
     """The limits and sizing choices of one portfolio construction.
 
     Every field is optional; ``None`` switches a limit off. Build one directly

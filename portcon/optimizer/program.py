@@ -14,6 +14,12 @@ import numpy as np
 
 from portcon._text import listing
 from portcon.constraints.base import RISK_EXPOSURES, RISK_SPECIFIC, Block, Rule
+from portcon.constraints.floor_checks import (
+    check_floored,
+    check_semicontinuous,
+    floor_rules,
+    floored_positions,
+)
 from portcon.constraints.groups import GroupCap
 from portcon.constraints.keys import GROUP_FIELDS, LimitKey, group_caps
 from portcon.constraints.portfolio import MinExpectedReturn, TargetAllocation, VolatilityCap
@@ -140,10 +146,13 @@ def compile_program(
     _check_groups(universe, limits)
     sizing = Sizing.for_limits(limits)
     _check_risk_limits(limits, sizing, market)
+    check_semicontinuous(universe, limits)
     found = eligibility(universe, limits)
     exclusions = dict(found.exclusions)
     members = np.flatnonzero(found.candidate)
-    pinned = np.array(sorted(found.pinned), dtype=int)
+    floored = floored_positions(universe, limits)
+    check_floored(universe, limits, floored, exclusions)
+    pinned = np.array(sorted({*found.pinned, *floored}), dtype=int)
     raw = _raw_sizes(universe, limits, sizing, market, members)
     while len(members) and np.any(
         negligible := (raw <= NEGLIGIBLE_SHARE * raw.max()) & ~np.isin(members, pinned)
@@ -163,6 +172,7 @@ def compile_program(
         sizing.objective(raw, _candidates(universe, selected, members)) if len(members) else None
     )
     rules = _rules(universe, limits, members, objective, selected)
+    rules += floor_rules(universe, limits, members, floored)
     rules += held_rules(found, universe, limits, members)
     cap = turnover_cap(limits.max_turnover, universe.current_weight, members, universe.assets)
     if cap is not None and len(members):

@@ -21,6 +21,13 @@ from portcon.constraints.keys import LimitKey
 from portcon.errors import LimitsError
 from portcon.limits import Limits
 from portcon.optimizer.program import Program, compile_program
+from portcon.report.diagnose_floors import (
+    SPECIAL,
+    column_sentence,
+    describe_relation,
+    floor_direction,
+    relation_repair,
+)
 
 LOWERED = ("target_allocation", "min_expected_return")  # fields whose decrease loosens them
 NOT_RELAXABLE = ("long_only",)
@@ -50,6 +57,9 @@ def diagnose(program: Program) -> Diagnosis:
         if single is None:
             continue
         repair = _repair(program.limits, key, single[key])
+        if repair is None and key.field == "floor_weight":
+            described.append(column_sentence(program, key, single[key], MARGIN))
+            conflicts.append(key)
         if repair is not None and _feasible_with(program, repair):
             repairs.append(repair)
             described.append(_describe(key, program.limits, repair))
@@ -59,7 +69,7 @@ def diagnose(program: Program) -> Diagnosis:
     message = "no portfolio satisfies every limit at once"
     if words:
         message += ": " + "; ".join(words)
-    if repairs:
+    if described:
         message += f". Any one of these fixes it: {'; or '.join(described)}"
     elif conflicts:
         message += (
@@ -73,12 +83,15 @@ def _relaxable(program: Program) -> list[LimitKey]:
     keys: dict[LimitKey, None] = {}
     for block in program.blocks:
         for key in block.bound_derivatives:
-            if key.field not in NOT_RELAXABLE:
+            if key.field not in NOT_RELAXABLE and floor_direction(key) != 0:
                 keys[key] = None
     return list(keys)
 
 
 def _direction(key: LimitKey) -> float:
+    special = floor_direction(key)
+    if special is not None:
+        return special
     return -1.0 if key.field in LOWERED else 1.0
 
 
@@ -122,7 +135,13 @@ def _repair(limits: Limits, key: LimitKey, amount: float) -> dict[str, Any] | No
     moved = current + direction * (amount * (1 + MARGIN) + MARGIN)
     factor = 10**DIGITS
     moved = (np.ceil(moved * factor) if direction > 0 else np.floor(moved * factor)) / factor
-    change = key.moved_to(limits, float(moved))
+    change = (
+        relation_repair(limits, key, float(moved))
+        if key.field in SPECIAL
+        else key.moved_to(limits, float(moved))
+    )
+    if change is None:
+        return None
     try:
         limits.replace(**change)
     except LimitsError:
@@ -162,8 +181,10 @@ def _obvious(program: Program) -> list[str]:
 
 
 def _describe(key: LimitKey, limits: Limits, change: dict[str, Any]) -> str:
+    if key.field == "group_relations":
+        return describe_relation(key, limits, change)
     value = change[key.field]
     if key.name is not None:
         value = value[key.name]
-    verb = "lower" if key.field in LOWERED else "raise"
+    verb = "lower" if _direction(key) < 0 else "raise"
     return f"{verb} {key} to {format_limit(key.field, float(value))}"
