@@ -330,7 +330,7 @@ def test_readme_curl_examples_answer(client):
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Service", 1)[1].split("\n## ", 1)[0]
     calls = re.findall(r"curl -s (?:-X PUT )?\$API/([\w/-]+) .*?-d '(.*?)'", section, re.S)
-    assert len(calls) == 4
+    assert len(calls) == 5
     for path, text in calls:
         method = client.put if path.startswith("matrices") else client.post
         answer = method(f"/api/v1/{path}", json=json.loads(text))
