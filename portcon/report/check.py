@@ -38,7 +38,6 @@ def violations(
     eligible asset); without it, every bucket of the universe.
     """
     w = np.asarray(weights, dtype=float)
-    names = [str(a) for a in universe.assets]
     found: list[str] = []
 
     def over(value: float, bound: float, what: str) -> None:
@@ -47,10 +46,13 @@ def violations(
 
     if not np.all(np.isfinite(w)):
         return ["weights are not all finite"]
-    for name, weight in zip(names, w, strict=True):
+    cap = limits.max_single_position
+    suspects = (-w > tolerance) | (w > (np.inf if cap is None else cap + tolerance))
+    for position in np.flatnonzero(suspects):  # the rest pass both tests: no words to build
+        name, weight = str(universe.assets[int(position)]), w[position]
         over(-weight, 0.0, f"long_only {name}")
-        if limits.max_single_position is not None:
-            over(weight, limits.max_single_position, f"max_single_position {name}")
+        if cap is not None:
+            over(weight, cap, f"max_single_position {name}")
     over(float(w.sum()), limits.target_allocation, "target_allocation")
     found.extend(held_violations(w, universe, limits, tolerance))
     found.extend(floor_violations(w, universe, limits, tolerance))
@@ -89,12 +91,14 @@ def _tier_violations(
 ) -> list[str]:
     found = []
     multiplier = np.zeros(universe.size)
-    for k, score in enumerate(universe.score):
-        passes = limits.min_score_threshold is None or score >= limits.min_score_threshold
-        for threshold, tier_multiplier in limits.score_tiers:
-            if passes and score >= threshold:
-                multiplier[k] = tier_multiplier
-                break
+    score = universe.score
+    open_ = np.ones(universe.size, dtype=bool)  # no tier taken yet
+    if limits.min_score_threshold is not None:
+        open_ &= score >= limits.min_score_threshold
+    for threshold, tier_multiplier in limits.score_tiers:  # the first tier an asset reaches
+        taken = open_ & (score >= threshold)
+        multiplier[taken] = tier_multiplier
+        open_ &= ~taken
     for position in np.flatnonzero((multiplier == 0) & (w != 0)):
         found.append(f"tiered {universe.assets[int(position)]}: below every tier but held")
     if limits.residual_strategy != ResidualStrategy.TOP_SLICE:
@@ -126,14 +130,13 @@ def _bound_violations(w: np.ndarray, universe: Universe, tolerance: float) -> li
     ):
         if values is None:
             continue
-        for position in range(universe.size):
+        if column == "min_weight":  # NaN (no bound) compares False: never broken
+            broken = held & (w < values - tolerance)
+        else:
+            broken = w > values + tolerance
+        for position in np.flatnonzero(broken):
             bound = values[position]
-            if np.isnan(bound):
-                continue
-            low = column == "min_weight" and held[position] and w[position] < bound - tolerance
-            high = column == "max_weight" and w[position] > bound + tolerance
-            if low or high:
-                found.append(f"{column} {universe.assets[position]}: {w[position]} vs {bound}")
+            found.append(f"{column} {universe.assets[position]}: {w[position]} vs {bound}")
     return found
 
 
@@ -241,14 +244,14 @@ def _balance_violations(
     allowed = limits.bucket_balance_tolerance
     if allowed is None or universe.bucket is None:
         return []
-    labels = [str(b) for b in universe.bucket]
+    labels = np.array([str(b) for b in universe.bucket], dtype=object)
     covered = sorted(set(labels) if balanced is None else set(balanced))
     if len(covered) < 2:
         return []
     share = float(w.sum()) / len(covered)
     found = []
     for bucket in covered:
-        weight = float(sum(x for x, b in zip(w, labels, strict=True) if b == bucket))
+        weight = float(sum(w[labels == bucket].tolist()))  # in asset order, as Python adds
         if abs(weight - share) > allowed + tolerance:
             found.append(
                 f"bucket_balance_tolerance {bucket}: {weight:.10f} is {abs(weight - share):.10f} "
