@@ -35,6 +35,7 @@ from portcon.rebalance.trade_sizes import choose_trades
 from portcon.report.check import violations
 from portcon.report.diagnose import diagnose
 from portcon.report.report import Report
+from portcon.sectors import classify_scores
 from portcon.seed_inputs import age_scores, fill_unknown_buckets
 from portcon.universe import Universe
 
@@ -51,6 +52,7 @@ def construct(
     repair_covariance: bool = False,
     current: pd.Series | pd.DataFrame | None = None,
     context: MarketContext | Mapping[str, Any] | None = None,
+    etf_returns: pd.DataFrame | None = None,
 ) -> Portfolio:
     """Target weights for scored assets under limits, solved as one convex program.
 
@@ -92,6 +94,9 @@ def construct(
     repair_covariance
         Replace a covariance that is not symmetric positive semidefinite by the nearest one
         that is (and say by how much in ``Portfolio.notes``) instead of raising.
+    etf_returns
+        Sector ETF returns, dates × sector names, for ``sector_classification`` behavioural
+        or hybrid (with ``returns``; see :func:`portcon.classify_sectors`).
 
     Returns
     -------
@@ -125,6 +130,7 @@ def construct(
         repair_covariance=repair_covariance,
         current=current,
         context=context,
+        etf_returns=etf_returns,
     )
 
 
@@ -224,13 +230,17 @@ def _construct(
     correlation: pd.DataFrame | None,
     current: pd.Series | pd.DataFrame | None,
     context: MarketContext | Mapping[str, Any] | None = None,
+    etf_returns: pd.DataFrame | None = None,
     **market_data: Any,
 ) -> Portfolio:
     started = time.perf_counter()
     if current is not None:
         scores = merge_current(scores, current)
     limits = coerce_limits(limits)
+    returns = market_data.get("returns")
+    scores, classified = classify_scores(scores, limits, returns=returns, etf_returns=etf_returns)
     universe, notes = prepare_universe(scores, limits)
+    notes = (*classified, *notes)
     prepared = prepare_market(universe, notes, limits, context, started, **market_data)
     return construct_prepared(prepared, correlation)
 

@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--expected-returns", type=_path, metavar="FILE.csv", help="expected return per asset"
     )
     market.add_argument(
+        "--etf-returns",
+        type=_path,
+        metavar="FILE.csv",
+        help="sector ETF returns, dates × sector names (sector_classification behavioural/hybrid)",
+    )
+    market.add_argument(
         "--repair-covariance",
         action="store_true",
         help="replace a covariance that is not symmetric PSD by the nearest one that is",
@@ -216,7 +222,8 @@ def run(arguments: argparse.Namespace) -> int:
         print(limits.to_toml(), end="")
         return EXIT_OK
     outputs = [p for p in (arguments.output, arguments.json, arguments.trades) if p is not None]
-    market_files = (arguments.returns, arguments.covariance, arguments.expected_returns)
+    market_files = [arguments.returns, arguments.covariance, arguments.expected_returns]
+    market_files.append(arguments.etf_returns)
     inputs = [arguments.scores, arguments.limits, arguments.context, arguments.current]
     inputs += market_files
     refuse_inputs(outputs, [path for path in inputs if path is not None])
@@ -229,6 +236,7 @@ def run(arguments: argparse.Namespace) -> int:
         repair_covariance=arguments.repair_covariance,
         context=_context(arguments),
         current=_optional(read_current_csv, arguments.current),
+        etf_returns=_optional(read_returns_csv, arguments.etf_returns),
     )
     if arguments.trades is not None and portfolio.trades is None:
         raise InputError(
@@ -289,6 +297,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         options = [f"--{name.replace('_', '-')}" for name in Limits.model_fields]
         options += ["--limits", "--preset", "--output", "--json", "--quiet", "--returns"]
         options += ["--covariance", "--expected-returns", "--repair-covariance", "--context"]
+        options += ["--etf-returns"]
         options += seed_flags()
         first = unknown[0].split("=", 1)[0]
         parser.error(f"unknown option {first}{did_you_mean(first, options)}")

@@ -9,9 +9,26 @@ act when a :class:`portcon.MarketContext` is given. Declared apart from
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any
+
+from pydantic import field_validator
+
+from portcon.errors import LimitsError
 from portcon.limits.enums import DiversificationMode
 from portcon.limits.fields import COUNT_MAX, GROUP_DIVERSIFICATION, _field
 from portcon.limits.validated import CheckedModel
+
+
+class SectorClassification(StrEnum):
+    """Where each asset's sector comes from (see :func:`portcon.classify_sectors`)."""
+
+    GIVEN = "given"
+    BEHAVIOURAL = "behavioural"
+    HYBRID = "hybrid"
+
+
+SEED_CLASSIFICATION = {"dynamic": "behavioural", "behavioral": "behavioural"}
 
 
 class SeedFields(CheckedModel):
@@ -85,8 +102,38 @@ class SeedFields(CheckedModel):
     correlation_window: int | None = _field(
         None,
         GROUP_DIVERSIFICATION,
-        "Correlations for correlation_limit from the last this many rows "
-        "of returns= (the seed uses 60); None: all rows.",
+        "Correlations for correlation_limit, and for the sector ETF match, from the last this "
+        "many rows of returns= (the seed uses 60, and 90 days for sectors); None: all rows.",
         ge=2,
         le=COUNT_MAX,
     )
+    correlation_min_points: int = _field(
+        20,
+        GROUP_DIVERSIFICATION,
+        "Fewest shared dates of returns= and etf_returns= for the sector ETF match.",
+        ge=3,
+        le=COUNT_MAX,
+    )
+    sector_classification: SectorClassification = _field(
+        SectorClassification.GIVEN,
+        GROUP_DIVERSIFICATION,
+        "given: the sector column; behavioural: the sector ETF whose returns correlate best "
+        "(> 0.7) with the asset's (etf_returns= and returns=); hybrid (the seed's): the ETF "
+        "match where it disagrees with the given sector, else the given one. A "
+        "sector_override column wins over all; no sector at all is Unknown.",
+    )
+
+    @field_validator("sector_classification", mode="before")
+    @classmethod
+    def _seed_classification(cls, value: Any) -> Any:
+        """The seed's words: dynamic means behavioural; api and hardcoded are refused."""
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in ("api", "hardcoded"):
+                raise LimitsError(
+                    f"'{word}' is not available: portcon fetches no data "
+                    "and keeps no ticker table; give sectors in the sector column (given) or "
+                    "sector ETF returns as etf_returns= (behavioural or hybrid)"
+                )
+            return SEED_CLASSIFICATION.get(word, word)
+        return value
