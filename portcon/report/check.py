@@ -136,7 +136,7 @@ def _bound_violations(w: np.ndarray, universe: Universe, tolerance: float) -> li
             broken = w > values + tolerance
         for position in np.flatnonzero(broken):
             bound = values[position]
-            found.append(f"{column} {universe.assets[position]}: {w[position]} vs {bound}")
+            found.append(f"{column} {universe.assets[int(position)]}: {w[position]} vs {bound}")
     return found
 
 
