@@ -55,14 +55,15 @@ def _table(frame: pd.DataFrame, show_weight: bool) -> str:
 def _wrapped_table(header: list[str], rows: list[list[str]]) -> str:
     """Columns padded to their widest cell; the last column (a reason) wraps at REASON_WIDTH
     characters onto indented lines instead of being cut."""
-    wrapped = [[*cells[:-1], textwrap.wrap(cells[-1], REASON_WIDTH) or [""]] for cells in rows]
+    fixed = [cells[:-1] for cells in rows]
+    reasons = [textwrap.wrap(cells[-1], REASON_WIDTH) or [""] for cells in rows]
     widths = [
-        max([len(header[k]), *(len(cells[k]) for cells in wrapped)]) for k in range(len(header) - 1)
+        max([len(header[k]), *(len(cells[k]) for cells in fixed)]) for k in range(len(header) - 1)
     ]
-    widths.append(max([len(header[-1]), *(len(line) for c in wrapped for line in c[-1])]))
+    widths.append(max([len(header[-1]), *(len(line) for lines in reasons for line in lines)]))
     out = [_row(header, widths), _row(["-" * w for w in widths], widths)]
     indent = " " * (sum(widths[:-1]) + 2 * (len(widths) - 1))
-    for *cells, lines in wrapped:
+    for cells, lines in zip(fixed, reasons, strict=True):
         out.append(_row([*cells, lines[0]], widths))
         out += [f"{indent}{line}" for line in lines[1:]]
     return "\n".join(out)
