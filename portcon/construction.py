@@ -173,21 +173,31 @@ class Prepared:
     started: float
 
 
-UNIVERSE_FIELDS = ("score_decay_factor",)
+UNIVERSE_FIELDS = (
+    "score_decay_factor",
+    "sector_classification",
+    "correlation_window",
+    "correlation_min_points",
+)
 """The Limits fields :func:`prepare_universe` reads: a Universe prepared under one Limits is the
-one prepared under another whenever these agree (same scores)."""
+one prepared under another whenever these agree (same scores, returns and ETF returns)."""
 
 
 def prepare_universe(
-    scores: pd.Series | pd.DataFrame, limits: Limits
+    scores: pd.Series | pd.DataFrame,
+    limits: Limits,
+    returns: pd.DataFrame | None = None,
+    etf_returns: pd.DataFrame | None = None,
 ) -> tuple[Universe, tuple[str, ...]]:
-    """The input rules (Unknown bucket, score ageing) applied and the scores validated.
+    """Sectors classified, the input rules applied (Unknown bucket, score ageing) and the
+    scores validated; the classification's notes, then the rules'.
 
-    Reads only the :data:`UNIVERSE_FIELDS` of ``limits``. Raises InputError as
+    Reads only the :data:`UNIVERSE_FIELDS` of ``limits``. Raises InputError or LimitsError as
     :func:`construct`.
     """
+    scores, classified = classify_scores(scores, limits, returns=returns, etf_returns=etf_returns)
     scores, notes = _seed_inputs(scores, limits)
-    return Universe.from_scores(scores), notes
+    return Universe.from_scores(scores), (*classified, *notes)
 
 
 def construct_on_universe(
@@ -203,10 +213,11 @@ def construct_on_universe(
     """:func:`construct` from an already prepared universe: the rest of the same flow.
 
     ``universe`` and ``notes`` are what :func:`prepare_universe` returned for these scores
-    under limits agreeing with ``limits`` on :data:`UNIVERSE_FIELDS` (``limits`` already a
-    :class:`Limits`, no ``current=``): the answer is then the one ``construct`` gives, for
-    the market data is aligned and the rest runs as in ``construct``. ``started`` is when
-    the caller began (for the timings). Errors as :func:`construct`.
+    (and these ``returns``, no ETF returns) under limits agreeing with ``limits`` on
+    :data:`UNIVERSE_FIELDS`; ``limits`` is already a :class:`Limits` and there is no
+    ``current=``. The answer is then the one ``construct`` gives: the market data is aligned
+    and the rest runs as in ``construct``. ``started`` is when the caller began (for the
+    timings). Errors as :func:`construct`.
     """
 
     def run() -> Portfolio:
@@ -238,9 +249,7 @@ def _construct(
         scores = merge_current(scores, current)
     limits = coerce_limits(limits)
     returns = market_data.get("returns")
-    scores, classified = classify_scores(scores, limits, returns=returns, etf_returns=etf_returns)
-    universe, notes = prepare_universe(scores, limits)
-    notes = (*classified, *notes)
+    universe, notes = prepare_universe(scores, limits, returns, etf_returns)
     prepared = prepare_market(universe, notes, limits, context, started, **market_data)
     return construct_prepared(prepared, correlation)
 

@@ -75,11 +75,24 @@ def construct_on(inputs: Inputs, base: Inputs | None = None) -> Portfolio:
 
     started = time.perf_counter()
     scores, limits, market = inputs.construct_arguments()
-    prepared = _base_universe(base) if base is not None and scores is base.scores else None
-    if prepared is None or prepared[0] != _universe_key(limits):
+    prepared = None if base is None else _reusable(inputs, base)
+    if prepared is None:
         return construct(scores, limits, **market)
     _, universe, notes = prepared
     return construct_on_universe(universe, notes, limits, started=started, **market)
+
+
+def _reusable(inputs: Inputs, base: Inputs) -> BaseUniverse | None:
+    """The base's prepared universe when preparing ``inputs`` would give the same, else None:
+    the same scores frame and returns, and limits agreeing on UNIVERSE_FIELDS."""
+    if inputs.scores is not base.scores:
+        return None
+    if inputs.market.get("returns") is not base.market.get("returns"):
+        return None
+    prepared = _base_universe(base)
+    if prepared is None or prepared[0] != _universe_key(inputs.limits):
+        return None
+    return prepared
 
 
 # the base's (UNIVERSE_FIELDS values, validated universe, its notes), kept per base Inputs
@@ -94,7 +107,7 @@ def _base_universe(base: Inputs) -> BaseUniverse | None:
 
     if base not in _UNIVERSES:
         try:
-            universe, notes = prepare_universe(base.scores, base.limits)
+            universe, notes = prepare_universe(base.scores, base.limits, base.market.get("returns"))
             _UNIVERSES[base] = (_universe_key(base.limits), universe, notes)
         except Exception:  # construct on these scores raises it, as a PortconError
             _UNIVERSES[base] = None
