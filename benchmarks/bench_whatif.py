@@ -7,12 +7,15 @@ scenario (which itself re-binds pooled models), and (c) the solver's own time; t
 models compiled during the serial run; scenarios per second serial, on a local process pool
 and on a 2-worker Dask LocalCluster (processes, 127.0.0.1).
 
-Run: ``.venv/bin/python benchmarks/bench_whatif.py [--scenarios 1000] [--n 500]``.
+Run: ``.venv/bin/python benchmarks/bench_whatif.py [--scenarios 1000] [--n 500] [--serial]``
+(``--serial``: skip the process pool and Dask runs). The load average is printed first: on a
+shared machine every time here moves with it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -68,7 +71,9 @@ def main() -> None:
     parser.add_argument("--scenarios", type=int, default=1000)
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--fresh", type=int, default=50, help="constructs timed per baseline")
+    parser.add_argument("--serial", action="store_true", help="skip the process pool and Dask")
     args = parser.parse_args()
+    print("load average (1, 5, 15 min):", ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     frame, limits, model = problem(args.n)
     chosen = scenarios(args.scenarios, args.n)
     print(f"N = {args.n}, {args.scenarios} scenarios (limit and score shocks), factor model")
@@ -96,6 +101,8 @@ def main() -> None:
     warm = _time_constructs(inputs[: args.fresh], model, clear=False)
     print(f"fresh construct, pool cleared (compiles): {1e3 * cold:.1f} ms, {cold / per:.1f}x")
     print(f"construct with the pool (re-binds): {1e3 * warm:.1f} ms, {warm / per:.1f}x")
+    if args.serial:
+        return
 
     started = time.perf_counter()
     parallel = portcon.whatif(frame, limits, chosen, "processes", workers=2, factor_model=model)
@@ -109,7 +116,9 @@ def main() -> None:
 
 def _stages(report) -> str:
     """Mean per-scenario stage times: shocks (and what-if bookkeeping), construct's prepare
-    (validation, market data, program), solve chain beyond the solver, solver, polish, report."""
+    (validation, market data, program), checkout (lending and re-binding the pooled model),
+    solve chain beyond the solver, solver, polish (with absorbing cash), report (with the
+    independent check)."""
     portfolios = [report.portfolio(name) for name in report.names if report.portfolio(name)]
     timings = [p.timings for p in portfolios]
 
@@ -120,6 +129,7 @@ def _stages(report) -> str:
     parts = {
         "shocks": shocks,
         "prepare": mean(lambda t: t["prepare"]),
+        "checkout": mean(lambda t: t.get("build", 0.0)),
         "chain": mean(lambda t: t["solve"] - t["solver"]),
         "solver": mean(lambda t: t["solver"]),
         "polish": mean(lambda t: t.get("polish", 0.0)),
