@@ -288,3 +288,19 @@ def test_relation_syntax_and_toml_round_trip() -> None:
     import tomllib
 
     assert portcon.Limits(**tomllib.loads(limits.to_toml())) == limits
+
+
+def test_the_count_heuristic_holds_floored_assets_first() -> None:
+    """A1 has no weight without its floor, so a greedy by relaxed weight would leave it out and
+    find no feasible support; seeded first, the heuristic holds it (and is never better than
+    SCIP's proven optimum)."""
+    free = portcon.construct(_scores(), {**BASE, "max_total_positions": 4}, covariance=COVARIANCE)
+    assert free.weights["A1"] == 0
+    limits = {**BASE, "asset_floors": {"A1": 0.01}, "max_total_positions": 4}
+    exact = portcon.construct(_scores(), limits, covariance=COVARIANCE)
+    greedy = portcon.construct(
+        _scores(), {**limits, "mip_method": "heuristic"}, covariance=COVARIANCE
+    )
+    assert greedy.weights["A1"] >= 0.01 - 1e-9
+    assert (greedy.weights > 1e-10).sum() <= 4
+    assert greedy.objective >= exact.objective - 1e-9

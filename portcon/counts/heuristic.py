@@ -14,6 +14,7 @@ from typing import NoReturn
 
 import numpy as np
 
+from portcon.constraints.base import RowBlock, Sense
 from portcon.counts.deadline import Deadline
 from portcon.counts.greedy import ROOM, floor_rows, greedy
 from portcon.counts.rules import Counts, violated
@@ -100,6 +101,7 @@ def heuristic(
         if counts.priority is None
         else -counts.priority.astype(float)  # held names that qualify go first
     )
+    first -= 2.0 * required_members(program)  # a hard floor or pin above 0 must be held
     order = np.lexsort((-program.universe.score[program.members], -relaxation.weights, first))
     held, best = _first_support(program, counts, order, deadline)
     if best is None:
@@ -137,6 +139,20 @@ def heuristic(
         notes=tuple(notes),
         objective=best,
     )
+
+
+def required_members(program: Program) -> np.ndarray:
+    """Per member: held by a per-asset ``>=`` or ``==`` row with a positive bound (a hard
+    floor, a pin), so every feasible support contains it."""
+    required = np.zeros(len(program.members), dtype=bool)
+    values = program.parameters()
+    for block in program.blocks:
+        if not isinstance(block, RowBlock) or block.sense == Sense.LE:
+            continue
+        selected = block.selected_assets()
+        if selected is not None:
+            required[selected[block.bound_values(values) > 0]] = True
+    return required
 
 
 def _first_support(
