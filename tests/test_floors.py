@@ -304,3 +304,11 @@ def test_the_count_heuristic_holds_floored_assets_first() -> None:
     assert greedy.weights["A1"] >= 0.01 - 1e-9
     assert (greedy.weights > 1e-10).sum() <= 4
     assert greedy.objective >= exact.objective - 1e-9
+
+
+def test_reasons_name_the_floored_group_and_the_relation() -> None:
+    limits = {**BASE, "bucket_floors": {"Energy": 0.5}, "group_relations": ["Tech >= Health"]}
+    portfolio = portcon.construct(_scores(), limits, covariance=COVARIANCE)
+    reasons = portfolio.explanations["reason"]
+    assert reasons["A8"].count("Energy bucket floor binding (bucket_floors") == 1
+    assert "group relation 'Tech >= Health' binding" in reasons["A0"]

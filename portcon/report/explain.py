@@ -24,6 +24,12 @@ from portcon.sizing.costs import AT_CURRENT, WithTradingCosts
 from portcon.sizing.objectives import TieredDeviation, TieredTopSlice
 
 BINDING_TOLERANCE = 1e-7
+GROUP_FLOOR_KINDS = {
+    "min_bucket_allocation": "bucket",
+    "bucket_floors": "bucket",
+    "min_sector_allocation": "sector",
+    "sector_floors": "sector",
+}
 STRUCTURAL_RULES = ("long_only",)
 
 
@@ -200,9 +206,14 @@ def _reason(
 def _shared_limit(row: BindingRow) -> str:
     """A binding limit shared with other assets: a group cap or a portfolio-wide limit."""
     kind = group_kind(row.rule)
+    price = f"shadow price {row.price:.3g}"
     if kind is not None:
-        return f"{row.subject} {kind} cap binding ({row.rule}, shadow price {row.price:.3g})"
-    return f"{row.rule} binding (shadow price {row.price:.3g})"
+        return f"{row.subject} {kind} cap binding ({row.rule}, {price})"
+    if row.rule in GROUP_FLOOR_KINDS:
+        return f"{row.subject} {GROUP_FLOOR_KINDS[row.rule]} floor binding ({row.rule}, {price})"
+    if row.rule == "group_relations":
+        return f"group relation '{row.subject}' binding ({price})"
+    return f"{row.rule} binding ({price})"
 
 
 def _sizing_sentence(program: Program, position: int, weight: float) -> str:
