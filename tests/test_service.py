@@ -346,3 +346,15 @@ def test_trades_from_current_weights(client):
     for asset, weight in result["weights"].items():
         if asset in trades:
             assert trades[asset]["change"] == pytest.approx(weight - trades[asset]["current"])
+
+
+def test_floor_and_if_held_columns_reach_the_program(client):
+    body = construct_request(6)
+    body["scores"][0]["floor_weight"] = 0.25
+    body["scores"][1]["min_weight_if_held"] = 0.2
+    result = client.post("/api/v1/construct", json=body)
+    assert result.status_code == 200, result.text
+    weights = result.json()["weights"]
+    assert weights["A0"] == pytest.approx(0.25) and weights["A1"] == pytest.approx(0.2)
+    frame = pd.DataFrame(body["scores"]).set_index("asset")
+    assert weights == portcon.construct(frame, body["limits"]).weights.to_dict()

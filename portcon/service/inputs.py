@@ -15,7 +15,16 @@ from portcon.service.settings import Settings
 from portcon.service.storage import Store
 
 MIP_SHARE = 0.5
-OPTIONAL_COLUMNS = ("bucket", "sector", "current_weight", "volatility", "min_weight", "max_weight")
+OPTIONAL_COLUMNS = (
+    "bucket",
+    "sector",
+    "current_weight",
+    "volatility",
+    "min_weight_if_held",
+    "floor_weight",
+    "min_weight",
+    "max_weight",
+)
 
 
 def check_size(count: int, field: str, settings: Settings) -> None:

@@ -39,7 +39,15 @@ class AssetIn(Strict):
     sector: Label | None = None
     current_weight: Annotated[float, Field(ge=0, le=1)] | None = None
     volatility: Scale | None = None
-    min_weight: Annotated[float, Field(ge=0, le=1)] | None = None
+    min_weight_if_held: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None, description="0 or at least this weight (a position-count rule)"
+    )
+    floor_weight: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None, description="a hard floor: always held with at least this weight"
+    )
+    min_weight: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None, description="deprecated: read as min_weight_if_held"
+    )
     max_weight: Annotated[float, Field(ge=0, le=1)] | None = None
 
 
