@@ -27,7 +27,7 @@ from portcon.service.answers import sizing_data
 from portcon.service.book import Book, book_impact
 from portcon.service.raw_sizes import raw_size
 from portcon.service.sizing_held import size_held
-from portcon.service.sizing_program import program_frame, program_limits
+from portcon.service.sizing_program import SizingCase, program_frame, program_limits
 from portcon.service.sizing_schemas import (
     PortfolioState,
     RiskConstraints,
@@ -85,10 +85,8 @@ def size_decisions(
     if constraints.max_portfolio_risk is not None and book.covariance is None:
         missing = next(name for name in book.names if not book.volatility.get(name))
         raise InputError(f"risk_constraints.max_portfolio_risk needs the volatility of {missing!r}")
-    if parameters.reoptimise:
-        weights, data = _reoptimised(book, raws, constraints, parameters, mip_time_limit)
-    else:
-        weights, data = size_held(book, raws, constraints, parameters, mip_time_limit)
+    case = SizingCase(book, raws, constraints, parameters, mip_time_limit)
+    weights, data = _reoptimised(case) if parameters.reoptimise else size_held(case)
     rows = {row["asset"]: row for row in data["explanations"]}
     sized = [
         SizedDecision(d, float(weights[d.instrument_id]), raw, full, rows[d.instrument_id])
@@ -100,20 +98,16 @@ def size_decisions(
     return SizedBatch(sized, impact, _details(data))
 
 
-def _reoptimised(
-    book: Book,
-    raws: Sequence[tuple[float, float | None]],
-    constraints: RiskConstraints,
-    parameters: SizingParameters,
-    mip_time_limit: float,
-) -> tuple[dict[str, float], dict[str, Any]]:
+def _reoptimised(case: SizingCase) -> tuple[dict[str, float], dict[str, Any]]:
     """Every position re-sized in one program: held ones in proportion to their weights."""
     from portcon.construction import construct
 
-    shares = [book.held[name] for name in book.others()] + [raw for raw, _ in raws]
-    caps = [np.nan] * len(book.others()) + [raw for raw, _ in raws]
+    book, constraints = case.book, case.constraints
+    shares = [book.held[name] for name in book.others()] + case.raw_sizes
+    caps = [np.nan] * len(book.others()) + case.raw_sizes
     frame = program_frame(book, book.names, shares, caps)
-    limits = program_limits(constraints, parameters, mip_time_limit, constraints.leverage_limit, {})
+    target = constraints.leverage_limit
+    limits = program_limits(constraints, case.parameters, case.mip_time_limit, target, {})
     covariance = None
     if constraints.max_portfolio_risk is not None and book.covariance is not None:
         covariance = pd.DataFrame(book.covariance, index=book.names, columns=book.names)

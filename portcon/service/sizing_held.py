@@ -15,37 +15,32 @@ import numpy as np
 
 from portcon.service.answers import sizing_data
 from portcon.service.book import Book, risk_scale
-from portcon.service.sizing_program import program_frame, program_limits
-from portcon.service.sizing_schemas import RiskConstraints, SizingParameters
+from portcon.service.sizing_program import SizingCase, program_frame, program_limits
 
 
-def size_held(
-    book: Book,
-    raws: Sequence[tuple[float, float | None]],
-    constraints: RiskConstraints,
-    parameters: SizingParameters,
-    mip_time_limit: float,
-) -> tuple[dict[str, float], dict[str, Any]]:
+def size_held(case: SizingCase) -> tuple[dict[str, float], dict[str, Any]]:
     """The decisions sized in what the held book leaves of the budget and sector caps."""
     from portcon.construction import construct
 
+    book, raws, constraints = case.book, case.raws, case.constraints
+
     others = book.others()
     room = constraints.leverage_limit - sum(book.held[name] for name in others)
-    caps = [raw for raw, _ in raws]
+    caps = case.raw_sizes
     sector_caps, blocked = _sector_rooms(book, others, constraints.max_sector_weight)
     blocked.update(_correlated(book, others, constraints.correlation_limit))
     caps = [0.0 if name in blocked else cap for name, cap in zip(book.decisions, caps, strict=True)]
     for name, (raw, _) in zip(book.decisions, raws, strict=True):
         if raw <= 0:
-            blocked[name] = f"{parameters.sizing_method.value} gives no size (raw size 0)"
+            blocked[name] = f"{case.parameters.sizing_method.value} gives no size (raw size 0)"
     if room <= 1e-12 or max(caps) <= 0:
         full = "the held book uses the whole leverage_limit"
         blocked = {n: blocked.get(n, full) for n in book.decisions}
         data = _nothing(book, blocked)
         return {**{n: book.held[n] for n in others}, **dict.fromkeys(book.decisions, 0.0)}, data
-    frame = program_frame(book, book.decisions, [raw for raw, _ in raws], caps)
+    frame = program_frame(book, book.decisions, case.raw_sizes, caps)
     target = _budget(book, caps, constraints.max_instrument_weight, sector_caps, min(room, 1.0))
-    limits = program_limits(constraints, parameters, mip_time_limit, target, sector_caps)
+    limits = program_limits(constraints, case.parameters, case.mip_time_limit, target, sector_caps)
     correlation = None
     if constraints.correlation_limit is not None:
         correlation = book.correlation.loc[book.decisions, book.decisions]

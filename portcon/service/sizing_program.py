@@ -7,12 +7,30 @@ The raw sizes are the scores of a ``score_weighted`` program and each decision's
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
 from portcon.limits import Limits, SizingMode
 from portcon.service.book import Book
 from portcon.service.sizing_schemas import RiskConstraints, SizingParameters
+
+
+@dataclass(frozen=True)
+class SizingCase:
+    """What one sizing solves: the book, each decision's (raw size, full Kelly fraction or
+    None), the risk constraints, the sizing parameters and the count search's time."""
+
+    book: Book
+    raws: Sequence[tuple[float, float | None]]
+    constraints: RiskConstraints
+    parameters: SizingParameters
+    mip_time_limit: float
+
+    @property
+    def raw_sizes(self) -> list[float]:
+        """The decisions' raw sizes, in the book's decision order."""
+        return [raw for raw, _ in self.raws]
 
 
 def program_frame(
