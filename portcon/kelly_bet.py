@@ -167,7 +167,14 @@ def _discrete(p: float, win: float, loss: float) -> tuple[float, dict[str, float
     if not win > 0 or not loss > 0:
         raise InputError("average_win and average_loss must be > 0 (fractions of the stake)")
     q = 1.0 - p
-    full = p / loss - q / win
+    with np.errstate(all="ignore"):
+        full = float(np.float64(p) / loss - np.float64(q) / win)
+        squares = np.float64(win) ** 2, np.float64(loss) ** 2
+    if not np.isfinite(full) or not all(0 < square < np.inf for square in squares):
+        raise InputError(
+            f"average_win {win:g} and average_loss {loss:g} give no finite Kelly fraction; "
+            "state them as fractions of the stake"
+        )
     sensitivity = {
         "win_probability": 1.0 / loss + 1.0 / win,
         "average_win": q / win**2,
@@ -179,7 +186,13 @@ def _discrete(p: float, win: float, loss: float) -> tuple[float, dict[str, float
 def _continuous(mu: float, sigma: float, rate: float) -> tuple[float, dict[str, float]]:
     if not sigma > 0:
         raise InputError(f"volatility must be > 0, got {sigma}")
-    full = (mu - rate) / sigma**2
+    with np.errstate(all="ignore"):
+        full = float(np.float64(mu - rate) / np.float64(sigma) ** 2)
+    if sigma**2 == 0 or not np.isfinite(full):
+        raise InputError(
+            f"expected_return {mu:g} and volatility {sigma:g} give no finite Kelly fraction "
+            "(σ² underflows or the ratio overflows); state them per period, in fractions"
+        )
     sensitivity = {
         "expected_return": 1.0 / sigma**2,
         "volatility": -2.0 * (mu - rate) / sigma**3,

@@ -92,3 +92,17 @@ def test_clipping_and_an_interval_through_zero_are_flagged() -> None:
     low, high = noisy.confidence_interval
     assert low < 0 < high
     assert any("crosses zero" in note for note in noisy.notes)
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {"expected_return": 0.05, "volatility": 5e-324},
+        {"expected_return": 1e300, "volatility": 1e-10},
+        {"win_probability": 0.5, "average_win": 1e-320, "average_loss": 1.0},
+        {"win_probability": 0.5, "average_win": 1.0, "average_loss": 1e187},
+    ],
+)
+def test_inputs_that_underflow_or_overflow_are_refused(inputs: dict) -> None:
+    with pytest.raises(InputError, match="no finite Kelly fraction"):
+        portcon.kelly(**inputs)
