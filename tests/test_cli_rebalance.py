@@ -16,6 +16,18 @@ FLAGS = ["--max-single-position", "0.35", "--min-holding-days", "3"]
 FLAGS += ["--transaction-cost-bps", "10", "--max-turnover", "0.3"]
 
 
+def _in_python(scores: Path, current: Path) -> portcon.Portfolio:
+    """The Python API on the same files and the limits FLAGS states."""
+    limits = {
+        "max_single_position": 0.35,
+        "min_holding_days": 3,
+        "transaction_cost_bps": 10,
+        "max_turnover": 0.3,
+    }
+    book = pd.read_csv(current, index_col="asset")
+    return portcon.construct(pd.read_csv(scores, index_col="asset"), limits, current=book)
+
+
 def _files(folder: Path) -> tuple[Path, Path]:
     scores, current = folder / "scores.csv", folder / "current.csv"
     scores.write_text(SCORES, encoding="utf-8")
@@ -32,17 +44,7 @@ def test_current_and_trades_files_match_the_python_api(tmp_path: Path, capsys) -
     assert "Trades (4 to place, 1 held; one-way turnover 30.00%" in printed
     assert "close" in printed and "min_holding_days" in printed
     written = pd.read_csv(trades, index_col="asset")
-    book = pd.read_csv(current, index_col="asset")
-    expected = portcon.construct(
-        pd.read_csv(scores, index_col="asset"),
-        {
-            "max_single_position": 0.35,
-            "min_holding_days": 3,
-            "transaction_cost_bps": 10,
-            "max_turnover": 0.3,
-        },
-        current=book,
-    ).trades
+    expected = _in_python(scores, current).trades
     pd.testing.assert_series_equal(written["target"], expected["target"], atol=1e-12)
     assert list(written["action"]) == list(expected["action"])
     assert written.loc["D", "action"] == "close" and written.loc["B", "action"] == "hold"
@@ -78,17 +80,7 @@ def test_long_reasons_wrap_instead_of_being_cut(tmp_path: Path, capsys) -> None:
     assert main(argv) == 0
     printed = " ".join(capsys.readouterr().out.split())
     assert "…" not in printed
-    book = pd.read_csv(current, index_col="asset")
-    portfolio = portcon.construct(
-        pd.read_csv(scores, index_col="asset"),
-        {
-            "max_single_position": 0.35,
-            "min_holding_days": 3,
-            "transaction_cost_bps": 10,
-            "max_turnover": 0.3,
-        },
-        current=book,
-    )
+    portfolio = _in_python(scores, current)
     reasons = portfolio.explanations["reason"]
     assert reasons.str.len().max() > 100  # the case has something to wrap
     for reason in reasons:

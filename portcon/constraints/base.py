@@ -234,23 +234,17 @@ def identity(size: int) -> sp.csr_array:
     return sp.eye_array(size, format="csr")
 
 
-@dataclass(frozen=True, eq=False)
-class VolatilityBlock:
-    """One nonlinear row: √(wᵀΣw) ≤ bound, Σ = G Gᵀ + diag(d²) in factor form.
-
-    Shares the interface of :class:`RowBlock` that the builder and report use; its part of
-    stationarity is g · Σw / σ(w).
-    """
+@dataclass(frozen=True, eq=False, kw_only=True)
+class PortfolioRow:
+    """What the one-row, nonlinear blocks share: the portfolio as subject, ``<=``, one
+    Parameter for the bound, every asset a member of the row."""
 
     rule: str
     parameter: str
-    exposures: np.ndarray
-    specific: np.ndarray
     bound_derivatives: Mapping[LimitKey, np.ndarray] = field(default_factory=dict)
     subjects: tuple[str, ...] = ("portfolio",)
     sense: Sense = Sense.LE
     includes_cash: bool = False
-    smooth: ClassVar[bool] = True
 
     @property
     def rows(self) -> int:
@@ -261,6 +255,32 @@ class VolatilityBlock:
     def label(self) -> str:
         """The block's name in a built model."""
         return self.parameter
+
+    def bound_values(self, parameters: Mapping[str, float | np.ndarray]) -> np.ndarray:
+        """The bound, read from parameter values by name."""
+        return np.atleast_1d(np.asarray(parameters[self.parameter], dtype=float))
+
+    def row_members(self, row: int | np.integer) -> np.ndarray:
+        """Every asset."""
+        return np.arange(self.size)
+
+    @property
+    def size(self) -> int:
+        """Number of assets the row is over."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class VolatilityBlock(PortfolioRow):
+    """One nonlinear row: √(wᵀΣw) ≤ bound, Σ = G Gᵀ + diag(d²) in factor form.
+
+    Shares the interface of :class:`RowBlock` that the builder and report use; its part of
+    stationarity is g · Σw / σ(w).
+    """
+
+    exposures: np.ndarray
+    specific: np.ndarray
+    smooth: ClassVar[bool] = True
 
     def _covariance_times(self, weights: np.ndarray) -> np.ndarray:
         return self.exposures @ (self.exposures.T @ weights) + self.specific**2 * weights
@@ -293,9 +313,10 @@ class VolatilityBlock:
         hessian = (covariance - np.outer(direction, direction) / sigma**2) / sigma
         return float(multipliers[0]) * hessian
 
-    def row_members(self, row: int | np.integer) -> np.ndarray:
-        """Every asset."""
-        return np.arange(len(self.specific))
+    @property
+    def size(self) -> int:
+        """Number of assets."""
+        return len(self.specific)
 
     def build(self, ctx: ModelContext) -> cp.Constraint:
         """‖[Gᵀw; d∘w]‖₂ ≤ bound."""
@@ -310,17 +331,13 @@ class VolatilityBlock:
         """The volatility row over any weight expression, with any bound."""
         return cp.norm(factor_risk(weights, self.exposures, self.specific), 2) <= bound
 
-    def bound_values(self, parameters: Mapping[str, float | np.ndarray]) -> np.ndarray:
-        """The bound, read from parameter values by name."""
-        return np.atleast_1d(np.asarray(parameters[self.parameter], dtype=float))
-
     def layout(self) -> Hashable:
         """Shape in the problem."""
         return (self.rule, "volatility", self.parameter, self.exposures.shape)
 
 
-@dataclass(frozen=True, eq=False)
-class TurnoverBlock:
+@dataclass(frozen=True, eq=False, kw_only=True)
+class TurnoverBlock(PortfolioRow):
     """One nonsmooth row: one-way turnover ½ Σ |w_i − w⁰_i| ≤ bound, w⁰ the current weights.
 
     Its part of stationarity is g/2 · sign(w_i − w⁰_i) for a traded asset; for an asset left
@@ -328,25 +345,9 @@ class TurnoverBlock:
     adds around the current book.
     """
 
-    rule: str
-    parameter: str
     current: np.ndarray
     current_parameter: str
-    bound_derivatives: Mapping[LimitKey, np.ndarray] = field(default_factory=dict)
-    subjects: tuple[str, ...] = ("portfolio",)
-    sense: Sense = Sense.LE
-    includes_cash: bool = False
     smooth: ClassVar[bool] = False
-
-    @property
-    def rows(self) -> int:
-        """Number of rows (one)."""
-        return 1
-
-    @property
-    def label(self) -> str:
-        """The block's name in a built model."""
-        return self.parameter
 
     def traded(self, weights: np.ndarray) -> np.ndarray:
         """True for each asset whose weight differs from its current one."""
@@ -374,9 +375,10 @@ class TurnoverBlock:
         """None: piecewise linear."""
         return None
 
-    def row_members(self, row: int | np.integer) -> np.ndarray:
-        """Every asset."""
-        return np.arange(len(self.current))
+    @property
+    def size(self) -> int:
+        """Number of assets."""
+        return len(self.current)
 
     def build(self, ctx: ModelContext) -> cp.Constraint:
         """½ ‖w − w⁰‖₁ ≤ bound, w⁰ a Parameter."""
@@ -391,10 +393,6 @@ class TurnoverBlock:
     ) -> cp.Constraint:
         """The turnover row over any weight expression, with any bound."""
         return 0.5 * cp.norm1(weights - self.current) <= bound
-
-    def bound_values(self, parameters: Mapping[str, float | np.ndarray]) -> np.ndarray:
-        """The bound, read from parameter values by name."""
-        return np.atleast_1d(np.asarray(parameters[self.parameter], dtype=float))
 
     def layout(self) -> Hashable:
         """Shape in the problem."""
