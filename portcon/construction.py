@@ -315,7 +315,14 @@ def construct_prepared(prepared: Prepared, correlation: pd.DataFrame | None = No
     timings["polish"] = time.perf_counter() - mark
     mark = time.perf_counter()
     portfolio = _report(
-        program, solution, timings, market, correlations, selection, seed_notes, patterned
+        program,
+        solution,
+        timings,
+        market,
+        correlations,
+        selection,
+        seed_notes,
+        trades_chosen=patterned is not None,
     )
     timings["report"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
@@ -372,10 +379,10 @@ def _report(
     correlations: np.ndarray | None,
     selection: Selection | None,
     seed_notes: tuple[str, ...] = (),
-    trades_chosen: object = None,
+    trades_chosen: bool = False,
 ) -> Portfolio:
     universe, limits = program.universe, program.limits
-    path = SolutionPath.MIXED_INTEGER if trades_chosen is not None else SolutionPath.CONVEX
+    path = SolutionPath.MIXED_INTEGER if trades_chosen else SolutionPath.CONVEX
     weights = np.zeros(universe.size)
     weights[program.members] = solution.weights
     broken = violations(

@@ -87,7 +87,7 @@ class Report:
 
     @cached_property
     def metrics(self) -> Metrics:
-        """Concentration, cash and group exposure."""
+        """Concentration, cash, group exposure, and risk and return where market data is given."""
         program = self.program
         return compute_metrics(
             self.weights, program.universe, program.limits, program.universe_market
