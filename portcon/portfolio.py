@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,6 +16,8 @@ from portcon.report.metrics import Metrics
 from portcon.report.report import Report
 
 if TYPE_CHECKING:
+    from portcon.report.attribution_result import Attribution
+    from portcon.report.summary import DecisionSummary
     from portcon.report.weight_moves import WeightSensitivity
 
 CASH_LABEL = "CASH"
@@ -174,6 +177,48 @@ class Portfolio:
         chosen = self.path != "convex"
         return weight_sensitivity(report.program, report.solution, self.cash_label, chosen)
 
+    def attribution(self, level: str = "row", reference: str = "auto") -> Attribution:
+        """The weights split exactly into a reference portfolio and one portfolio per binding
+        constraint, with the same split of expected return, risk and the objective.
+
+        ``level="row"`` gives one piece per binding constraint row, ``"limit"`` one per limit
+        entry; ``reference`` is ``"unconstrained"``, ``"budget"`` (the same amount invested, no
+        other limit) or ``"auto"`` (unconstrained for return-driven objectives, budget for the
+        others). On the mixed-integer and heuristic paths it holds for the chosen support. See
+        :class:`portcon.report.attribution_result.Attribution` and docs/design.md.
+        """
+        key = (level, reference)
+        if key not in self._attributions:
+            from portcon.report.attribution import constraint_attribution
+
+            report = self._report
+            self._attributions[key] = constraint_attribution(
+                report.program,
+                report.solution,
+                report.constraints["binding"].to_numpy(dtype=bool),
+                self._weights.index,
+                level=level,
+                reference=reference,
+                chosen_support=self.path != "convex",
+            )
+        return self._attributions[key].copy()
+
+    def summary(self) -> str:
+        """The decision summary, as printed first by the command line: what bound and what it
+        cost (in the objective's unit, and in expected return and volatility with market
+        data), whom it moved, the score threshold and count limits, and the parameters."""
+        return self.decision_summary().text()
+
+    def decision_summary(self) -> DecisionSummary:
+        """:meth:`summary` as data (:class:`portcon.report.summary.DecisionSummary`)."""
+        from portcon.report.summary import decision_summary
+
+        return decision_summary(self)
+
+    @cached_property
+    def _attributions(self) -> dict[tuple[str, str], Attribution]:
+        return {}
+
     def to_frame(self) -> pd.DataFrame:
         """One row per asset plus a last cash row: weight, score, groups, trade, binding, reason.
 
@@ -221,6 +266,8 @@ class Portfolio:
                 "constraints": self._report.constraints.to_dict(orient="records"),
                 "explanations": self._report.explanations.reset_index().to_dict(orient="records"),
                 "sensitivity": self._report.sensitivity.reset_index().to_dict(orient="records"),
+                "decision_summary": self.decision_summary().to_dict(),
+                "attribution": self.attribution(level="limit").to_dict(),
             }
         )
 

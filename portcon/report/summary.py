@@ -1,0 +1,365 @@
+"""The decision summary: what decided the book, printed first.
+
+What bound and what it cost (in the objective's unit, from the constraint attribution at the
+limit level, and in expected return and volatility where market data is given), whom it moved
+(the names and weight its attributed portfolio takes and gives), the score threshold and the
+count limits, and the sizing parameters shown as parameters, not as limits.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from portcon._text import format_limit, listing, percent
+from portcon.report.attribution_pieces import innermost
+from portcon.report.attribution_result import CONSTRAINT, OBJECTIVE_TERM
+from portcon.sizing.objectives import _Tiered
+from portcon.sizing.risk_objectives import ExactKelly, MaxSharpe, MeanVariance, QuadraticKelly
+
+if TYPE_CHECKING:
+    from portcon.portfolio import Portfolio
+
+NAMES = 3  # names shown per direction a limit moved weight
+NEGLIGIBLE = 1e-9  # pieces moving less weight than this, and costing less, are not listed
+WIDTH = 100
+COUNT_FIELDS = (
+    "max_total_positions",
+    "max_new_positions",
+    "max_positions_per_bucket",
+    "min_position_size",
+    "min_buckets_represented",
+    "correlation_limit",
+)
+PARAMETERS = {
+    "risk_aversion": "γ of the mean-variance utility μᵀw − γ/2 wᵀΣw",
+    "kelly_fraction": "fraction of the full Kelly bet",
+    "cost_aversion": "weight of trading costs in the objective",
+    "market_impact": "market-impact coefficient of the cost term",
+    "l2_regularization": "weight of the L2 shrinkage term",
+    "l1_regularization": "weight of the L1 term",
+    "base_position_size": "base size the tier multipliers scale",
+}
+"""Limits fields that set the objective rather than bound the answer."""
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One binding limit: its value, what it cost and whom it moved."""
+
+    label: str
+    category: str
+    value: str
+    cost: float
+    share: float | None
+    expected_return: float | None
+    volatility: float | None
+    took: list[tuple[str, float]]
+    gave: list[tuple[str, float]]
+    moved: float
+
+    def sentence(self) -> str:
+        """``max_single_position = 4.0% (position caps): cost 0.0051 (31%); …``"""
+        head = f"{self.label} = {self.value}" if self.value else self.label
+        cost = f"cost {self.cost:.4g}" if self.cost >= 0 else f"saved {-self.cost:.4g}"
+        if self.share is not None:
+            cost += f" ({100 * self.share:.0f}% of the limits' total)"
+        market = []
+        if self.expected_return is not None:
+            market.append(f"expected return {_points(self.expected_return)}")
+        if self.volatility is not None:
+            market.append(f"volatility {_points(self.volatility)}")
+        if market:
+            cost += f", {', '.join(market)}"
+        moves = f"moved {100 * self.moved:.2f}% of weight"
+        if self.took:
+            moves += f": from {_names(self.took)}"
+        if self.gave:
+            moves += f"{';' if self.took else ':'} to {_names(self.gave)}"
+        return f"{head} ({self.category}): {cost}; {moves}"
+
+
+@dataclass(frozen=True)
+class DecisionSummary:
+    """What decided the book, in the order a reader asks: objective and parameters, what was
+    invested, who was eligible, the count limits, then each binding limit by its cost.
+
+    Attributes
+    ----------
+    objective
+        What the objective measures (every cost is in its unit).
+    sizing
+        The sizing mode.
+    parameters
+        (field, value, what it sets) for each parameter of the objective.
+    invested, eligible, counts
+        Sentences: the invested weight and cash, the score threshold and other exclusions, one
+        per count limit set.
+    bounds
+        The binding limits, costliest first.
+    reference
+        What the costs are measured against (the attribution's reference portfolio).
+    note
+        How far the numbers hold (a chosen support, a quadratic model, prices chosen).
+    """
+
+    objective: str
+    sizing: str
+    parameters: list[tuple[str, str, str]]
+    invested: str
+    eligible: str
+    counts: list[str]
+    bounds: list[Bound]
+    reference: str
+    note: str = ""
+    total_cost: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """The summary as printed lines (wrapped at 100 characters)."""
+        lines = ["Decision summary", ""]
+        rows = [("objective", self.objective), ("sizing", self.sizing)]
+        rows += [
+            ("parameter", f"{name} = {value}: {meaning} (a parameter, not a limit)")
+            for name, value, meaning in self.parameters
+        ]
+        rows += [("invested", self.invested), ("eligible", self.eligible)]
+        rows += [("counts", sentence) for sentence in self.counts]
+        if self.bounds:
+            rows.append(("what bound", f"costs in the objective's unit against {self.reference}"))
+            rows += [("", bound.sentence()) for bound in self.bounds]
+        else:
+            rows.append(("what bound", "no limit changed the answer"))
+        if self.note:
+            rows.append(("note", self.note))
+        shown = ""
+        for name, text in rows:
+            head = "  - " if name == "" else f"  {'' if name == shown else name:<11}"
+            shown = name or shown
+            wrapped = textwrap.wrap(text, WIDTH - len(head)) or [""]
+            lines.append(head + wrapped[0])
+            indent = " " * (6 if name == "" else 13)
+            lines += [indent + line for line in wrapped[1:]]
+        return lines
+
+    def text(self) -> str:
+        """The printed summary."""
+        return "\n".join(self.lines())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: every field, and the printed ``text``."""
+        values = asdict(self)
+        values.pop("extra")
+        values["parameters"] = [
+            {"field": name, "value": value, "meaning": meaning}
+            for name, value, meaning in self.parameters
+        ]
+        values["bounds"] = [
+            {
+                **{k: _finite(v) for k, v in asdict(bound).items() if k not in ("took", "gave")},
+                "took": [[asset, change] for asset, change in bound.took],
+                "gave": [[asset, change] for asset, change in bound.gave],
+            }
+            for bound in self.bounds
+        ]
+        values["total_cost"] = _finite(self.total_cost)
+        values["text"] = self.text()
+        return values
+
+
+def decision_summary(portfolio: Portfolio) -> DecisionSummary:
+    """The :class:`DecisionSummary` of a constructed portfolio."""
+    program = portfolio._report.program
+    limits = portfolio.limits
+    attribution = portfolio.attribution(level="limit")
+    bounds, total = _bounds(portfolio, attribution.table, attribution.holdings)
+    reference = attribution.reference_meaning or "nothing (no attribution)"
+    notes = [note for note in (attribution.note,) if note]
+    return DecisionSummary(
+        objective=portfolio.objective_meaning,
+        sizing=str(limits.sizing_mode),
+        parameters=_parameters(portfolio),
+        invested=_invested(portfolio),
+        eligible=_eligible(portfolio),
+        counts=_counts(portfolio, attribution.table),
+        bounds=bounds,
+        reference=reference if program.objective is not None else "nothing",
+        note="; ".join(notes),
+        total_cost=total,
+    )
+
+
+def _bounds(
+    portfolio: Portfolio, table: pd.DataFrame, holdings: pd.DataFrame
+) -> tuple[list[Bound], float]:
+    pieces = table[table["kind"].isin([CONSTRAINT, OBJECTIVE_TERM])]
+    total = float(pieces["objective"].sum())
+    sensitivity = portfolio.sensitivity()
+    bounds = []
+    for label, row in pieces.iterrows():
+        column = holdings[label]
+        moved = float(row["added"])
+        if moved <= NEGLIGIBLE and abs(float(row["objective"])) <= NEGLIGIBLE:
+            continue
+        took = column[column < -NEGLIGIBLE].sort_values(kind="stable").head(NAMES)
+        gave = column[column > NEGLIGIBLE].sort_values(ascending=False, kind="stable").head(NAMES)
+        bounds.append(
+            Bound(
+                label=str(label),
+                category=str(row["category"]),
+                value=_value(portfolio, str(label), str(row["rule"]), sensitivity),
+                cost=float(row["objective"]),
+                share=float(row["objective"]) / total if total > NEGLIGIBLE else None,
+                expected_return=_optional(row["expected_return"]),
+                volatility=_optional(row["volatility"]),
+                took=[(str(asset), float(change)) for asset, change in took.items()],
+                gave=[(str(asset), float(change)) for asset, change in gave.items()],
+                moved=max(moved, -float(row["removed"])),
+            )
+        )
+    bounds.sort(key=lambda bound: -bound.cost)
+    return bounds, total
+
+
+def _value(portfolio: Portfolio, label: str, rule: str, sensitivity: pd.DataFrame) -> str:
+    if label in sensitivity.index:
+        number = _optional(sensitivity.loc[label, "value"])
+        if number is not None:
+            return format_limit(str(sensitivity.loc[label, "field"]), number)
+    value = getattr(portfolio.limits, rule, None)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return format_limit(rule, float(value))
+    return ""
+
+
+def _parameters(portfolio: Portfolio) -> list[tuple[str, str, str]]:
+    """The objective's parameters: the Limits fields it reads, γ* for max Sharpe."""
+    objective = portfolio._report.program.objective
+    if objective is None:
+        return []
+    limits = portfolio.limits
+    inner = innermost(objective)
+    fields: list[str] = []
+    if isinstance(inner, MaxSharpe):
+        meaning = "γ* of the maximum-Sharpe portfolio, derived from the data and the limits"
+        found = [("risk aversion γ*", f"{inner.risk_aversion:.4g}", meaning)]
+    else:
+        found = []
+        if isinstance(inner, MeanVariance):
+            fields.append("risk_aversion")
+        if isinstance(inner, QuadraticKelly | ExactKelly):
+            fields.append("kelly_fraction")
+        if isinstance(inner, _Tiered) and limits.base_position_size is not None:
+            fields.append("base_position_size")
+    if inner is not objective:
+        wrappers = {type(layer).__name__ for layer in _layers(objective)}
+        if "WithTradingCosts" in wrappers:
+            fields += ["cost_aversion", "market_impact"]
+        if "WithRegularisation" in wrappers:
+            fields += ["l2_regularization", "l1_regularization"]
+    for name in fields:
+        value = getattr(limits, name, None)
+        if value is not None and not (name.startswith(("market", "l1", "l2")) and not value):
+            found.append((name, format_limit(name, float(value)), PARAMETERS[name]))
+    return found
+
+
+def _layers(objective: Any) -> list[Any]:
+    layers = []
+    while hasattr(objective, "inner"):
+        layers.append(objective)
+        objective = objective.inner
+    return layers
+
+
+def _invested(portfolio: Portfolio) -> str:
+    weights = portfolio.weights
+    held = int((weights > 0).sum())
+    target = portfolio.limits.target_allocation
+    text = f"{percent(float(weights.sum()))} in {held} names (target {percent(target)})"
+    if portfolio.rollover > NEGLIGIBLE:
+        text += (
+            f"; {percent(portfolio.rollover)} of the target rolled to cash: the limits cannot "
+            "absorb it"
+        )
+    elif portfolio.cash_reason:
+        text += f"; {portfolio.cash_reason}"
+    return text
+
+
+def _eligible(portfolio: Portfolio) -> str:
+    """How many names could be held, who the score threshold kept out, and what else did."""
+    program = portfolio._report.program
+    explanations = portfolio.explanations
+    total = len(explanations)
+    threshold = portfolio.limits.min_score_threshold
+    text = f"{len(program.members)} of {total} names"
+    below = pd.Series(dtype=float)
+    if threshold is not None:
+        scores = explanations["score"]
+        below = scores[scores < threshold].sort_values(ascending=False, kind="stable")
+        shown = [f"{asset} {score:.2f}" for asset, score in below.items()]
+        text += f"; {len(below)} below min_score_threshold {threshold:g}"
+        if shown:
+            text += f" ({listing(shown, limit=4)})"
+    else:
+        text += "; min_score_threshold off"
+    others = len(program.exclusions) - len(below)
+    if others > 0:
+        text += f"; {others} more excluded before sizing (see their reasons)"
+    return text
+
+
+def _counts(portfolio: Portfolio, table: pd.DataFrame) -> list[str]:
+    """One sentence per count limit set: bound (whom it left out, what it cost) or not."""
+    limits = portfolio.limits
+    solution = portfolio._report.solution
+    left_out: dict[str, list[str]] = {}
+    for block in [] if solution is None else solution.blocks:
+        if block.parameter.startswith("support.excluded:"):
+            left_out.setdefault(block.rule, []).extend(block.subjects)
+    held = int((portfolio.weights > 0).sum())
+    sentences = []
+    for name in dict.fromkeys([*COUNT_FIELDS, *left_out]):
+        value = getattr(limits, name, None)
+        if name not in left_out and (not isinstance(value, int | float) or value == 0):
+            continue
+        number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+        head = name if number is None else f"{name} = {format_limit(name, float(number))}"
+        if name in left_out:
+            cost = _optional(table.loc[name, "objective"]) if name in table.index else None
+            priced = "" if cost is None else f" (cost {cost:.4g})"
+            sentences.append(f"{head}: bound, left out {listing(left_out[name], limit=5)}{priced}")
+        else:
+            sentences.append(f"{head}: not binding ({held} held)")
+    if left_out and portfolio.path != "convex":
+        sentences.append(f"prices and costs hold for the chosen support ({portfolio.path} path)")
+    return sentences
+
+
+def _names(moves: list[tuple[str, float]]) -> str:
+    return ", ".join(f"{asset} {100 * abs(change):.2f}" for asset, change in moves) + " (pt)"
+
+
+def _points(value: float) -> str:
+    return f"{100 * value:+.2f}pt"
+
+
+def _optional(value: Any) -> float | None:
+    """A finite number, or None (for NaN, None, or anything that is not a number)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
