@@ -23,9 +23,9 @@ extensions = [
     "numpydoc",
     "myst_parser",
 ]
-source_suffix = {".md": "markdown"}
+source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 root_doc = "index"
-exclude_patterns = ["_build", "_generated/*.txt"]
+exclude_patterns = ["_build", "_generated"]
 myst_enable_extensions = ["dollarmath", "deflist", "colon_fence"]
 myst_heading_anchors = 3
 
@@ -46,6 +46,8 @@ html_static_path: list[str] = []
 
 def setup(app: object) -> None:
     """Draw the guide's figures from the shipped example data before the pages are read."""
+    from field_tables import write_tables
     from figures import draw_all
 
+    write_tables(DOCS / "_generated" / "fields")
     draw_all(DOCS / "_generated")

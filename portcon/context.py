@@ -61,6 +61,16 @@ class MarketContext:
         The portfolio is in a drawdown.
     favoured_buckets
         Buckets the regime favours (one extra slot each with ``dynamic_bucket_slots``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> context = portcon.MarketContext(in_drawdown=True)
+    >>> limits = portcon.Limits(target_allocation=0.95, drawdown_position_reduction=0.8)
+    >>> book = portcon.construct(pd.Series({"A": 0.9, "B": 0.8}), limits, context=context)
+    >>> round(book.limits.target_allocation, 4)
+    0.76
     """
 
     regime_changed: bool = False

@@ -20,7 +20,18 @@ from typing import Any, ClassVar
 
 
 class PortconError(Exception):
-    """Root of every error portcon raises on purpose."""
+    """Root of every error portcon raises on purpose.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> try:
+    ...     portcon.construct(pd.Series({"A": 0.9}), {"max_single_positon": 0.1})
+    ... except portcon.PortconError as error:
+    ...     print(type(error).__name__, error.exit_code, error.retryable)
+    LimitsError 2 False
+    """
 
     retryable: ClassVar[bool] = False
     exit_code: ClassVar[int] = 1
@@ -30,6 +41,16 @@ class InputError(PortconError, ValueError):
     """The input data are malformed: the message names the row, column or asset and the fix.
 
     Retrying with the same data cannot help.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> try:
+    ...     portcon.construct(pd.Series({"A": float("nan")}))
+    ... except portcon.InputError as error:
+    ...     print(error)
+    column 'score': missing, NaN or infinite value for asset(s) A; give a finite number or ...
     """
 
     exit_code: ClassVar[int] = 2
@@ -39,6 +60,15 @@ class LimitsError(PortconError, ValueError):
     """The limits are unknown, out of range or inconsistent with each other or the universe.
 
     Retrying with the same limits cannot help.
+
+    Examples
+    --------
+    >>> import portcon
+    >>> try:
+    ...     portcon.Limits(max_single_positon=0.1)
+    ... except portcon.LimitsError as error:
+    ...     print(error)
+    unknown limit 'max_single_positon' (did you mean 'max_single_position'?)
     """
 
     exit_code: ClassVar[int] = 2
@@ -56,6 +86,20 @@ class InfeasibleError(PortconError):
     repairs
         Alternatives, each a mapping {Limits field: new value} that on its own makes the
         problem feasible.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> limits = {"max_single_position": 0.2, "allow_cash_rollover": False}
+    >>> limits["target_allocation"] = 1.0
+    >>> try:
+    ...     portcon.construct(pd.Series({"A": 0.9, "B": 0.8, "C": 0.7}), limits)
+    ... except portcon.InfeasibleError as error:
+    ...     print(error.conflicts)
+    ...     print(round(error.repairs[0]["target_allocation"], 3))
+    ('max_single_position', 'target_allocation')
+    0.6
     """
 
     exit_code: ClassVar[int] = 3
@@ -86,6 +130,15 @@ class SolverError(PortconError):
         The last solver tried.
     tried
         Every solver tried, in order.
+
+    Examples
+    --------
+    >>> import portcon
+    >>> portcon.SolverError.retryable, portcon.SolverError.exit_code
+    (True, 4)
+    >>> error = portcon.SolverError("no answer", status="numerical", solver="CLARABEL")
+    >>> error.status, error.solver
+    ('numerical', 'CLARABEL')
     """
 
     retryable: ClassVar[bool] = True
@@ -104,6 +157,12 @@ class InternalError(PortconError):
     """Something failed inside portcon that its checks did not foresee: a defect to report.
 
     The original exception is chained (``__cause__``). Retrying the same call cannot help.
+
+    Examples
+    --------
+    >>> import portcon
+    >>> portcon.InternalError.exit_code, portcon.InternalError.retryable
+    (5, False)
     """
 
     exit_code: ClassVar[int] = 5

@@ -46,6 +46,13 @@ class KellyResult:
     notes
         Plain sentences a reader must not miss: clipping, an interval that crosses zero (the
         edge is not established), the period the moments and sensitivities are in.
+
+    Examples
+    --------
+    >>> import portcon
+    >>> bet = portcon.kelly(expected_return=0.01, volatility=0.1, fraction=0.5)
+    >>> round(bet.kelly_fraction, 4), round(bet.bet_size, 4), bet.method
+    (1.0, 0.5, 'continuous')
     """
 
     method: str
@@ -85,6 +92,13 @@ def kelly(
     ------
     InputError
         For a missing or contradictory combination of inputs, or values out of range.
+
+    Examples
+    --------
+    >>> import portcon
+    >>> bet = portcon.kelly(win_probability=0.6, average_win=1.0, average_loss=1.0, fraction=1.0)
+    >>> round(bet.bet_size, 4)
+    0.2
     """
     if not 0 < fraction <= 1:
         raise InputError(f"fraction must be in (0, 1], got {fraction}")

@@ -73,6 +73,18 @@ def classify_sectors(
         Indexed by asset: ``sector``, ``source`` (override, given, etf_correlation, unknown),
         ``correlation`` (of the best ETF, NaN without one) and ``given`` (the given sector,
         NaN when none).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> given = pd.Series({"AAPL": "Technology", "SQ": None})
+    >>> portcon.classify_sectors(["AAPL", "SQ"], sectors=given, overrides={"SQ": "Fintech"})[
+    ...     ["sector", "source"]
+    ... ]
+              sector    source
+    AAPL  Technology     given
+    SQ       Fintech  override
     """
     assets = pd.Index([str(a) for a in assets])
     mode = SectorClassification(mode)

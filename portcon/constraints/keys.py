@@ -16,7 +16,14 @@ if TYPE_CHECKING:
 
 
 class GroupKind(StrEnum):
-    """The asset groupings a limit can cap: the ``bucket`` and ``sector`` columns."""
+    """The asset groupings a limit can cap: the ``bucket`` and ``sector`` columns.
+
+    Examples
+    --------
+    >>> import portcon
+    >>> [kind.value for kind in portcon.GroupKind]
+    ['bucket', 'sector']
+    """
 
     BUCKET = "bucket"
     SECTOR = "sector"
@@ -68,6 +75,13 @@ class LimitKey:
         The Limits field (or a structural rule name such as ``long_only``).
     name
         The group or asset the entry is for; None for a field with one value.
+
+    Examples
+    --------
+    >>> import portcon
+    >>> key = portcon.LimitKey("bucket_caps", "Tech")
+    >>> str(key), key.field, key.name
+    ('bucket_caps[Tech]', 'bucket_caps', 'Tech')
     """
 
     field: str

@@ -39,6 +39,20 @@ class FactorModel:
     InputError
         When the labels do not line up, values are not finite, F is not symmetric PSD, or a
         specific variance is negative.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> model = portcon.FactorModel(
+    ...     loadings=pd.DataFrame({"market": [1.0, 0.5]}, index=["A", "B"]),
+    ...     factor_covariance=pd.DataFrame({"market": [0.04]}, index=["market"]),
+    ...     specific_variance=pd.Series({"A": 0.01, "B": 0.02}),
+    ... )
+    >>> model.covariance().round(4)
+          A     B
+    A  0.05  0.02
+    B  0.02  0.03
     """
 
     loadings: pd.DataFrame
@@ -123,7 +137,7 @@ class FactorModel:
 
     @classmethod
     def from_estimator(cls, estimator: Any, assets: pd.Index) -> FactorModel:
-        """From a fitted estimator: its factor attributes if it has them, else its covariance_."""
+        """From a fitted estimator: its factor attributes if it has them, else its ``covariance_``."""
         if hasattr(estimator, "loadings_"):
             factors = [f"f{k + 1}" for k in range(estimator.loadings_.shape[1])]
             return cls(

@@ -11,7 +11,17 @@ from portcon.constraints.base import Block
 
 
 class SolutionPath(StrEnum):
-    """How a construction's answer was found."""
+    """How a construction's answer was found.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> portcon.construct(pd.Series({"A": 0.9, "B": 0.8})).path
+    <SolutionPath.CONVEX: 'convex'>
+    >>> [path.value for path in portcon.SolutionPath]
+    [...'convex', 'mixed_integer'...]
+    """
 
     CONVEX = "convex"
     """One convex program: no count rule was in force or broken."""

@@ -96,6 +96,24 @@ def replay(
         missing from a date's scores (naming the assets and the date).
     PortconError
         Whatever ``construct`` raises at a date (the date is added to the message).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> history = pd.DataFrame(
+    ...     {
+    ...         "date": ["2025-01-03"] * 2 + ["2025-01-10"] * 2,
+    ...         "asset": ["A", "B", "A", "B"],
+    ...         "score": [0.9, 0.7, 0.5, 0.8],
+    ...     }
+    ... )
+    >>> result = portcon.replay(history, {"max_single_position": 0.5})
+    >>> result.weights.round(3)
+    asset           A      B
+    date
+    2025-01-03  0.495  0.455
+    2025-01-10  0.000  0.500
     """
     table = check_history(history)
     limits = coerce_limits(limits)

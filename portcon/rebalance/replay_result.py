@@ -126,6 +126,17 @@ class ReplayResult:
         How each step's answer was found (``convex``, ``mixed_integer``, ``heuristic``).
     limits
         The effective limits used at every step.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> history = pd.DataFrame(
+    ...     {"date": ["2025-01-03", "2025-01-10"], "asset": ["A", "A"], "score": [0.9, 0.5]}
+    ... )
+    >>> result = portcon.replay(history, {"max_single_position": 0.5})
+    >>> result.totals()["opens"], result.totals()["closes"]
+    (1.0, 1.0)
     """
 
     weights: pd.DataFrame

@@ -32,6 +32,17 @@ def bucket_statistics(portfolio: Portfolio) -> pd.DataFrame:
     ------
     InputError
         When the scores had no bucket column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> scores = pd.DataFrame(
+    ...     {"score": [0.9, 0.8, 0.7], "bucket": ["Tech", "Tech", "Energy"]}, index=["A", "B", "C"]
+    ... )
+    >>> stats = portcon.bucket_statistics(portcon.construct(scores, {"max_single_position": 0.5}))
+    >>> stats["count"].to_dict()
+    {'Tech': 2, 'Energy': 1}
     """
     table = _held(portfolio)
     if "bucket" not in table:
@@ -66,10 +77,18 @@ class DiversificationReport:
     herfindahl_index
         Σ (w_i / Σw)² over the positions.
     bucket_balance_score
-        1 − Σ_b |s_b − 1/B| / (2 (1 − 1/B)) over the B buckets of the universe, s_b the bucket
+        1 − Σ_b abs(s_b − 1/B) / (2 (1 − 1/B)) over the B buckets of the universe, s_b the bucket
         shares: 1 when every bucket holds an equal share, 0 when one bucket holds everything.
     correlation
         Sample correlation of the held assets' returns (None without returns).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> book = portcon.construct(pd.Series({"A": 0.9, "B": 0.8}))
+    >>> isinstance(portcon.diversification_report(book), portcon.DiversificationReport)
+    True
     """
 
     bucket_distribution: pd.Series | None
@@ -86,7 +105,20 @@ def diversification_report(
     portfolio: Portfolio, returns: pd.DataFrame | None = None
 ) -> DiversificationReport:
     """The seed's diversification report of ``portfolio`` (with ``returns``: the correlation
-    matrix of its holdings)."""
+    matrix of its holdings).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> scores = pd.DataFrame(
+    ...     {"score": [0.9, 0.8, 0.7], "bucket": ["Tech", "Tech", "Energy"]}, index=["A", "B", "C"]
+    ... )
+    >>> book = portcon.construct(scores, {"max_single_position": 0.5})
+    >>> report = portcon.diversification_report(book)
+    >>> report.active_buckets, report.largest_bucket
+    (2, 'Tech')
+    """
     frame = portfolio.explanations
     held = _held(portfolio)
     invested = float(held["weight"].sum())
@@ -125,7 +157,18 @@ def diversification_report(
 def sizing_analytics(portfolio: Portfolio) -> dict[str, float]:
     """The seed's position-sizing analytics: ``total_allocation``, ``positions``,
     ``average_position_size``, ``position_size_variance`` (population), ``largest_position``,
-    ``smallest_position`` and ``sizing_efficiency`` (invested / target_allocation)."""
+    ``smallest_position`` and ``sizing_efficiency`` (invested / target_allocation).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> limits = {"sizing_mode": "equal_weight", "max_single_position": 0.5}
+    >>> book = portcon.construct(pd.Series({"A": 0.9, "B": 0.8}), limits)
+    >>> analytics = portcon.sizing_analytics(book)
+    >>> analytics["positions"], round(analytics["average_position_size"], 4)
+    (2.0, 0.475)
+    """
     weights = _held(portfolio)["weight"].to_numpy(dtype=float)
     total = float(weights.sum())
     empty = not len(weights)
@@ -166,6 +209,16 @@ def check(
     ------
     InputError
         When a weighted asset is not among the scores, or a weight is not a number.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> scores = pd.DataFrame({"score": [0.9, 0.8], "bucket": ["Tech", "Tech"]}, index=["A", "B"])
+    >>> portcon.check({"A": 0.3, "B": 0.3}, scores, {"max_bucket_allocation": 0.5})
+    ['...Tech...']
+    >>> portcon.check({"A": 0.1, "B": 0.1}, scores, {"max_bucket_allocation": 0.5})
+    []
     """
     from portcon.limits import coerce_limits
     from portcon.market import correlation_matrix

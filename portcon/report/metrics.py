@@ -42,6 +42,16 @@ class Metrics:
         Per held asset with a risk model: ``weight``, ``marginal`` ((Σw)_i / σ, the volatility
         added per unit of weight), ``contribution`` (w_i · marginal; they sum to σ) and
         ``share`` (contribution / σ; they sum to 1). None without a risk model.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> limits = {"sizing_mode": "equal_weight", "max_single_position": 0.5}
+    >>> book = portcon.construct(pd.Series({"A": 0.9, "B": 0.8}), limits)
+    >>> metrics = book.metrics
+    >>> metrics.positions, round(metrics.invested, 4), round(metrics.effective_positions, 4)
+    (2, 0.95, 2.0)
     """
 
     positions: int

@@ -143,6 +143,15 @@ class Scenario(_Strict):
     current
         Another current portfolio, asset → weight (every other asset holds 0): the
         ``current_weight`` column the trades, turnover, costs and holding rules read.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> scenario = portcon.Scenario(name="tight cap", limits={"max_single_position": 0.3})
+    >>> report = portcon.whatif(pd.Series({"A": 0.9, "B": 0.8, "C": 0.7}), {}, [scenario])
+    >>> bool(report.weights["tight cap"].max() <= 0.3 + 1e-9)
+    True
     """
 
     name: str = Field(min_length=1)

@@ -37,6 +37,18 @@ class ScenarioReport:
         The scenarios, in order.
     sweep
         ``(parameter, values)`` for a sweep, else None.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> report = portcon.whatif(
+    ...     pd.Series({"A": 0.9, "B": 0.8}), {}, [portcon.Scenario(name="no B", exclude=("B",))]
+    ... )
+    >>> report.names
+    ['base', 'no B']
+    >>> float(report.weights.loc["B", "no B"])
+    0.0
     """
 
     def __init__(

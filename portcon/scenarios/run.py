@@ -206,6 +206,16 @@ def whatif(
     ------
     ScenarioError
         A scenario that does not validate (naming it and the field) or a repeated name.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> scenarios = [{"name": "cap 40%", "limits": {"max_single_position": 0.4}}]
+    >>> scores = pd.Series({"A": 0.9, "B": 0.8, "C": 0.7})
+    >>> report = portcon.whatif(scores, {"max_single_position": 0.5}, scenarios)
+    >>> list(report.weights.columns)
+    ['base', 'cap 40%']
     """
     from portcon.scenarios.executors import run_all
 
@@ -243,6 +253,15 @@ def sweep(
 
     Other parameters are as for :func:`whatif`. The report's ``sweep`` attribute holds
     ``(parameter, values)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> scores = pd.Series({"A": 0.9, "B": 0.8, "C": 0.7})
+    >>> report = portcon.sweep(scores, {}, "max_single_position", [0.2, 0.4])
+    >>> report.metrics["cash"].round(2).tolist()
+    [0.55, 0.4, 0.05]
     """
     from portcon.scenarios.executors import run_all
 
