@@ -19,7 +19,7 @@ import pandas as pd
 from portcon._text import format_limit, listing, percent
 from portcon.report.attribution_pieces import innermost
 from portcon.report.attribution_result import CONSTRAINT, OBJECTIVE_TERM
-from portcon.sizing.objectives import _Tiered
+from portcon.sizing.objectives import TieredDeviation, TieredTopSlice
 from portcon.sizing.risk_objectives import ExactKelly, MaxSharpe, MeanVariance, QuadraticKelly
 
 if TYPE_CHECKING:
@@ -254,7 +254,10 @@ def _parameters(portfolio: Portfolio) -> list[tuple[str, str, str]]:
             fields.append("risk_aversion")
         if isinstance(inner, QuadraticKelly | ExactKelly):
             fields.append("kelly_fraction")
-        if isinstance(inner, _Tiered) and limits.base_position_size is not None:
+        if (
+            isinstance(inner, TieredDeviation | TieredTopSlice)
+            and limits.base_position_size is not None
+        ):
             fields.append("base_position_size")
     if inner is not objective:
         wrappers = {type(layer).__name__ for layer in _layers(objective)}
