@@ -177,14 +177,15 @@ class Portfolio:
         chosen = self.path != "convex"
         return weight_sensitivity(report.program, report.solution, self.cash_label, chosen)
 
-    def attribution(self, level: str = "row", reference: str = "auto") -> Attribution:
+    def attribution(self, level: str = "row", reference: str = "budget") -> Attribution:
         """The weights split exactly into a reference portfolio and one portfolio per binding
         constraint, with the same split of expected return, risk and the objective.
 
         ``level="row"`` gives one piece per binding constraint row, ``"limit"`` one per limit
-        entry; ``reference`` is ``"unconstrained"``, ``"budget"`` (the same amount invested, no
-        other limit) or ``"auto"`` (unconstrained for return-driven objectives, budget for the
-        others). On the mixed-integer and heuristic paths it holds for the chosen support. See
+        entry; ``reference`` is ``"budget"`` (the objective's optimum investing the same amount
+        with no other limit) or ``"unconstrained"`` (no limit at all: Axioma's convention, with
+        the budget as a piece). On the mixed-integer and heuristic paths it holds for the
+        chosen support. See
         :class:`portcon.report.attribution_result.Attribution` and docs/design.md.
         """
         key = (level, reference)

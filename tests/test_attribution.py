@@ -376,9 +376,10 @@ def test_nothing_eligible_gives_an_empty_attribution():
 
 
 def test_bad_level_and_reference_are_named(mean_variance):
+    assert mean_variance.attribution().reference == "budget"
     with pytest.raises(InputError, match="level must be one of row, limit"):
         mean_variance.attribution(level="asset")
-    with pytest.raises(InputError, match="reference must be one of auto, unconstrained, budget"):
+    with pytest.raises(InputError, match="reference must be one of budget, unconstrained"):
         mean_variance.attribution(reference="benchmark")
 
 

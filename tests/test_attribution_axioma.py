@@ -89,8 +89,7 @@ def _percent_of_w(values: pd.Series | pd.DataFrame) -> np.ndarray:
 
 
 def test_table_2_mv_and_managed_portfolios(solved: portcon.Portfolio) -> None:
-    attribution = solved.attribution()
-    assert attribution.reference == "unconstrained"
+    attribution = solved.attribution(reference="unconstrained")
     managed = 100 * (SCALE * solved.weights.to_numpy() - SHIFT)
     mv = _percent_of_w(attribution.holdings["unconstrained"]) - 100 * SHIFT
     assert np.max(np.abs(managed - MANAGED)) <= PRINTED
@@ -98,7 +97,7 @@ def test_table_2_mv_and_managed_portfolios(solved: portcon.Portfolio) -> None:
 
 
 def test_table_3_holdings_decomposition(solved: portcon.Portfolio) -> None:
-    holdings = solved.attribution().holdings
+    holdings = solved.attribution(reference="unconstrained").holdings
     pieces = [c for c in holdings.columns if c not in ("unconstrained", "residual (KKT round-off)")]
     assert pieces == list(HOLDINGS)  # the inactive lower bounds of IBM and MSFT have no piece
     for piece, printed in HOLDINGS.items():
@@ -107,7 +106,7 @@ def test_table_3_holdings_decomposition(solved: portcon.Portfolio) -> None:
 
 
 def test_table_4_expected_return_decomposition(solved: portcon.Portfolio) -> None:
-    holdings = solved.attribution().holdings
+    holdings = solved.attribution(reference="unconstrained").holdings
     for piece, printed in RETURNS.items():
         shifted = -SHIFT if piece == "unconstrained" else 0.0
         weights = SCALE * holdings[piece].to_numpy() + shifted
@@ -117,7 +116,7 @@ def test_table_4_expected_return_decomposition(solved: portcon.Portfolio) -> Non
 
 
 def test_table_5_implied_alpha_decomposition(solved: portcon.Portfolio) -> None:
-    implied = solved.attribution().implied_alpha
+    implied = solved.attribution(reference="unconstrained").implied_alpha
     for piece, printed in IMPLIED_ALPHA.items():
         assert np.max(np.abs(100 * implied[piece].to_numpy() - printed)) <= PRINTED, piece
     constraints = sum(implied[piece].to_numpy() for piece in IMPLIED_ALPHA)

@@ -113,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     construct_parser.add_argument(
         "-q", "--quiet", action="store_true", help="do not print the targets table"
     )
+    construct_parser.add_argument(
+        "--attribution",
+        action="store_true",
+        help="also print the constraint attribution: the weights, objective, return and "
+        "volatility split into a reference portfolio and one piece per binding limit",
+    )
     commands.add_parser("presets", help="list the named presets")
     limits_parser = commands.add_parser(
         "limits", help="print the effective limits as TOML", description="Print effective limits."
@@ -251,7 +257,7 @@ def run(arguments: argparse.Namespace) -> int:
         contents[arguments.trades] = portfolio.trades.to_csv()
     write_atomically(contents)
     if not arguments.quiet:
-        print(render(portfolio))
+        print(render(portfolio, attribution=arguments.attribution))
     return EXIT_OK
 
 

@@ -9,17 +9,20 @@ import pandas as pd
 
 from portcon.errors import PortconError
 from portcon.portfolio import Portfolio
+from portcon.report.summary import PARAMETERS
 
 REASON_WIDTH = 100
 RISK_NAMES = 5
 
 
-def render(portfolio: Portfolio) -> str:
-    """Targets with reasons, the binding limits with their prices, and the metrics."""
+def render(portfolio: Portfolio, attribution: bool = False) -> str:
+    """The decision summary, targets with reasons, the binding limits with their prices, the
+    parameters, the constraint attribution (with ``attribution``) and the metrics."""
     explanations = portfolio.explanations
     held = explanations[explanations["weight"] > 0].sort_values("weight", ascending=False)
     excluded = explanations[explanations["weight"] <= 0]
-    lines = [f"note: {note}" for note in portfolio.notes]
+    lines = [*portfolio.decision_summary().lines(), ""]
+    lines += [f"note: {note}" for note in portfolio.notes]
     lines += [f"Targets ({len(held)} held, {len(excluded)} not held)", ""]
     lines.append(_table(held, show_weight=True))
     if len(excluded):
@@ -29,6 +32,11 @@ def render(portfolio: Portfolio) -> str:
         lines += ["", *_trades(portfolio)]
     lines += ["", "Binding limits", ""]
     lines.append(_binding(portfolio))
+    parameters = _parameters(portfolio)
+    if parameters:
+        lines += ["", "Parameters (set the objective; not limits)", "", *parameters]
+    if attribution:
+        lines += ["", "Constraint attribution", "", *attribution_lines(portfolio)]
     lines += ["", "Metrics", "", _metrics(portfolio)]
     path = portfolio.path
     if portfolio.mip_gap is not None:
@@ -126,12 +134,74 @@ def _binding(portfolio: Portfolio) -> str:
     ranges = _ranges(portfolio)
     for label, row in sensitivity.iterrows():
         price = row["shadow_price"]
-        if abs(price) < 1e-9:
+        if abs(price) < 1e-9 or row["field"] in PARAMETERS:
             continue
         name = printable(str(label))
         line = f"{name} = {row['value']:g}: shadow price {price:.4g} per unit ({row['unit']})"
         lines.append(line + _validity(price, ranges.get(str(label))))
     return "\n".join(lines) if len(lines) > 1 else "none"
+
+
+def _parameters(portfolio: Portfolio) -> list[str]:
+    """The objective's parameters with their value and, where priced, the objective's slope."""
+    sensitivity = portfolio.sensitivity()
+    lines = []
+    for name, value, meaning in portfolio.decision_summary().parameters:
+        line = f"{name} = {value}: {meaning}"
+        if name in sensitivity.index:
+            slope = -float(sensitivity["shadow_price"].astype(float)[name])
+            line += f"; raising it by 1 changes the objective by {slope:+.4g} (first order)"
+        lines.append(line)
+    return lines
+
+
+def attribution_lines(portfolio: Portfolio) -> list[str]:
+    """The attribution by limit: reference, each binding limit and the residual, with the
+    weight each moved, its share of expected return and volatility, and of the objective."""
+    attribution = portfolio.attribution(level="limit")
+    if not attribution.available:
+        return [attribution.note or "not available"]
+    table = attribution.table
+    market = table["expected_return"].notna().any() or table["volatility"].notna().any()
+    header = ["piece", "category", "weight", "moved", "objective"]
+    header += ["return", "volatility"] if market else []
+    rows = []
+    for label, row in table.iterrows():
+        cells = [
+            printable(label),
+            str(row["category"]),
+            _pct(row["added"] + row["removed"]),
+            _moved(row),
+            f"{row['objective']:+.4g}",
+        ]
+        if market:
+            cells += [_pct(row["expected_return"]), _pct(row["volatility"])]
+        rows.append([*cells, ""])
+    lines = [
+        f"reference: {attribution.reference_meaning}",
+        f"objective: {attribution.objective_meaning}",
+        "weight, objective, return and volatility each sum to the portfolio's; moved is the "
+        "larger of the weight a piece adds and the weight it takes",
+        "",
+        _wrapped_table([*header, ""], rows),
+    ]
+    if attribution.note:
+        lines += ["", *textwrap.wrap(f"note: {attribution.note}", REASON_WIDTH)]
+    return lines
+
+
+def _moved(row: pd.Series) -> str:
+    """The larger of what a piece adds and takes (blank for the reference and residual)."""
+    if row["kind"] in ("reference", "residual"):
+        return ""
+    return f"{100 * max(row['added'], -row['removed']):.2f}%"
+
+
+def _pct(value: float) -> str:
+    """A signed percentage with two decimals ("" for NaN; round-off shown as 0.00%)."""
+    if pd.isna(value):
+        return ""
+    return "0.00%" if abs(value) < 5e-5 else f"{100 * value:+.2f}%"
 
 
 def _ranges(portfolio: Portfolio) -> dict[str, tuple[float, float, str]]:

@@ -55,16 +55,14 @@ from portcon.sizing.objectives import (
     TieredTopSlice,
 )
 from portcon.sizing.risk_objectives import (
-    ExactKelly,
     MeanVariance,
     MinimumVariance,
     QuadraticKelly,
 )
 
 LEVELS = ("row", "limit")
-REFERENCES = ("auto", "unconstrained", "budget")
+REFERENCES = ("budget", "unconstrained")
 BUDGET_RULE = "target_allocation"
-RETURN_DRIVEN = (MeanVariance, QuadraticKelly, ExactKelly, TieredDeviation)
 QUADRATIC = (Proportional, TieredDeviation, MinimumVariance, MeanVariance, QuadraticKelly)
 REFERENCE_LABELS = {"unconstrained": "unconstrained", "budget": "budget only"}
 
@@ -86,7 +84,7 @@ def constraint_attribution(
     assets: pd.Index,
     *,
     level: str = "row",
-    reference: str = "auto",
+    reference: str = "budget",
     chosen_support: bool = False,
 ) -> Attribution:
     """The :class:`Attribution` of a solved program.
@@ -103,11 +101,11 @@ def constraint_attribution(
         ``"row"``: one piece per binding constraint row (``max_single_position[INDA]``);
         ``"limit"``: one per Limits entry (``max_single_position``, ``bucket_caps[Tech]``).
     reference
-        ``"unconstrained"`` (the objective's optimum with no limit: Axioma's convention),
-        ``"budget"`` (its optimum investing the same amount, with no other limit) or
-        ``"auto"``: unconstrained for objectives with a return or raw-size term
-        (mean-variance, max Sharpe, Kelly, tiered ``cash``), budget for distances and risk
-        (score shares, minimum variance, risk parity, top slice).
+        ``"budget"`` (the objective's optimum investing the same amount with no other limit:
+        the limits' pieces then move weight between names and sum to zero) or
+        ``"unconstrained"`` (its optimum with no limit at all, Axioma's convention: the budget
+        is then a piece, often a large one, since unconstrained mean-variance or Kelly
+        portfolios are levered).
     chosen_support
         The answer's held set was chosen by the count rules (the pieces hold for it).
 
@@ -123,9 +121,6 @@ def constraint_attribution(
     if solution is None or program.objective is None:
         return Attribution.empty(assets, reference, level, "nothing was solved")
     objective = program.objective
-    inner = innermost(objective)
-    if reference == "auto":
-        reference = "unconstrained" if isinstance(inner, RETURN_DRIVEN) else "budget"
     solution, price_note = attribution_multipliers(solution, binding)
     kkt = explain.attribution(program, solution)
     pieces = constraint_pieces(program, solution, kkt, binding, level)

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from portcon.portfolio import Portfolio
 
 NAMES = 3  # names shown per direction a limit moved weight
-NEGLIGIBLE = 1e-9  # pieces moving less weight than this, and costing less, are not listed
+NEGLIGIBLE = 1e-9  # moves below this are not named
+UNMOVED = 1e-6  # pieces moving less weight than this, and costing less, are not listed
 WIDTH = 100
 COUNT_FIELDS = (
     "max_total_positions",
@@ -131,7 +132,9 @@ class DecisionSummary:
         rows += [("invested", self.invested), ("eligible", self.eligible)]
         rows += [("counts", sentence) for sentence in self.counts]
         if self.bounds:
-            rows.append(("what bound", f"costs in the objective's unit against {self.reference}"))
+            rows.append(
+                ("what bound", f"costs in the objective's unit, measured from {self.reference}")
+            )
             rows += [("", bound.sentence()) for bound in self.bounds]
         else:
             rows.append(("what bound", "no limit changed the answer"))
@@ -203,8 +206,8 @@ def _bounds(
     bounds = []
     for label, row in pieces.iterrows():
         column = holdings[label]
-        moved = float(row["added"])
-        if moved <= NEGLIGIBLE and abs(float(row["objective"])) <= NEGLIGIBLE:
+        moved = max(float(row["added"]), -float(row["removed"]))
+        if moved <= UNMOVED and abs(float(row["objective"])) <= UNMOVED * max(abs(total), 1e-9):
             continue
         took = column[column < -NEGLIGIBLE].sort_values(kind="stable").head(NAMES)
         gave = column[column > NEGLIGIBLE].sort_values(ascending=False, kind="stable").head(NAMES)
@@ -219,7 +222,7 @@ def _bounds(
                 volatility=_optional(row["volatility"]),
                 took=[(str(asset), float(change)) for asset, change in took.items()],
                 gave=[(str(asset), float(change)) for asset, change in gave.items()],
-                moved=max(moved, -float(row["removed"])),
+                moved=moved,
             )
         )
     bounds.sort(key=lambda bound: -bound.cost)
