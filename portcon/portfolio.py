@@ -109,7 +109,7 @@ class Portfolio:
         One row per asset held now or in the target: ``current``, ``target``, ``change``,
         ``action`` (open, close, increase, decrease, hold), ``priority`` (1 first: closes,
         decreases, increases, opens), ``reason`` (the rule that set the target), ``cost``
-        (|change| × ``cost_bps`` or ``transaction_cost_bps``, in portfolio fractions).
+        (abs(change) × ``cost_bps`` or ``transaction_cost_bps``, in portfolio fractions).
         """
         if self._current is None:
             return None
