@@ -24,7 +24,7 @@ from portcon.errors import (
 from portcon.estimators import FactorModel
 from portcon.limits import Limits, coerce_limits
 from portcon.market import MarketData, correlation_matrix, prepare_market_data
-from portcon.optimizer.absorb import absorb_cash
+from portcon.optimizer.absorb import settle_cash
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program, compile_program
 from portcon.optimizer.solution import Solution, SolutionPath
@@ -310,7 +310,8 @@ def construct_prepared(prepared: Prepared, correlation: pd.DataFrame | None = No
         solution = _solve_or_diagnose(program)
         timings["trade_sizes"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    program, solution = absorb_cash(program, solution, _solve_or_diagnose)
+    program, solution, cash_notes = settle_cash(program, solution, _solve_or_diagnose)
+    seed_notes += cash_notes
     solution = polish(program, solution)
     timings["polish"] = time.perf_counter() - mark
     mark = time.perf_counter()
@@ -392,6 +393,7 @@ def _report(
         market=market,
         correlation=correlations,
         balanced=balanced_buckets(program),
+        members=program.members,
     )
     if broken:
         raise SolverError(

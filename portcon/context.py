@@ -156,8 +156,10 @@ def apply_context(
             values[field] = after
             found.append(Adjustment(cause, field, before, after))
 
-    if universe.current_weight is None and limits.max_new_positions is not None:
-        change("no current book (a first portfolio from cash)", "max_new_positions", None)
+    if universe.current_weight is None:
+        for field in ("max_new_positions", "size_adjustment_factor"):
+            if getattr(limits, field) is not None:
+                change("no current book (a first portfolio from cash)", field, None)
     if context is None and not limits.dynamic_bucket_slots:
         return (limits.replace(**values) if values else limits), tuple(found)
     context = context or MarketContext()

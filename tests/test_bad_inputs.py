@@ -91,12 +91,12 @@ CASES = {
         LimitsError,
         "no 'sector' column",
     ),
-    "base size outside tiered": (
+    "base size with score weights": (
         GOOD,
         {},
-        {"base_position_size": 0.1},
+        {"base_position_size": 0.1, "sizing_mode": "score_weighted"},
         LimitsError,
-        "applies only to sizing_mode 'tiered'",
+        "base_position_size applies to sizing_mode tiered, adaptive, equal_weight",
     ),
     "unknown preset": (GOOD, {}, {"preset": "balancd"}, LimitsError, "did you mean 'balanced'"),
     "tiers not decreasing": (

@@ -37,7 +37,10 @@ def test_defaults_match_the_rebalancer() -> None:
         (dict(residual_strategy="spread"), "residual_strategy"),
         (dict(score_tiers=()), "at least one"),
         (dict(score_tiers=((0.9, 0),)), "must be > 0"),
-        (dict(base_position_size=0.1), "applies only to sizing_mode 'tiered'"),
+        (
+            dict(base_position_size=0.1, sizing_mode="score_weighted"),
+            "base_position_size applies to sizing_mode tiered, adaptive, equal_weight",
+        ),
         (dict(max_residual_multiple=-1), "max_residual_multiple"),
     ],
 )

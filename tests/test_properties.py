@@ -27,6 +27,16 @@ def universes(draw) -> pd.DataFrame:
     )
 
 
+SIZED_BY_RISK = (
+    "min_variance",
+    "mean_variance",
+    "kelly",
+    "kelly_exact",
+    "risk_parity",
+    "max_sharpe",
+)
+
+
 @st.composite
 def limit_sets(draw) -> dict:
     mode = draw(st.sampled_from(list(portcon.SizingMode)))
@@ -37,9 +47,11 @@ def limit_sets(draw) -> dict:
         min_score_threshold=draw(st.one_of(st.none(), st.floats(0.0, 1.0))),
         max_bucket_allocation=draw(caps),
         max_sector_allocation=draw(caps),
-        residual_strategy=draw(st.sampled_from(list(portcon.ResidualStrategy))),
     )
-    if mode == portcon.SizingMode.TIERED:
+    if mode not in SIZED_BY_RISK:  # the risk modes refuse a residual strategy
+        fields["residual_strategy"] = draw(st.sampled_from(list(portcon.ResidualStrategy)))
+        fields["rollover_threshold"] = draw(st.one_of(st.none(), st.floats(0.0, 0.05)))
+    if mode in ("tiered", "adaptive", "equal_weight"):
         fields["base_position_size"] = draw(st.one_of(st.none(), st.floats(0.005, 0.5)))
     return fields
 

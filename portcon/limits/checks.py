@@ -16,7 +16,6 @@ from pydantic import ValidationError
 
 from portcon._text import did_you_mean
 from portcon.errors import LimitsError
-from portcon.limits.enums import SizingMode
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -202,11 +201,6 @@ def check_cross_fields(limits: Any) -> None:
         raise ValueError(
             f"min_position_size {limits.min_position_size} exceeds max_single_position "
             f"{limits.max_single_position}: no position could be held"
-        )
-    if limits.base_position_size is not None and limits.sizing_mode != SizingMode.TIERED:
-        raise ValueError(
-            f"base_position_size applies only to sizing_mode 'tiered' (sizing_mode is "
-            f"'{limits.sizing_mode}'); remove it or set sizing_mode = 'tiered'"
         )
     if (
         limits.min_holding_days is not None

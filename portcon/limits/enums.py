@@ -71,11 +71,21 @@ class ExpectedReturnEstimator(StrEnum):
 
 
 class ResidualStrategy(StrEnum):
-    """What `tiered` sizing does with allocation its raw sizes leave unused."""
+    """What a score sizing mode does with the part of the target its raw sizes leave unused.
 
+    ``auto`` is each mode's own: top_slice where raw sizes are absolute (tiered, or a
+    ``base_position_size``), proportional where they are shares of the target. The seed's
+    words ``safe_top_slice`` and ``cash_bucket`` are read as ``top_slice`` and ``cash``.
+    """
+
+    AUTO = "auto"
     CASH = "cash"
     PROPORTIONAL = "proportional"
     TOP_SLICE = "top_slice"
+
+    @classmethod
+    def _missing_(cls, value: object) -> ResidualStrategy | None:
+        return {"safe_top_slice": cls.TOP_SLICE, "cash_bucket": cls.CASH}.get(str(value))
 
 
 DEFAULT_TIERS: tuple[tuple[float, float], ...] = ((0.9, 1.5), (0.8, 1.2), (0.7, 1.0), (0.6, 0.8))

@@ -79,8 +79,10 @@ class Limits(SeedFields, RebalanceFields, FloorFields):
     base_position_size: float | None = _field(
         None,
         GROUP_SIZING,
-        "Tiered sizing: base size multiplied by the tier multiplier; None uses "
-        "target_allocation / (number of eligible assets).",
+        "Raw sizes from a base size: tiered base × tier multiplier, adaptive base × (1 + "
+        "score/Σscore), equal_weight base each; residual_strategy places what they leave, an "
+        "overflow is scaled down. None: tiered uses target_allocation / (number eligible), "
+        "adaptive and equal_weight size shares of the target.",
         gt=0,
         le=1,
     )
@@ -123,11 +125,13 @@ class Limits(SeedFields, RebalanceFields, FloorFields):
         "Per-sector caps overriding max_sector_allocation, e.g. {'Energy': 0.10}.",
     )
     residual_strategy: ResidualStrategy = _field(
-        ResidualStrategy.TOP_SLICE,
+        ResidualStrategy.AUTO,
         GROUP_RESIDUAL,
-        "Tiered sizing, when raw sizes leave part of target_allocation unused: cash (leave it "
-        "in cash), proportional (scale every position up within its limits), top_slice (add to "
-        "the highest scores first, within max_residual_per_asset and max_residual_multiple).",
+        "Score sizing modes, for the part of target_allocation the raw sizes (target × share, "
+        "or absolute with tiered or a base_position_size) leave once capped: cash (leave it in "
+        "cash), proportional (scale every position up within its limits), top_slice (add to "
+        "the highest scores first, within max_residual_per_asset and max_residual_multiple); "
+        "auto: top_slice for absolute sizes, proportional for shares. Not for risk modes.",
     )
     max_residual_per_asset: float = _field(
         0.05,

@@ -1,4 +1,5 @@
-"""The rebalancer's parameter rules: diversification-mode dependencies and its range checks.
+"""The rebalancer's parameter rules: diversification-mode dependencies, its range checks and
+where its sizing options apply.
 
 ``apply_diversification_mode`` runs before pydantic (it fills limits a mode implies);
 ``check_seed_rules`` runs after it, with the other cross-field checks. Each message names the
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from portcon.limits.enums import DiversificationMode
+from portcon.limits.enums import DiversificationMode, ResidualStrategy, SizingMode
 
 STRICT_BUCKET_CAP = 0.35
 STRICT_MIN_BUCKETS = 2
@@ -19,6 +20,18 @@ AGGRESSIVE_TOLERANCE = 0.3
 SEED_TARGET_FLOOR = 0.8
 SEED_CAP_FLOOR = 0.1
 SEED_BASE_RANGE = (0.01, 0.5)
+SCORE_SIZED_MODES = frozenset(
+    {
+        SizingMode.EQUAL_WEIGHT,
+        SizingMode.SCORE_WEIGHTED,
+        SizingMode.ADAPTIVE,
+        SizingMode.TIERED,
+        SizingMode.INVERSE_VOLATILITY,
+    }
+)
+"""Modes that size from scores: raw sizes or shares, so a residual and new-position sizes."""
+BASE_MODES = (SizingMode.TIERED, SizingMode.ADAPTIVE, SizingMode.EQUAL_WEIGHT)
+"""Modes whose raw sizes a ``base_position_size`` makes absolute."""
 
 
 def apply_diversification_mode(data: Any) -> Any:
@@ -54,8 +67,43 @@ def check_seed_rules(limits: Any) -> None:
             f"exceeds the entry threshold {new:g}; lower min_score_threshold or raise "
             "min_score_new_position"
         )
+    check_sizing_options(limits)
     if limits.seed_ranges:
         _check_seed_ranges(limits)
+
+
+def check_sizing_options(limits: Any) -> None:
+    """base_position_size, residual_strategy, size_adjustment_factor and rollover_threshold
+    only where they mean something; never silently ignored."""
+    mode = limits.sizing_mode
+    if limits.base_position_size is not None:
+        if mode not in BASE_MODES:
+            raise ValueError(
+                f"base_position_size applies to sizing_mode {', '.join(BASE_MODES)} (the raw "
+                f"sizes it scales), not '{mode}'; remove it or choose one of those modes"
+            )
+        if limits.volatility_position_scaling:
+            raise ValueError(
+                "volatility_position_scaling tilts shares of the target, and "
+                "base_position_size makes raw sizes absolute (base × multiplier); the two do "
+                "not combine: drop one of them"
+            )
+    if mode in SCORE_SIZED_MODES:
+        return
+    given = {
+        "residual_strategy": limits.residual_strategy != ResidualStrategy.AUTO,
+        "size_adjustment_factor": limits.size_adjustment_factor is not None,
+        "rollover_threshold": limits.rollover_threshold is not None,
+    }
+    modes = ", ".join(sorted(SCORE_SIZED_MODES))
+    for field, set_ in given.items():
+        if set_:
+            raise ValueError(
+                f"{field} applies to the score sizing modes ({modes}), not '{mode}': it sizes "
+                "the whole target from the risk model, so there are no raw sizes to leave a "
+                "residual or to scale; remove it"
+                + (" (or set it to 'auto')" if field == "residual_strategy" else "")
+            )
 
 
 def _check_mode(limits: Any) -> None:

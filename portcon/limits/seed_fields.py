@@ -1,9 +1,10 @@
-"""The Limits fields of diversification and market context, carried over from the rebalancer.
+"""The Limits fields carried over from the rebalancer: diversification, market context, sizing.
 
 ``diversification_mode`` and ``bucket_balance_tolerance`` shape the bucket rules; the context
 fields (``regime_change_aggression``, ``drawdown_position_reduction``,
 ``portfolio_concentration_limit``, ``regime_aware_correlation``, ``dynamic_bucket_slots``) only
-act when a :class:`portcon.MarketContext` is given. Declared apart from
+act when a :class:`portcon.MarketContext` is given; ``size_adjustment_factor`` and
+``rollover_threshold`` are the seed's sizing options. Declared apart from
 :class:`~portcon.limits.Limits` (which inherits them) to keep its module short.
 """
 
@@ -16,7 +17,13 @@ from pydantic import field_validator
 
 from portcon.errors import LimitsError
 from portcon.limits.enums import DiversificationMode
-from portcon.limits.fields import COUNT_MAX, GROUP_DIVERSIFICATION, _field
+from portcon.limits.fields import (
+    COUNT_MAX,
+    GROUP_DIVERSIFICATION,
+    GROUP_RESIDUAL,
+    GROUP_SIZING,
+    _field,
+)
 from portcon.limits.validated import CheckedModel
 
 
@@ -121,6 +128,26 @@ class SeedFields(CheckedModel):
         "(> 0.7) with the asset's (etf_returns= and returns=); hybrid (the seed's): the ETF "
         "match where it disagrees with the given sector, else the given one. A "
         "sector_override column wins over all; no sector at all is Unknown.",
+    )
+
+    size_adjustment_factor: float | None = _field(
+        None,
+        GROUP_SIZING,
+        "Score sizing modes: a position opened now (current_weight 0 in a current book) gets "
+        "this × the raw size or share a held position with the same score gets, in (0, 1] "
+        "(the seed uses 0.8); None: no difference. Off without a current book.",
+        gt=0,
+        le=1,
+    )
+    rollover_threshold: float | None = _field(
+        None,
+        GROUP_RESIDUAL,
+        "residual_strategy cash or top_slice: when the cash the strategy leaves (beyond what "
+        "the limits force) is below this, it is invested instead, every position scaled up by "
+        "the same factor within its limits (the seed uses 0.01); None: the strategy's cash "
+        "stays.",
+        ge=0,
+        le=1,
     )
 
     @field_validator("sector_classification", mode="before")

@@ -232,6 +232,7 @@ def _candidates(universe: Universe, market: MarketData, members: np.ndarray) -> 
         market=market,
         assets=tuple(str(a) for a in universe.assets[members]),
         bucket=None if universe.bucket is None else universe.bucket[members],
+        held=None if universe.current_weight is None else universe.current_weight[members] > 0,
     )
 
 

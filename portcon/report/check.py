@@ -11,10 +11,11 @@ from collections.abc import Collection
 
 import numpy as np
 
-from portcon.limits import Limits, ResidualStrategy, SizingMode
+from portcon.limits import Limits
 from portcon.market import MarketData
 from portcon.report.check_floors import floor_violations
 from portcon.report.check_held import held_violations
+from portcon.report.check_sizing import sizing_violations
 from portcon.universe import Universe
 
 TOLERANCE = 1e-8
@@ -28,6 +29,7 @@ def violations(
     market: MarketData | None = None,
     correlation: np.ndarray | None = None,
     balanced: Collection[str] | None = None,
+    members: np.ndarray | None = None,
 ) -> list[str]:
     """Every limit the weights break by more than ``tolerance``, in words (empty when none).
 
@@ -35,7 +37,9 @@ def violations(
     ``min_expected_return``, ``correlation`` (universe order) to check ``correlation_limit``;
     a limit whose data is missing is reported as a violation rather than passed unchecked.
     ``balanced`` names the buckets ``bucket_balance_tolerance`` covers (those with an
-    eligible asset); without it, every bucket of the universe.
+    eligible asset); without it, every bucket of the universe. ``members`` (universe
+    positions) are the assets that were sized, for the raw sizes of the residual caps; without
+    them, those the score thresholds admit.
     """
     w = np.asarray(weights, dtype=float)
     found: list[str] = []
@@ -63,8 +67,7 @@ def violations(
                 over(float(w[universe.sector == group].sum()), cap, f"sector cap {group}")
     found.extend(_bucket_violations(w, universe, limits, tolerance))
     found.extend(_balance_violations(w, universe, limits, tolerance, balanced))
-    if limits.sizing_mode == SizingMode.TIERED:
-        found.extend(_tier_violations(w, universe, limits, tolerance))
+    found.extend(sizing_violations(w, universe, limits, tolerance, members, market))
     found.extend(_bound_violations(w, universe, tolerance))
     found.extend(_count_violations(w, universe, limits, tolerance, correlation))
     market = market or MarketData()
@@ -83,37 +86,6 @@ def violations(
         else:
             achieved = float(market.expected_returns @ w)
             over(limits.min_expected_return, achieved, "min_expected_return")
-    return found
-
-
-def _tier_violations(
-    w: np.ndarray, universe: Universe, limits: Limits, tolerance: float
-) -> list[str]:
-    found = []
-    multiplier = np.zeros(universe.size)
-    score = universe.score
-    open_ = np.ones(universe.size, dtype=bool)  # no tier taken yet
-    if limits.min_score_threshold is not None:
-        open_ &= score >= limits.min_score_threshold
-    for threshold, tier_multiplier in limits.score_tiers:  # the first tier an asset reaches
-        taken = open_ & (score >= threshold)
-        multiplier[taken] = tier_multiplier
-        open_ &= ~taken
-    for position in np.flatnonzero((multiplier == 0) & (w != 0)):
-        found.append(f"tiered {universe.assets[int(position)]}: below every tier but held")
-    if limits.residual_strategy != ResidualStrategy.TOP_SLICE:
-        return found
-    held = int(np.count_nonzero(multiplier))
-    base = limits.base_position_size or limits.target_allocation / max(held, 1)
-    raw = base * multiplier
-    ceiling = np.minimum(
-        raw + limits.max_residual_per_asset, (1 + limits.max_residual_multiple) * raw
-    )
-    for position in np.flatnonzero(w > ceiling + tolerance):
-        found.append(
-            f"top_slice residual {universe.assets[int(position)]}: {w[position]:.10f} > "
-            f"{ceiling[position]:.10f}"
-        )
     return found
 
 

@@ -21,7 +21,6 @@ from portcon.constraints.keys import LimitKey, group_kind
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
 from portcon.sizing.costs import AT_CURRENT, WithTradingCosts
-from portcon.sizing.objectives import TieredDeviation, TieredTopSlice
 
 BINDING_TOLERANCE = 1e-7
 GROUP_FLOOR_KINDS = {
@@ -225,15 +224,7 @@ def _sizing_sentence(program: Program, position: int, weight: float) -> str:
                 "would cost more than it adds)"
             )
         objective = objective.inner
-    if isinstance(objective, TieredDeviation | TieredTopSlice):
-        raw = float(objective.raw[position])
-        if weight > raw + BINDING_TOLERANCE:
-            extra = weight - raw
-            return f"raw tier size {percent(raw)} + {percent(extra)} top-slice residual"
-        if weight < raw - BINDING_TOLERANCE:
-            return f"raw tier size {percent(raw)} scaled to {percent(weight)} to fit the limits"
-        return f"held at raw tier size {percent(raw)}"
-    return f"sized {percent(weight)} by {program.sizing.phrase}"
+    return program.sizing.sentence(program, objective, position, weight)
 
 
 def cash_reason(program: Program, solution: Solution, table: pd.DataFrame) -> str:

@@ -2,27 +2,25 @@
 
 A mode turns the scores of the assets that passed the score threshold into raw sizes (or
 shares) and picks its objective. An asset whose raw size is 0 is not held, with the mode's
-reason. Adding a mode is adding one subclass; the registry is filled by ``__init_subclass__``.
+reason. Score modes share the residual strategies (:mod:`portcon.sizing.residual`); a
+position opened now is scaled by ``size_adjustment_factor``. Adding a mode is adding one
+subclass; the registry is filled by ``__init_subclass__``.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from portcon.constraints.base import Rule
 from portcon.errors import InputError, LimitsError
-from portcon.limits import Limits, ResidualStrategy, SizingMode
+from portcon.limits import Limits, SizingMode
 from portcon.market import MarketData
-from portcon.sizing.objectives import (
-    Proportional,
-    SizingObjective,
-    TieredDeviation,
-    TieredTopSlice,
-)
+from portcon.sizing.objectives import SizingObjective
+from portcon.sizing.residual import residual_objective
 from portcon.sizing.risk_objectives import (
     ExactKelly,
     MaxSharpe,
@@ -31,26 +29,49 @@ from portcon.sizing.risk_objectives import (
     QuadraticKelly,
     RiskParity,
 )
+from portcon.sizing.sentences import size_sentence
 from portcon.sizing.sharpe import equivalent_risk_aversion
+
+if TYPE_CHECKING:
+    from portcon.optimizer.program import Program
 
 
 @dataclass(frozen=True, eq=False)
 class Candidates:
-    """The assets that passed the score threshold: what a sizing mode sees."""
+    """The assets that passed the score threshold: what a sizing mode sees.
+
+    ``held`` is True for a candidate in the current book (None: no current book).
+    """
 
     score: np.ndarray
     volatility: np.ndarray | None
     market: MarketData
     assets: tuple[str, ...] = ()
     bucket: np.ndarray | None = None
+    held: np.ndarray | None = None
 
 
 class Sizing(ABC):
-    """A sizing mode: raw sizes from scores, and the objective that realises them."""
+    """A sizing mode: raw sizes from scores, and the objective that realises them.
+
+    Attributes
+    ----------
+    phrase
+        How a size is set, for explanations ("score share").
+    raw_name
+        The raw size's adjective ("raw tier size", "raw adaptive size").
+    by_score
+        Sized from scores (raw sizes or shares): residual strategies and
+        ``size_adjustment_factor`` apply. False for the risk modes.
+    takes_base
+        ``base_position_size`` makes the raw sizes absolute (base × multiplier).
+    """
 
     mode: ClassVar[SizingMode]
     phrase: ClassVar[str]
-    proportional: ClassVar[bool] = True
+    raw_name: ClassVar[str] = ""
+    by_score: ClassVar[bool] = True
+    takes_base: ClassVar[bool] = False
     registry: ClassVar[dict[SizingMode, type[Sizing]]] = {}
 
     def __init_subclass__(cls, **kwargs: object) -> None:
@@ -66,17 +87,38 @@ class Sizing(ABC):
         """The sizing mode named by ``limits.sizing_mode``."""
         return cls.registry[limits.sizing_mode](limits)
 
-    @abstractmethod
+    @property
+    def absolute(self) -> bool:
+        """Raw sizes are fractions of the portfolio (a base size), not shares of the target."""
+        return self.takes_base and self.limits.base_position_size is not None
+
+    @property
+    def proportional(self) -> bool:
+        """Raw sizes are shares of the target (they may be tilted by volatility)."""
+        return self.by_score and not self.absolute
+
     def raw(self, candidates: Candidates) -> np.ndarray:
-        """Raw size (or share) per candidate; 0 means not held."""
+        """Raw size (or share) per candidate, 0 meaning not held; a candidate not in the
+        current book is scaled by ``size_adjustment_factor``."""
+        sizes = self.sizes(candidates)
+        factor = self.limits.size_adjustment_factor
+        if factor is None or candidates.held is None:
+            return sizes
+        return np.where(candidates.held, sizes, factor * sizes)
+
+    @abstractmethod
+    def sizes(self, candidates: Candidates) -> np.ndarray:
+        """The mode's raw size (or share) per candidate, before any new-position factor."""
 
     def exclusion(self, score: float) -> str:
         """Why a candidate with raw size 0 is not held."""
         return f"not held: {self.mode} gives score {score:.2f} no share"
 
     def objective(self, raw: np.ndarray, candidates: Candidates) -> SizingObjective:
-        """The objective realising these raw sizes for these candidates."""
-        return Proportional.from_raw(raw)
+        """The objective realising these raw sizes: the residual strategy's."""
+        return residual_objective(
+            raw, candidates.score, self.limits, absolute=self.absolute, raw_name=self.raw_name
+        )
 
     def refine(
         self, objective: SizingObjective, program_rules: list[Rule], market: MarketData
@@ -84,9 +126,11 @@ class Sizing(ABC):
         """A last look at the objective once the rules exist (most modes change nothing)."""
         return objective
 
-    def describe(self, raw: float) -> str:
-        """How an asset's size was set, for its explanation."""
-        return f"sized by {self.phrase}"
+    def sentence(
+        self, program: Program, objective: SizingObjective | None, position: int, weight: float
+    ) -> str:
+        """How member ``position``'s weight was set, in words (its explanation's head)."""
+        return size_sentence(self, program, objective, position, weight)
 
 
 class EqualWeight(Sizing):
@@ -94,9 +138,12 @@ class EqualWeight(Sizing):
 
     mode = SizingMode.EQUAL_WEIGHT
     phrase = "equal share"
+    raw_name = "raw equal-weight size"
+    takes_base = True
 
-    def raw(self, candidates: Candidates) -> np.ndarray:
-        return np.ones_like(candidates.score)
+    def sizes(self, candidates: Candidates) -> np.ndarray:
+        base = self.limits.base_position_size
+        return np.full(len(candidates.score), 1.0 if base is None else base)
 
 
 class ScoreWeighted(Sizing):
@@ -104,8 +151,9 @@ class ScoreWeighted(Sizing):
 
     mode = SizingMode.SCORE_WEIGHTED
     phrase = "score share"
+    raw_name = "raw score-weighted size"
 
-    def raw(self, candidates: Candidates) -> np.ndarray:
+    def sizes(self, candidates: Candidates) -> np.ndarray:
         return np.maximum(candidates.score, 0.0)
 
     def exclusion(self, score: float) -> str:
@@ -113,16 +161,22 @@ class ScoreWeighted(Sizing):
 
 
 class Adaptive(Sizing):
-    """Shares ∝ 1 + score / Σ score (the rebalancer's adaptive mode)."""
+    """Shares ∝ 1 + score / Σ score (the rebalancer's adaptive mode); with a
+    ``base_position_size``, raw sizes base × (1 + score / Σ score)."""
 
     mode = SizingMode.ADAPTIVE
     phrase = "adaptive share"
+    raw_name = "raw adaptive size"
+    takes_base = True
 
-    def raw(self, candidates: Candidates) -> np.ndarray:
+    def sizes(self, candidates: Candidates) -> np.ndarray:
         total = float(candidates.score.sum())
         if total <= 0:
-            return np.ones_like(candidates.score)
-        return np.maximum(1.0 + candidates.score / total, 0.0)
+            multiplier = np.ones_like(candidates.score, dtype=float)
+        else:
+            multiplier = np.maximum(1.0 + candidates.score / total, 0.0)
+        base = self.limits.base_position_size
+        return multiplier if base is None else base * multiplier
 
     def exclusion(self, score: float) -> str:
         return f"not held: score {score:.2f} gives 1 + score/Σscore ≤ 0"
@@ -133,8 +187,9 @@ class InverseVolatility(Sizing):
 
     mode = SizingMode.INVERSE_VOLATILITY
     phrase = "score / volatility share"
+    raw_name = "raw score / volatility size"
 
-    def raw(self, candidates: Candidates) -> np.ndarray:
+    def sizes(self, candidates: Candidates) -> np.ndarray:
         if candidates.volatility is None:
             raise InputError(
                 "sizing_mode 'inverse_volatility' needs a 'volatility' column in the scores; "
@@ -151,7 +206,12 @@ class Tiered(Sizing):
 
     mode = SizingMode.TIERED
     phrase = "tier"
-    proportional = False
+    raw_name = "raw tier size"
+    takes_base = True
+
+    @property
+    def absolute(self) -> bool:
+        return True  # base_position_size, or target_allocation / number eligible
 
     def multipliers(self, score: np.ndarray) -> np.ndarray:
         """Tier multiplier per score (0 below the lowest tier)."""
@@ -169,7 +229,7 @@ class Tiered(Sizing):
             return self.limits.base_position_size
         return self.limits.target_allocation / max(held, 1)
 
-    def raw(self, candidates: Candidates) -> np.ndarray:
+    def sizes(self, candidates: Candidates) -> np.ndarray:
         multipliers = self.multipliers(candidates.score)
         return self.base(int(np.count_nonzero(multipliers))) * multipliers
 
@@ -177,34 +237,14 @@ class Tiered(Sizing):
         lowest = self.limits.score_tiers[-1][0]
         return f"not held: score {score:.2f} below the lowest tier {lowest:.2f}"
 
-    def objective(self, raw: np.ndarray, candidates: Candidates) -> SizingObjective:
-        strategy = self.limits.residual_strategy
-        if strategy == ResidualStrategy.PROPORTIONAL:
-            return Proportional.from_raw(raw)
-        if self.limits.base_position_size is not None:
-            base_field, per_base = "base_position_size", raw / self.limits.base_position_size
-        else:
-            base_field, per_base = "target_allocation", raw / self.limits.target_allocation
-        if strategy == ResidualStrategy.CASH:
-            return TieredDeviation(raw=raw, base_field=base_field, raw_per_base=per_base)
-        return TieredTopSlice(
-            raw=raw,
-            base_field=base_field,
-            raw_per_base=per_base,
-            priority=top_slice_priority(candidates.score),
-        )
-
-    def describe(self, raw: float) -> str:
-        return f"raw tier size {100 * raw:.1f}%"
-
 
 class _RiskBased(Sizing):
     """Modes sized by the risk model (and expected returns): every candidate is in play."""
 
-    proportional = False
+    by_score = False
     needs_returns: ClassVar[bool] = False
 
-    def raw(self, candidates: Candidates) -> np.ndarray:
+    def sizes(self, candidates: Candidates) -> np.ndarray:
         market = candidates.market
         if not market.has_risk:
             raise InputError(
@@ -217,9 +257,6 @@ class _RiskBased(Sizing):
                 "returns=, or set expected_return_estimator = 'scores'"
             )
         return np.ones_like(candidates.score)
-
-    def describe(self, raw: float) -> str:
-        return f"sized by {self.phrase}"
 
 
 class MinVariance(_RiskBased):
@@ -281,7 +318,7 @@ class ExactKellySizing(_RiskBased):
     mode = SizingMode.KELLY_EXACT
     phrase = "exact fractional Kelly"
 
-    def raw(self, candidates: Candidates) -> np.ndarray:
+    def sizes(self, candidates: Candidates) -> np.ndarray:
         if candidates.market.returns is None:
             raise InputError("sizing_mode 'kelly_exact' needs a return history: pass returns=")
         return np.ones_like(candidates.score)
@@ -324,11 +361,3 @@ class RiskParitySizing(_RiskBased):
                 f"no budget for {', '.join(missing[:8])}"
             )
         return budgets / budgets.sum()
-
-
-def top_slice_priority(score: np.ndarray) -> np.ndarray:
-    """Priorities in [½, 1], strictly increasing with score (the top-slice order)."""
-    low, high = float(score.min()), float(score.max())
-    if high - low <= 0:
-        return np.ones_like(score)
-    return 0.5 + 0.5 * (score - low) / (high - low)

@@ -137,16 +137,39 @@ class Proportional(SizingObjective):
 
 
 @dataclass(frozen=True, eq=False)
-class _Tiered(SizingObjective):
-    """Shared data of tiered objectives: raw sizes r_i = base · multiplier_i.
+class Reinvested(Proportional):
+    """A residual strategy's answer with the small cash it left spread in proportion.
 
-    ``base_field`` is the Limits field the base size comes from (``base_position_size``, or
-    ``target_allocation`` when the base is target / n), ``raw_per_base`` is ∂r_i/∂field.
+    minimise ½ Σ w_i² / m_i + ρ · cash with m ∝ the strategy's weights w⁰ (``before``): every
+    position grows by the same factor until a limit holds it, so a position the strategy left
+    at 0 stays there (``rollover_threshold``; see :mod:`portcon.optimizer.absorb`).
+    ``first`` is the strategy's objective, ``leftover`` the cash reinvested.
+    """
+
+    meaning: ClassVar[str] = (
+        "½Σw²/w⁰ over the residual strategy's weights w⁰, its leftover below "
+        "rollover_threshold reinvested in proportion (no unit)"
+    )
+    first: SizingObjective
+    before: np.ndarray
+    leftover: float
+    threshold: float
+
+
+@dataclass(frozen=True, eq=False)
+class _Tiered(SizingObjective):
+    """Shared data of raw-size objectives: absolute raw sizes r_i (tier sizes, base ×
+    multiplier, or target × share; see :mod:`portcon.sizing.residual`).
+
+    ``base_field`` is the Limits field the raw sizes scale with (``base_position_size``, or
+    ``target_allocation``), ``raw_per_base`` is ∂r_i/∂field and ``raw_name`` names a raw size
+    in explanations ("raw tier size").
     """
 
     raw: np.ndarray
     base_field: str
     raw_per_base: np.ndarray
+    raw_name: str
 
     def _raw_derivative(self, per_raw: np.ndarray) -> dict[LimitKey, float]:
         return {LimitKey(self.base_field): float(per_raw @ self.raw_per_base)}
@@ -156,13 +179,14 @@ class _Tiered(SizingObjective):
 class TieredDeviation(_Tiered):
     """minimise ½ Σ (w_i − r_i)² / r_i: hold raw sizes, scale down proportionally to fit.
 
-    Cash costs nothing: when raw sizes do not fill the target the rest stays in cash.
+    Cash costs nothing: when raw sizes do not fill the target the rest stays in cash
+    (residual_strategy 'cash').
     """
 
-    meaning: ClassVar[str] = "½Σ(w − raw)²/raw, the distance from the raw tier sizes (no unit)"
+    meaning: ClassVar[str] = "½Σ(w − raw)²/raw, the distance from the raw sizes (no unit)"
     free_cash: ClassVar[bool] = True
     cash_choice: ClassVar[str] = (
-        "residual_strategy 'cash' keeps what the raw tier sizes (within their limits) leave"
+        "residual_strategy 'cash' keeps what the raw sizes (within their limits) leave"
     )
 
     def parameters(self) -> dict[str, float | np.ndarray]:
@@ -200,7 +224,7 @@ class TieredDeviation(_Tiered):
 
 @dataclass(frozen=True, eq=False)
 class TieredTopSlice(_Tiered):
-    """Hold raw sizes first, then give the residual to the highest scores first.
+    """Hold raw sizes first, then give the residual to the highest scores first (top_slice).
 
     f(w) = Σ ½ s_i² / r_i + (κ − π_i) s_i − π_i w_i with shortfall s_i = max(r_i − w_i, 0),
     priorities π_i ∈ (0, 1] increasing with score and κ = 2 > π. f is convex with slope
