@@ -400,3 +400,20 @@ def test_accessor_returns_copies(mean_variance):
     first = mean_variance.attribution()
     first.holdings.iloc[:, :] = 0.0
     assert mean_variance.attribution().holdings.abs().to_numpy().sum() > 0
+
+
+def test_whatif_report_shows_each_runs_attribution_by_category(tmp_path):
+    pytest.importorskip("matplotlib")
+    scores, limits, market = BOOKS["score caps"]
+    tighter = portcon.Scenario(name="tighter", limits={"max_single_position": 0.085})
+    report = portcon.whatif(scores, limits, [tighter], **market)
+    table = report.attribution
+    assert set(table["scenario"]) == {"base", "tighter"}
+    for name in ("base", "tighter"):
+        rows = table[table["scenario"] == name]
+        portfolio = report.portfolio(name)
+        expected = portfolio.attribution(level="limit").by_category()
+        np.testing.assert_allclose(rows["objective"], expected["objective"], rtol=1e-12)
+        assert rows["objective"].sum() == pytest.approx(portfolio.objective, rel=1e-9)
+    page = report.to_html(tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "What the limits cost" in page and "position caps" in page

@@ -44,6 +44,16 @@ def write_html(report: ScenarioReport, path: Path, figures_folder: Path | None =
         sections.append(f"<img alt='{name}' src='data:image/png;base64,{encoded}'>")
     sections.append("<h2>Binding limits</h2>" + _table(report.binding))
     sections.append("<h2>What changed and why</h2>" + _table(report.reasons))
+    attribution = report.attribution.dropna(axis=1, how="all")
+    if not attribution.empty:
+        heading = (
+            "<h2>What the limits cost: constraint attribution by category</h2><p class='note'>"
+            "Each run's weights, objective, expected return and volatility split into the "
+            "best portfolio investing the same amount with no other limit ('budget only') "
+            "and what each category of limits moved; the columns sum to the run's figures."
+            "</p>"
+        )
+        sections.append(heading + _table(attribution))
     local = report.local[["limit", "sentence"]]
     if not local.empty:
         heading = "<h2>At the base, without re-solving: one step of each binding limit</h2>"

@@ -220,6 +220,26 @@ class ScenarioReport:
         return pd.DataFrame(rows, columns=columns)
 
     @cached_property
+    def attribution(self) -> pd.DataFrame:
+        """Long table of each run's constraint attribution by category
+        (:meth:`Portfolio.attribution` at the limit level, against the budget-only portfolio):
+        scenario, category, added, removed, expected_return, variance, volatility, objective.
+        Shown in the HTML report; not one of the CSV tables."""
+        columns = ["scenario", "category", "added", "removed", "expected_return", "variance"]
+        columns += ["volatility", "objective"]
+        parts = []
+        for outcome in self.outcomes:
+            if outcome.portfolio is None:
+                continue
+            found = outcome.portfolio.attribution(level="limit")
+            if not found.available:
+                continue
+            table = found.by_category().reset_index()
+            table.insert(0, "scenario", outcome.name)
+            parts.append(table)
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+    @cached_property
     def local(self) -> pd.DataFrame:
         """The base's local what-if, without re-solving: for each binding limit, what raising
         it would do (:meth:`Portfolio.weight_sensitivity`), and how far that holds."""
