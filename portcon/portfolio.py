@@ -51,6 +51,18 @@ class Portfolio:
     mip_gap, mip_bound
         For the last two paths: the relative gap to, and the value of, a lower bound on the
         objective of any portfolio meeting the count limits (None on the convex path).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> book = portcon.construct(pd.Series({"A": 0.9, "B": 0.8}), {"max_single_position": 0.4})
+    >>> book
+    Portfolio(2 positions, invested 80.0%, status='optimal', solver='CLARABEL')
+    >>> round(book.cash, 4), book.path.value
+    (0.2, 'convex')
+    >>> book.explanations.loc["A", "reason"]
+    'capped at 40.0% by max_single_position'
     """
 
     _weights: pd.Series
