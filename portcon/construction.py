@@ -117,6 +117,18 @@ def construct(
     InternalError
         Anything else that failed: a defect in portcon (the cause is chained). No other
         exception escapes, and ``construct`` is safe to call from many threads at once.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> scores = pd.Series({"A": 0.9, "B": 0.8, "C": 0.5})
+    >>> limits = {"sizing_mode": "score_weighted", "max_single_position": 0.5}
+    >>> book = portcon.construct(scores, limits)
+    >>> book.weights.round(4).to_dict()
+    {'A': 0.5, 'B': 0.45, 'C': 0.0}
+    >>> book.explanations.loc["C", "reason"]
+    'not held: score 0.50 below min_score_threshold 0.60'
     """
     return _guarded(
         _construct,

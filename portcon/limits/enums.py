@@ -6,7 +6,16 @@ from enum import StrEnum
 
 
 class SizingMode(StrEnum):
-    """How raw position sizes are derived from scores (one objective term each)."""
+    """How raw position sizes are derived from scores (one objective term each).
+
+    Examples
+    --------
+    >>> import portcon
+    >>> portcon.SizingMode("score_weighted") is portcon.SizingMode.SCORE_WEIGHTED
+    True
+    >>> portcon.Limits(sizing_mode="min_variance").sizing_mode
+    <SizingMode.MIN_VARIANCE: 'min_variance'>
+    """
 
     EQUAL_WEIGHT = "equal_weight"
     SCORE_WEIGHTED = "score_weighted"
@@ -44,7 +53,14 @@ def sizing_mode_help() -> str:
 
 
 class MipMethod(StrEnum):
-    """How position-count limits are met when the convex answer breaks them."""
+    """How position-count limits are met when the convex answer breaks them.
+
+    Examples
+    --------
+    >>> import portcon
+    >>> [method.value for method in portcon.MipMethod]
+    ['auto', 'exact', 'heuristic']
+    """
 
     AUTO = "auto"
     EXACT = "exact"
@@ -52,7 +68,14 @@ class MipMethod(StrEnum):
 
 
 class CovarianceEstimator(StrEnum):
-    """How a risk model is estimated when only returns are given."""
+    """How a risk model is estimated when only returns are given.
+
+    Examples
+    --------
+    >>> import portcon
+    >>> portcon.Limits().covariance_estimator
+    <CovarianceEstimator.LEDOIT_WOLF: 'ledoit_wolf'>
+    """
 
     SAMPLE = "sample"
     LEDOIT_WOLF = "ledoit_wolf"
@@ -62,7 +85,14 @@ class CovarianceEstimator(StrEnum):
 
 
 class ExpectedReturnEstimator(StrEnum):
-    """How expected returns are estimated when not given."""
+    """How expected returns are estimated when not given.
+
+    Examples
+    --------
+    >>> import portcon
+    >>> portcon.Limits(expected_return_estimator="james_stein").expected_return_estimator.value
+    'james_stein'
+    """
 
     HISTORICAL = "historical"
     EWMA = "ewma"
@@ -76,6 +106,12 @@ class ResidualStrategy(StrEnum):
     ``auto`` is each mode's own: top_slice where raw sizes are absolute (tiered, or a
     ``base_position_size``), proportional where they are shares of the target. The seed's
     words ``safe_top_slice`` and ``cash_bucket`` are read as ``top_slice`` and ``cash``.
+
+    Examples
+    --------
+    >>> import portcon
+    >>> portcon.Limits(residual_strategy="cash").residual_strategy.value
+    'cash'
     """
 
     AUTO = "auto"
@@ -92,7 +128,14 @@ DEFAULT_TIERS: tuple[tuple[float, float], ...] = ((0.9, 1.5), (0.8, 1.2), (0.7, 
 
 
 class DiversificationMode(StrEnum):
-    """The rebalancer's diversification modes and the bucket rules each implies."""
+    """The rebalancer's diversification modes and the bucket rules each implies.
+
+    Examples
+    --------
+    >>> import portcon
+    >>> portcon.Limits(diversification_mode="strict").max_bucket_allocation
+    0.35
+    """
 
     STRICT = "strict"
     BALANCED = "balanced"

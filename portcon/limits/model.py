@@ -59,6 +59,17 @@ class Limits(SeedFields, RebalanceFields, FloorFields):
     LimitsError
         For an unknown field (with a did-you-mean), a value out of range, or fields that
         contradict each other.
+
+    Examples
+    --------
+    >>> import portcon
+    >>> limits = portcon.Limits(max_single_position=0.10, sector_caps={"Technology": 0.25})
+    >>> limits.max_single_position, dict(limits.sector_caps)
+    (0.1, {'Technology': 0.25})
+    >>> portcon.Limits.preset("conservative").max_total_positions
+    8
+    >>> "max_single_position = 0.1" in portcon.Limits(max_single_position=0.1).to_toml()
+    True
     """
 
     model_config = ConfigDict(
