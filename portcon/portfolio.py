@@ -224,6 +224,10 @@ class Portfolio:
 
     def decision_summary(self) -> DecisionSummary:
         """:meth:`summary` as data (:class:`portcon.report.summary.DecisionSummary`)."""
+        return self._decision_summary
+
+    @cached_property
+    def _decision_summary(self) -> DecisionSummary:
         from portcon.report.summary import decision_summary
 
         return decision_summary(self)

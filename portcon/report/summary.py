@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -60,8 +60,8 @@ class Bound:
     share: float | None
     expected_return: float | None
     volatility: float | None
-    took: list[tuple[str, float]]
-    gave: list[tuple[str, float]]
+    took: tuple[tuple[str, float], ...]
+    gave: tuple[tuple[str, float], ...]
     moved: float
 
     def sentence(self) -> str:
@@ -111,15 +111,14 @@ class DecisionSummary:
 
     objective: str
     sizing: str
-    parameters: list[tuple[str, str, str]]
+    parameters: tuple[tuple[str, str, str], ...]
     invested: str
     eligible: str
-    counts: list[str]
-    bounds: list[Bound]
+    counts: tuple[str, ...]
+    bounds: tuple[Bound, ...]
     reference: str
     note: str = ""
     total_cost: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """The summary as printed lines (wrapped at 100 characters)."""
@@ -157,7 +156,6 @@ class DecisionSummary:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: every field, and the printed ``text``."""
         values = asdict(self)
-        values.pop("extra")
         values["parameters"] = [
             {"field": name, "value": value, "meaning": meaning}
             for name, value, meaning in self.parameters
@@ -186,11 +184,11 @@ def decision_summary(portfolio: Portfolio) -> DecisionSummary:
     return DecisionSummary(
         objective=portfolio.objective_meaning,
         sizing=str(limits.sizing_mode),
-        parameters=_parameters(portfolio),
+        parameters=tuple(_parameters(portfolio)),
         invested=_invested(portfolio),
         eligible=_eligible(portfolio),
-        counts=_counts(portfolio, attribution.table),
-        bounds=bounds,
+        counts=tuple(_counts(portfolio, attribution.table)),
+        bounds=tuple(bounds),
         reference=reference if program.objective is not None else "nothing",
         note="; ".join(notes),
         total_cost=total,
@@ -200,28 +198,38 @@ def decision_summary(portfolio: Portfolio) -> DecisionSummary:
 def _bounds(
     portfolio: Portfolio, table: pd.DataFrame, holdings: pd.DataFrame
 ) -> tuple[list[Bound], float]:
-    pieces = table[table["kind"].isin([CONSTRAINT, OBJECTIVE_TERM])]
-    total = float(pieces["objective"].sum())
+    kinds = table["kind"].to_numpy()
+    keep = (kinds == CONSTRAINT) | (kinds == OBJECTIVE_TERM)
+    costs = table["objective"].to_numpy(dtype=float)
+    total = float(costs[keep].sum())
     sensitivity = portfolio.sensitivity()
+    assets = [str(asset) for asset in holdings.index]
+    labels = [str(label) for label in table.index]
+    columns = holdings.to_numpy(dtype=float)
+    added, removed = table["added"].to_numpy(dtype=float), table["removed"].to_numpy(dtype=float)
     bounds = []
-    for label, row in pieces.iterrows():
-        column = holdings[label]
-        moved = max(float(row["added"]), -float(row["removed"]))
-        if moved <= UNMOVED and abs(float(row["objective"])) <= UNMOVED * max(abs(total), 1e-9):
+    for k in np.flatnonzero(keep):
+        label, row = labels[k], table.iloc[k]
+        moved = max(float(added[k]), -float(removed[k]))
+        if moved <= UNMOVED and abs(costs[k]) <= UNMOVED * max(abs(total), 1e-9):
             continue
-        took = column[column < -NEGLIGIBLE].sort_values(kind="stable").head(NAMES)
-        gave = column[column > NEGLIGIBLE].sort_values(ascending=False, kind="stable").head(NAMES)
+        column = columns[:, k]
+        order = np.argsort(column, kind="stable")
+        took = [(assets[i], float(column[i])) for i in order[:NAMES] if column[i] < -NEGLIGIBLE]
+        gave = [
+            (assets[i], float(column[i])) for i in order[::-1][:NAMES] if column[i] > NEGLIGIBLE
+        ]
         bounds.append(
             Bound(
-                label=str(label),
+                label=label,
                 category=str(row["category"]),
-                value=_value(portfolio, str(label), str(row["rule"]), sensitivity),
-                cost=float(row["objective"]),
-                share=float(row["objective"]) / total if total > NEGLIGIBLE else None,
+                value=_value(portfolio, label, str(row["rule"]), sensitivity),
+                cost=float(costs[k]),
+                share=float(costs[k]) / total if total > NEGLIGIBLE else None,
                 expected_return=_optional(row["expected_return"]),
                 volatility=_optional(row["volatility"]),
-                took=[(str(asset), float(change)) for asset, change in took.items()],
-                gave=[(str(asset), float(change)) for asset, change in gave.items()],
+                took=tuple(took),
+                gave=tuple(gave),
                 moved=moved,
             )
         )
@@ -301,21 +309,23 @@ def _invested(portfolio: Portfolio) -> str:
 def _eligible(portfolio: Portfolio) -> str:
     """How many names could be held, who the score threshold kept out, and what else did."""
     program = portfolio._report.program
-    explanations = portfolio.explanations
-    total = len(explanations)
+    universe = program.universe
     threshold = portfolio.limits.min_score_threshold
-    text = f"{len(program.members)} of {total} names"
-    below = pd.Series(dtype=float)
+    text = f"{len(program.members)} of {len(universe.assets)} names"
+    below = 0
     if threshold is not None:
-        scores = explanations["score"]
-        below = scores[scores < threshold].sort_values(ascending=False, kind="stable")
-        shown = [f"{asset} {score:.2f}" for asset, score in below.items()]
-        text += f"; {len(below)} below min_score_threshold {threshold:g}"
+        scores = np.asarray(universe.score, dtype=float)
+        misses = np.flatnonzero(scores < threshold)
+        misses = misses[np.argsort(-scores[misses], kind="stable")]
+        below = len(misses)
+        labels = [str(asset) for asset in universe.assets]
+        shown = [f"{labels[i]} {scores[i]:.2f}" for i in misses]
+        text += f"; {below} below min_score_threshold {threshold:g}"
         if shown:
             text += f" ({listing(shown, limit=4)})"
     else:
         text += "; min_score_threshold off"
-    others = len(program.exclusions) - len(below)
+    others = len(program.exclusions) - below
     if others > 0:
         text += f"; {others} more excluded before sizing (see their reasons)"
     return text
@@ -348,7 +358,7 @@ def _counts(portfolio: Portfolio, table: pd.DataFrame) -> list[str]:
     return sentences
 
 
-def _names(moves: list[tuple[str, float]]) -> str:
+def _names(moves: tuple[tuple[str, float], ...]) -> str:
     return ", ".join(f"{asset} {100 * abs(change):.2f}" for asset, change in moves) + " (pt)"
 
 
