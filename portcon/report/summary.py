@@ -79,9 +79,9 @@ class Bound:
             cost += f", {', '.join(market)}"
         moves = f"moved {100 * self.moved:.2f}% of weight"
         if self.took:
-            moves += f": from {_names(self.took)}"
+            moves += f": took from {_names(self.took)}"
         if self.gave:
-            moves += f"{';' if self.took else ':'} to {_names(self.gave)}"
+            moves += f"{';' if self.took else ':'} gave to {_names(self.gave)}"
         return f"{head} ({self.category}): {cost}; {moves}"
 
 
@@ -359,7 +359,7 @@ def _counts(portfolio: Portfolio, table: pd.DataFrame) -> list[str]:
 
 
 def _names(moves: tuple[tuple[str, float], ...]) -> str:
-    return ", ".join(f"{asset} {100 * abs(change):.2f}" for asset, change in moves) + " (pt)"
+    return ", ".join(f"{asset} {100 * abs(change):.2f}pt" for asset, change in moves)
 
 
 def _points(value: float) -> str:
