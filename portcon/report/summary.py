@@ -293,7 +293,7 @@ def _layers(objective: Any) -> list[Any]:
 
 def _invested(portfolio: Portfolio) -> str:
     weights = portfolio.weights
-    held = int((weights > 0).sum())
+    held = int((weights.abs() > 0).sum())
     target = portfolio.limits.target_allocation
     text = f"{percent(float(weights.sum()))} in {held} names (target {percent(target)})"
     if portfolio.rollover > NEGLIGIBLE:
@@ -339,7 +339,7 @@ def _counts(portfolio: Portfolio, table: pd.DataFrame) -> list[str]:
     for block in [] if solution is None else solution.blocks:
         if block.parameter.startswith("support.excluded:"):
             left_out.setdefault(block.rule, []).extend(block.subjects)
-    held = int((portfolio.weights > 0).sum())
+    held = int((portfolio.weights.abs() > 0).sum())
     sentences = []
     for name in dict.fromkeys([*COUNT_FIELDS, *left_out]):
         value = getattr(limits, name, None)
