@@ -62,7 +62,7 @@ def translate_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 
 def _bare(items: list[str], position: int) -> bool:
     following = items[position + 1] if position + 1 < len(items) else None
-    return following is None or following.startswith("--")
+    return following is None or following.startswith("-")  # another option (-o, --json)
 
 
 def _valued(by_flag: dict) -> set[str]:

@@ -159,6 +159,14 @@ def exclusion_reasons(
                 else "max_positions_per_bucket"
             )
             sentence = f"{bucket} already has {in_bucket} positions ({field})"
+            if limits.allow_bucket_overflow:  # existing names do not count: say how many
+                existing = int(np.sum(~counts.new & (counts.buckets == bucket)))
+                allowed = limits.bucket_position_limits.get(bucket, limits.max_positions_per_bucket)
+                left = f"{bucket_limit}, all taken" if bucket_limit else "none"
+                sentence = (
+                    f"{bucket} already has {existing} existing positions, {allowed} allowed "
+                    f"({field}); allow_bucket_overflow keeps them, slots left for new ones: {left}"
+                )
             if counts.overridable is not None and counts.overridable[member]:
                 sentence += f" and all {limits.max_bucket_overrides} bucket overrides are used"
             reasons[int(member)] = (field, sentence)

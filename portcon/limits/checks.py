@@ -158,8 +158,17 @@ def reject_unknown_fields(data: Mapping[Any, Any], known: Mapping[str, Any]) -> 
                 "given as {'max_single_position': 0.1, ...}"
             )
         if name not in known:
-            from portcon.limits.aliases import seed_names
+            from portcon.limits.aliases import ALIASES, RETIRED, seed_names
 
+            if name in RETIRED:
+                raise LimitsError(
+                    f"'{name}' (the rebalancer's) has no portcon field: {RETIRED[name]}"
+                )
+            if name in ALIASES:
+                raise LimitsError(
+                    f"'{name}' is the rebalancer's name for {ALIASES[name].field}: Limits(...) "
+                    "takes portcon's names (dicts, TOML files and the command line take both)"
+                )
             hint = did_you_mean(name, [*known, *seed_names()])
             raise LimitsError(f"unknown limit '{name}'{hint}")
 
