@@ -112,6 +112,23 @@ class Attribution:
     note
         How far the numbers are to be trusted (a quadratic model of a non-quadratic
         objective, the chosen support of a mixed-integer answer, why nothing was derived).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> scores = pd.Series({"A": 0.9, "B": 0.8, "C": 0.7})
+    >>> limits = {"sizing_mode": "score_weighted", "max_single_position": 0.34}
+    >>> portfolio = portcon.construct(scores, {**limits, "min_score_threshold": None})
+    >>> attribution = portfolio.attribution(level="limit")
+    >>> list(attribution.holdings.columns)
+    ['budget only', 'max_single_position', 'residual (KKT round-off)']
+    >>> attribution.holdings["budget only"].round(4).tolist()  # score shares × 95%
+    [0.3562, 0.3167, 0.2771]
+    >>> attribution.holdings["max_single_position"].round(4).tolist()  # A capped at 34%
+    [-0.0162, 0.0087, 0.0076]
+    >>> bool((attribution.holdings.sum(axis=1) - portfolio.weights).abs().max() < 1e-12)
+    True
     """
 
     holdings: pd.DataFrame

@@ -107,6 +107,20 @@ class DecisionSummary:
         What the costs are measured against (the attribution's reference portfolio).
     note
         How far the numbers hold (a chosen support, a quadratic model, prices chosen).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> scores = pd.Series({"A": 0.9, "B": 0.8, "C": 0.7})
+    >>> limits = {"sizing_mode": "score_weighted", "max_single_position": 0.34}
+    >>> portfolio = portcon.construct(scores, {**limits, "min_score_threshold": None})
+    >>> summary = portfolio.decision_summary()
+    >>> [bound] = summary.bounds
+    >>> bound.label, bound.value, round(bound.moved, 4)
+    ('max_single_position', '34.0%', 0.0162)
+    >>> [asset for asset, _ in bound.took], [asset for asset, _ in bound.gave]
+    (['A'], ['B', 'C'])
     """
 
     objective: str
