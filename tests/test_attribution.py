@@ -417,3 +417,17 @@ def test_whatif_report_shows_each_runs_attribution_by_category(tmp_path):
         assert rows["objective"].sum() == pytest.approx(portfolio.objective, rel=1e-9)
     page = report.to_html(tmp_path / "r.html").read_text(encoding="utf-8")
     assert "What the limits cost" in page and "position caps" in page
+
+
+@pytest.mark.parametrize("name", ["attribution_result.Attribution", "summary.DecisionSummary"])
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+
+    module, _, attribute = name.partition(".")
+    value = getattr(importlib.import_module(f"portcon.report.{module}"), attribute)
+    tests = [t for t in doctest.DocTestFinder(recurse=False).find(value, name) if t.examples]
+    assert tests
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for test in tests:
+        assert runner.run(test).failed == 0
