@@ -46,6 +46,10 @@ FRACTION_FIELDS = frozenset(
         "min_sector_allocation",
         "sector_floors",
         "group_relations",
+        "max_short_position",
+        "max_short_weight",
+        "leverage_limit",
+        "min_net_exposure",
     }
 )
 """Limits fields whose values are fractions of the portfolio (or annual rates): shown as %."""

@@ -34,6 +34,7 @@ from portcon.rebalance.state import merge_current
 from portcon.rebalance.trade_sizes import choose_trades
 from portcon.report.check import violations
 from portcon.report.diagnose import diagnose
+from portcon.report.exposure_reasons import chosen_cash, exposure_note
 from portcon.report.report import Report
 from portcon.sectors import classify_scores
 from portcon.seed_inputs import age_scores, fill_unknown_buckets
@@ -417,7 +418,7 @@ def _report(
     return Portfolio(
         _weights=pd.Series(weights, index=universe.assets, name="weight"),
         cash=1.0 - float(weights.sum()),
-        rollover=0.0 if program.require_objective().free_cash else solution.cash,
+        rollover=0.0 if chosen_cash(program) else solution.cash,
         objective=solution.objective,
         status=solution.status,
         solver=solution.solver,
@@ -427,7 +428,12 @@ def _report(
         _report=Report(program, solution, weights),
         _current=_current(universe),
         _cost_bps=_cost_bps(universe, limits),
-        notes=(*seed_notes, *market.notes, *(selection.notes if selection else ())),
+        notes=(
+            *seed_notes,
+            *market.notes,
+            *(selection.notes if selection else ()),
+            *exposure_note(weights, limits.leverage_limit),
+        ),
         path=selection.path if selection else path,
         mip_gap=selection.gap if selection else None,
         mip_bound=selection.bound if selection else None,

@@ -21,7 +21,8 @@ from portcon.floor_columns import FLOOR, floor_column, migrate_min_weight
 SCORE = "score"
 GROUP_COLUMNS = ("bucket", "sector")
 NUMERIC_COLUMNS = ("current_weight", "volatility")
-BOUND_COLUMNS = ("min_weight_if_held", "max_weight", FLOOR)
+SHORT = "max_short_weight"
+BOUND_COLUMNS = ("min_weight_if_held", "max_weight", FLOOR, SHORT)
 DAY_COLUMNS = ("days_held", "days_below_threshold")
 STATE_COLUMNS = (*DAY_COLUMNS, "trending_confidence", "fixed_weight", "cost_bps")
 KNOWN_COLUMNS = (SCORE, *GROUP_COLUMNS, *NUMERIC_COLUMNS, *BOUND_COLUMNS, *STATE_COLUMNS)
@@ -53,6 +54,10 @@ class Universe:
     floor_weight
         Hard floors (the ``floor_weight`` column): the asset is always held with at least
         this weight; NaN where none. None without the column.
+    max_short_weight
+        Largest short per asset as a positive fraction (the ``max_short_weight`` column: the
+        weight may go down to minus it; 0 forbids a short); NaN where the Limits decide
+        (``allow_short``, ``max_short_position``). None without the column.
     days_held, days_below_threshold
         Whole days since each position was opened, and consecutive days its score has been
         below ``min_score_threshold`` (0 for assets not held); None without the column.
@@ -78,6 +83,7 @@ class Universe:
     fixed_weight: np.ndarray | None = None
     cost_bps: np.ndarray | None = None
     floor_weight: np.ndarray | None = None
+    max_short_weight: np.ndarray | None = None
 
     @property
     def held(self) -> np.ndarray:
@@ -117,7 +123,7 @@ class Universe:
             _check_current_weights(current, assets)
         if volatility is not None:
             _check_volatility(volatility, assets)
-        lower, upper, floor = _bounds(frame, assets)
+        lower, upper, floor, short = _bounds(frame, assets)
         state = _state_columns(frame, assets, current)
         floor = floor_column(floor, assets, upper, state["fixed_weight"])
         return cls(
@@ -130,6 +136,7 @@ class Universe:
             min_weight=lower,
             max_weight=upper,
             floor_weight=floor,
+            max_short_weight=short,
             **state,
         )
 
@@ -275,7 +282,8 @@ def _group_column(frame: pd.DataFrame, column: str, assets: pd.Index) -> np.ndar
 
 
 def _bounds(frame: pd.DataFrame, assets: pd.Index) -> tuple[np.ndarray | None, ...]:
-    """min_weight_if_held / max_weight / floor_weight: blank is no bound; in [0, 1], min ≤ max."""
+    """min_weight_if_held / max_weight / floor_weight / max_short_weight: blank is no bound; in
+    [0, 1], min ≤ max."""
     found: dict[str, np.ndarray | None] = {}
     for column in BOUND_COLUMNS:
         if column not in frame.columns:
@@ -294,7 +302,7 @@ def _bounds(frame: pd.DataFrame, assets: pd.Index) -> tuple[np.ndarray | None, .
         crossed = assets[lower > upper]
         if len(crossed):
             raise InputError(f"min_weight_if_held above max_weight for {listing(crossed)}")
-    return lower, upper, found[FLOOR]
+    return lower, upper, found[FLOOR], found[SHORT]
 
 
 def _check_current_weights(current: np.ndarray, assets: pd.Index) -> None:
@@ -302,7 +310,8 @@ def _check_current_weights(current: np.ndarray, assets: pd.Index) -> None:
     if len(negative):
         raise InputError(
             f"column 'current_weight': negative weight for asset(s) {listing(negative)}; "
-            "portcon builds long-only portfolios"
+            "a current book with short positions is not supported yet (long-short targets are "
+            "built from a long-only or empty current book)"
         )
     total = float(current.sum())
     if total > 1 + WEIGHT_SUM_TOLERANCE:

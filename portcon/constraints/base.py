@@ -14,13 +14,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeAlias
 
 import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
 from portcon.constraints.keys import LimitKey
+
+if TYPE_CHECKING:
+    from portcon.constraints.exposure import GrossExposureBlock
 
 AT_CURRENT = 1e-7  # a weight this close to its current one is "not traded" (solver accuracy)
 RISK_EXPOSURES = "risk.exposures"
@@ -399,4 +402,4 @@ class TurnoverBlock(PortfolioRow):
         return (self.rule, "turnover", self.parameter, self.current.shape)
 
 
-Block = RowBlock | VolatilityBlock | TurnoverBlock
+Block: TypeAlias = "RowBlock | VolatilityBlock | TurnoverBlock | GrossExposureBlock"

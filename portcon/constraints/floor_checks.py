@@ -14,6 +14,7 @@ import numpy as np
 
 from portcon._text import did_you_mean, listing, percent
 from portcon.constraints.base import Rule
+from portcon.constraints.exposure_checks import shorts_possible
 from portcon.constraints.floors import (
     AssetFloor,
     ColumnFloor,
@@ -75,7 +76,7 @@ def check_floored(
                 f"{percent(cap)}; lower the floor or raise the cap"
             )
     total = sum(floor for floor, _ in floored.values())
-    if total > limits.target_allocation + SUM_TOLERANCE:
+    if total > _most_invested(universe, limits):
         largest = sorted(floored.items(), key=lambda item: -item[1][0])[:3]
         named = listing(f"{universe.assets[p]} {percent(f)} ({s})" for p, (f, s) in largest)
         raise LimitsError(
@@ -158,7 +159,7 @@ def _group_floors(universe: Universe, limits: Limits, members: np.ndarray) -> li
                 f"the thresholds or excluded); lower the floor to 0 there in {named}"
             )
         total = sum(wanted.values())
-        if total > limits.target_allocation + SUM_TOLERANCE:
+        if total > _most_invested(universe, limits):
             raise LimitsError(
                 f"{kind} floors ({every}, {named}) sum to {percent(total)} over the "
                 f"{len(present)} {kind}s, above target_allocation "
@@ -175,6 +176,13 @@ def _group_floors(universe: Universe, limits: Limits, members: np.ndarray) -> li
             )
         )
     return rules
+
+
+def _most_invested(universe: Universe, limits: Limits) -> float:
+    """What floors may sum to: target_allocation, or no bound when shorts can fund them."""
+    if shorts_possible(universe, limits):
+        return np.inf
+    return limits.target_allocation + SUM_TOLERANCE
 
 
 def _relation_row(universe: Universe, members: np.ndarray, relation: Relation) -> np.ndarray:

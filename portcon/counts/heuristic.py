@@ -102,7 +102,8 @@ def heuristic(
         else -counts.priority.astype(float)  # held names that qualify go first
     )
     first -= 2.0 * required_members(program)  # a hard floor or pin above 0 must be held
-    order = np.lexsort((-program.universe.score[program.members], -relaxation.weights, first))
+    size = np.abs(relaxation.weights)  # a short is held as much as a long of its size
+    order = np.lexsort((-program.universe.score[program.members], -size, first))
     held, best = _first_support(program, counts, order, deadline)
     if best is None:
         _raise_unless_proven(program, counts)
@@ -111,7 +112,7 @@ def heuristic(
     while improved and not deadline.passed():
         improved = False
         outside = [i for i in order if not held[i]][:HEURISTIC_CANDIDATES]
-        inside = sorted(np.flatnonzero(held), key=lambda i: relaxation.weights[i])
+        inside = sorted(np.flatnonzero(held), key=lambda i: size[i])
         for drop in inside:
             for add in outside:
                 if deadline.passed():

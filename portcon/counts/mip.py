@@ -277,7 +277,10 @@ def count_constraints(
     Each override (``override``) lets its bucket hold one name past its position count.
     """
     limits = counts.limits
-    rules = [weights <= cp.multiply(counts.upper, held), weights >= cp.multiply(counts.lower, held)]
+    lower = cp.multiply(counts.lower, held)
+    if counts.short is not None:  # a held member may be short down to −s (lower is 0 then)
+        lower = lower - cp.multiply(counts.short, held)
+    rules = [weights <= cp.multiply(counts.upper, held), weights >= lower]
     if limits.max_total_positions is not None:
         rules.append(cp.sum(held) <= limits.max_total_positions)
     if limits.max_new_positions is not None and counts.new.any():

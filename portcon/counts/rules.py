@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from portcon.constraints.base import RowBlock, Sense
+from portcon.counts.shorts import long_bounds, short_bounds
 from portcon.errors import LimitsError
 from portcon.limits import Limits
 from portcon.optimizer.program import Program
@@ -60,6 +61,9 @@ class Counts:
     pairs
         Member pairs that may not both be held (correlation above the limit), with their
         correlation.
+    short
+        The most each member may be short, the big-M of a held short (None: a long-only
+        book; see :mod:`portcon.counts.shorts`).
     overridable
         Members scoring at or above bucket_override_threshold (None when it is off). A bucket
         may hold up to max_bucket_overrides names (over all buckets) past its position count
@@ -81,6 +85,7 @@ class Counts:
     scores: np.ndarray | None = None
     priority: np.ndarray | None = None
     keep: int = 0
+    short: np.ndarray | None = None
 
     @property
     def overrides_possible(self) -> bool:
@@ -102,6 +107,7 @@ def derive_counts(program: Program, correlation: np.ndarray | None) -> Counts:
     """
     limits, universe, members = program.limits, program.universe, program.members
     size = len(members)
+    short = short_bounds(program)
     lower = np.full(size, limits.min_position_size or 0.0)
     if universe.min_weight is not None:
         lower = np.maximum(lower, np.nan_to_num(universe.min_weight[members]))
@@ -165,7 +171,8 @@ def derive_counts(program: Program, correlation: np.ndarray | None) -> Counts:
         overridable=overridable,
         scores=universe.score[members],
         lower=lower,
-        upper=_upper_bounds(program),
+        upper=_upper_bounds(program) if short is None else long_bounds(program),
+        short=short,
         new=~existing,
         existing=existing,
         buckets=buckets,
@@ -220,7 +227,7 @@ def _upper_bounds(program: Program) -> np.ndarray:
 
 def violated(weights: np.ndarray, counts: Counts) -> list[str]:
     """The count rules ``weights`` (over members) break; empty when all hold."""
-    limits, held = counts.limits, weights > 1e-10
+    limits, held = counts.limits, np.abs(weights) > 1e-10  # a short is a position too
     found = []
     if limits.max_total_positions is not None and held.sum() > limits.max_total_positions:
         found.append("max_total_positions")

@@ -18,7 +18,8 @@ class SupportRule(Rule):
     """The support chosen for the count rules, as constraint rows.
 
     Members not held: w_i ≤ 0, named by the count rule that excluded them; their shadow price
-    is what one more unit of them would save. Members held with a floor: w_i ≥ ℓ_i.
+    is what one more unit of them would save. Those that may go short (``shortable``) also get
+    w_i ≥ 0, priced as one more unit of short. Members held with a floor: w_i ≥ ℓ_i.
     """
 
     size: int
@@ -26,11 +27,22 @@ class SupportRule(Rule):
     floors: dict[str, list[int]]
     lower: np.ndarray
     assets: tuple[str, ...]
+    shortable: np.ndarray | None = None
+
+    def _excluded_shorts(self) -> dict[str, list[int]]:
+        if self.shortable is None:
+            return {}
+        chosen = {
+            rule: [m for m in found if self.shortable[m]] for rule, found in self.excluded.items()
+        }
+        return {rule: found for rule, found in chosen.items() if found}
 
     def parameters(self) -> dict[str, float | np.ndarray]:
         values: dict[str, float | np.ndarray] = {}
         for rule, members in self.excluded.items():
             values[f"support.excluded:{rule}"] = np.zeros(len(members))
+        for rule, members in self._excluded_shorts().items():
+            values[f"support.excluded_short:{rule}"] = np.zeros(len(members))
         for rule, members in self.floors.items():
             values[f"support.floor:{rule}"] = self.lower[members]
         return values
@@ -39,6 +51,7 @@ class SupportRule(Rule):
         blocks = []
         for prefix, groups, sense in (
             ("support.excluded", self.excluded, Sense.LE),
+            ("support.excluded_short", self._excluded_shorts(), Sense.GE),
             ("support.floor", self.floors, Sense.GE),
         ):
             for rule, members in groups.items():
@@ -83,6 +96,7 @@ def with_support(
         floors=floors,
         lower=counts_lower[0],
         assets=program.assets,
+        shortable=None if counts.short is None else counts.short > 0,
     )
     sentences = {program.assets[m]: sentence for m, (_, sentence) in reasons.items()}
     notes = dict(program.count_notes)

@@ -14,6 +14,8 @@ GROUP_SIZING = "Sizing"
 GROUP_ALLOCATION = "Allocation and positions"
 GROUP_GROUPS = "Buckets and sectors"
 GROUP_FLOORS = "Floors and group relations (hard)"
+GROUP_EXPOSURE = "Long-short and leverage"
+GROUP_REGULARISATION = "Regularisation"
 GROUP_RESIDUAL = "Residual (what raw sizes leave)"
 GROUP_RISK = "Risk and return"
 GROUP_COUNTS = "Position counts (mixed-integer)"
@@ -24,8 +26,10 @@ GROUP_ORDER = (
     GROUP_ALLOCATION,
     GROUP_GROUPS,
     GROUP_FLOORS,
+    GROUP_EXPOSURE,
     GROUP_RESIDUAL,
     GROUP_RISK,
+    GROUP_REGULARISATION,
     GROUP_COUNTS,
     GROUP_REBALANCE,
     GROUP_DIVERSIFICATION,

@@ -29,6 +29,7 @@ from portcon.limits.enums import (
     SizingMode,
     sizing_mode_help,
 )
+from portcon.limits.exposure_fields import ExposureFields
 from portcon.limits.fields import (
     COUNT_MAX,
     GROUP_ALLOCATION,
@@ -43,11 +44,12 @@ from portcon.limits.fields import (
 )
 from portcon.limits.floor_fields import FloorFields
 from portcon.limits.rebalance_fields import RebalanceFields
+from portcon.limits.regularisation_fields import RegularisationFields
 from portcon.limits.seed_checks import apply_diversification_mode
 from portcon.limits.seed_fields import SeedFields
 
 
-class Limits(SeedFields, RebalanceFields, FloorFields):
+class Limits(SeedFields, RebalanceFields, FloorFields, ExposureFields, RegularisationFields):
     """The limits and sizing choices of one portfolio construction.
 
     Every field is optional; ``None`` switches a limit off. Build one directly
@@ -100,9 +102,10 @@ class Limits(SeedFields, RebalanceFields, FloorFields):
     target_allocation: float = _field(
         0.95,
         GROUP_ALLOCATION,
-        "Fraction of the portfolio to invest, in (0, 1]. What the limits cannot absorb rolls "
+        "Fraction of the portfolio to invest, in (0, 1]: the net exposure Σw (long − short), "
+        "in [-1, 1] with allow_short (0 = market neutral). What the limits cannot absorb rolls "
         "to cash, with its reason.",
-        gt=0,
+        ge=-1,
         le=1,
     )
     allow_cash_rollover: bool = _field(

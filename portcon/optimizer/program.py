@@ -14,6 +14,11 @@ import numpy as np
 
 from portcon._text import listing
 from portcon.constraints.base import RISK_EXPOSURES, RISK_SPECIFIC, Block, Rule
+from portcon.constraints.exposure_checks import (
+    budget_and_short_rules,
+    check_short_mode,
+    gross_exposure,
+)
 from portcon.constraints.floor_checks import (
     check_floored,
     check_semicontinuous,
@@ -22,10 +27,9 @@ from portcon.constraints.floor_checks import (
 )
 from portcon.constraints.groups import GroupCap
 from portcon.constraints.keys import GROUP_FIELDS, LimitKey, group_caps
-from portcon.constraints.portfolio import MinExpectedReturn, TargetAllocation, VolatilityCap
+from portcon.constraints.portfolio import MinExpectedReturn, VolatilityCap
 from portcon.constraints.positions import (
     AssetMaximum,
-    LongOnly,
     ResidualMultiple,
     ResidualPerAsset,
     SinglePositionCap,
@@ -39,6 +43,7 @@ from portcon.rebalance.rules import held_rules
 from portcon.sizing.costs import WithTradingCosts
 from portcon.sizing.modes import Candidates, Sizing
 from portcon.sizing.objectives import SizingObjective, TieredTopSlice
+from portcon.sizing.regularisation import with_regularisation
 from portcon.universe import Universe
 
 # Raw sizes below this fraction of the largest are not held: such a position would be under
@@ -165,6 +170,7 @@ def compile_program(
             )
         members = members[~negligible]
         raw = _raw_sizes(universe, limits, sizing, market, members)
+    check_short_mode(universe, limits, members)
     if len(members):  # a pinned weight is held whatever its share: any positive share will do
         raw = np.where(raw > 0, raw, max(float(raw.max()), 1.0))
     selected = market.subset(members)
@@ -178,7 +184,9 @@ def compile_program(
     if cap is not None and len(members):
         rules.append(cap)
     if objective is not None:
-        objective = with_costs(sizing.refine(objective, rules, selected), universe, limits, members)
+        refined = sizing.refine(objective, rules, selected)
+        regularised = with_regularisation(refined, universe, limits, members)
+        objective = with_costs(regularised, universe, limits, members)
     member_assets = {str(universe.assets[int(p)]) for p in members}
     notes = {asset: note for asset, note in found.notes.items() if asset in member_assets}
     for position, (_, _, sentence) in found.pinned.items():
@@ -283,12 +291,7 @@ def _rules(
 ) -> list[Rule]:
     assets = tuple(str(a) for a in universe.assets[members])
     size = len(assets)
-    rules: list[Rule] = [
-        TargetAllocation(
-            size=size, target=limits.target_allocation, rollover=limits.allow_cash_rollover
-        )
-    ]
-    rules.append(LongOnly.over(assets))
+    rules = budget_and_short_rules(universe, limits, members, assets)
     rules.extend(_caps(universe, limits, members, assets))
     for fields in GROUP_FIELDS:
         labels = universe.groups(fields.kind)
@@ -314,6 +317,7 @@ def _rules(
         )
     if limits.max_portfolio_volatility is not None:
         rules.append(VolatilityCap(*market.require_risk(), limits.max_portfolio_volatility))
+    rules.extend(gross_exposure(limits, size))
     return rules
 
 

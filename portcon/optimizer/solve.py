@@ -18,6 +18,7 @@ from portcon.optimizer.model import Model, checkout
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
+from portcon.optimizer.zero_kinks import snap_to_zero
 from portcon.sizing.costs import WithTradingCosts
 
 ZERO_WEIGHT = 1e-10
@@ -174,7 +175,7 @@ def _solution(
         for name, parameter in model.context.parameters.items()
     }
     raw = np.asarray(model.context.weights.value, dtype=float)
-    weights = tidy(snap_to_current(program, raw), blocks, bounds)
+    weights = tidy(snap_to_zero(program, snap_to_current(program, raw)), blocks, bounds)
     cash = max(0.0, float(program.limits.target_allocation - weights.sum()))
     stats = problem.solver_stats
     return Solution(
@@ -237,6 +238,7 @@ def tidy(weights: np.ndarray, blocks: list[Block], bounds: dict[str, np.ndarray]
         for row in range(block.rows):
             members = block.row_members(row)
             total = float(weights[members].sum())
-            if bound[row] < total <= bound[row] + LARGEST_REPAIR and total > 0:
+            # a proportional shrink repairs a positive bound only (a long-short row's may be ≤ 0)
+            if bound[row] < total <= bound[row] + LARGEST_REPAIR and bound[row] > 0:
                 weights[members] *= bound[row] / total
     return weights

@@ -8,7 +8,7 @@ import pandas as pd
 from portcon.constraints.base import AT_CURRENT
 
 HOLD = AT_CURRENT  # a change smaller than this is no trade
-ACTION_ORDER = {"close": 0, "decrease": 1, "hold": 4, "increase": 2, "open": 3}
+ACTION_ORDER = {"close": 0, "reverse": 0, "decrease": 1, "hold": 4, "increase": 2, "open": 3}
 """Trading priority: selling first frees the cash that buying needs."""
 
 
@@ -18,11 +18,12 @@ def trade_table(
     """One row per asset held now or in the target.
 
     Columns: ``current``, ``target``, ``change``, ``action`` (``open``, ``close``,
-    ``increase``, ``decrease``, ``hold``), ``priority`` (1 trades first: closes, decreases,
+    ``increase``, ``decrease`` (in size, long or short), ``reverse`` (long to short or back),
+    ``hold``), ``priority`` (1 trades first: closes, decreases,
     increases, opens; larger trades first within each), ``reason`` (the asset's explanation:
     the rule that set its target), ``cost`` (|change| × cost in basis points, 0 without costs).
     """
-    involved = (current > 0) | (target > 0)
+    involved = (current != 0) | (target != 0)  # a short is involved as a long is
     frame = pd.DataFrame(
         {"current": current[involved], "target": target[involved]}, index=target.index[involved]
     )
@@ -48,11 +49,13 @@ def trade_table(
 def _action(current: float, target: float, change: float) -> str:
     if change == 0:
         return "hold"
-    if current <= 0:
+    if current == 0:
         return "open"
-    if target <= 0:
+    if target == 0:
         return "close"
-    return "increase" if change > 0 else "decrease"
+    if (current > 0) != (target > 0):
+        return "reverse"
+    return "increase" if abs(target) > abs(current) else "decrease"
 
 
 def one_way_turnover(trades: pd.DataFrame) -> float:

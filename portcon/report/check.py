@@ -13,6 +13,7 @@ import numpy as np
 
 from portcon.limits import Limits
 from portcon.market import MarketData
+from portcon.report.check_exposure import exposure_violations
 from portcon.report.check_floors import floor_violations
 from portcon.report.check_held import held_violations
 from portcon.report.check_sizing import sizing_violations
@@ -54,12 +55,12 @@ def violations(
     suspects = (-w > tolerance) | (w > (np.inf if cap is None else cap + tolerance))
     for position in np.flatnonzero(suspects):  # the rest pass both tests: no words to build
         name, weight = str(universe.assets[int(position)]), w[position]
-        over(-weight, 0.0, f"long_only {name}")
         if cap is not None:
             over(weight, cap, f"max_single_position {name}")
     over(float(w.sum()), limits.target_allocation, "target_allocation")
     found.extend(held_violations(w, universe, limits, tolerance))
     found.extend(floor_violations(w, universe, limits, tolerance))
+    found.extend(exposure_violations(w, universe, limits, tolerance))
     if universe.sector is not None:
         for group in set(universe.sector):
             cap = limits.sector_caps.get(group, limits.max_sector_allocation)
@@ -120,7 +121,7 @@ def _count_violations(
     correlation: np.ndarray | None,
 ) -> list[str]:
     found = []
-    held = w > HELD
+    held = np.abs(w) > HELD  # a short is a position too
     existing = (
         np.zeros(universe.size, dtype=bool)
         if universe.current_weight is None
@@ -171,7 +172,7 @@ def _bucket_violations(
     buckets = universe.bucket
     if buckets is None:
         return []
-    held = w > HELD
+    held = np.abs(w) > HELD
     existing = (
         np.zeros(universe.size, dtype=bool)
         if universe.current_weight is None

@@ -21,6 +21,7 @@ from portcon.constraints.keys import LimitKey
 from portcon.errors import LimitsError
 from portcon.limits import Limits
 from portcon.optimizer.program import Program, compile_program
+from portcon.report.diagnose_exposure import LOWERED_EXPOSURE, exposure_words
 from portcon.report.diagnose_floors import (
     SPECIAL,
     column_sentence,
@@ -29,7 +30,8 @@ from portcon.report.diagnose_floors import (
     relation_repair,
 )
 
-LOWERED = ("target_allocation", "min_expected_return")  # fields whose decrease loosens them
+# fields whose decrease loosens them
+LOWERED = ("target_allocation", "min_expected_return", *LOWERED_EXPOSURE)
 NOT_RELAXABLE = ("long_only",)
 MARGIN = 1e-6
 DIGITS = 6
@@ -101,10 +103,8 @@ def _relax(program: Program, free: list[LimitKey]) -> dict[LimitKey, float] | No
     n = len(program.members)
     weights, cash = cp.Variable(n), cp.Variable(nonneg=True)
     slack = {key: cp.Variable(nonneg=True) for key in free}
-    constraints = [weights >= 0]
+    constraints = []  # long_only rows stay as they are: they have no relaxable field
     for block in program.blocks:
-        if block.rule in NOT_RELAXABLE:
-            continue
         bound = block.bound_values(values)
         shift = 0
         for key, derivative in block.bound_derivatives.items():
@@ -169,6 +169,7 @@ def _obvious(program: Program) -> list[str]:
             f"{n} eligible asset{'s' if n != 1 else ''} × {percent(cap)} max_single_position = "
             f"{percent(n * cap)} < target_allocation {percent(limits.target_allocation)}"
         )
+    words.extend(exposure_words(program))
     mu = program.market.expected_returns
     if limits.min_expected_return is not None and mu is not None and len(mu):
         best = float(np.max(mu))

@@ -17,10 +17,13 @@ import pandas as pd
 
 from portcon._text import limit_unit, percent
 from portcon.constraints.base import Sense, TurnoverBlock, slack
+from portcon.constraints.exposure import GrossExposureBlock
 from portcon.constraints.keys import LimitKey, group_kind
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
+from portcon.report.exposure_reasons import SHORT, chosen_cash, short_reason
 from portcon.sizing.costs import AT_CURRENT, WithTradingCosts
+from portcon.sizing.regularisation import WithRegularisation
 
 BINDING_TOLERANCE = 1e-7
 GROUP_FLOOR_KINDS = {
@@ -87,7 +90,8 @@ def attribution(program: Program, solution: Solution) -> pd.DataFrame:
     lower, upper = program.require_objective().subgradient(solution.weights)
     sizing = np.clip(-paid, lower, upper)
     for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
-        if isinstance(block, TurnoverBlock):  # at a kink the row takes what closes the identity
+        # at a kink (turnover, gross exposure) the row takes what closes the identity
+        if isinstance(block, TurnoverBlock | GrossExposureBlock):
             width = block.kink(solution.weights, prices)
             part = np.clip(-paid - sizing, -width, width)
             columns[block.rule] = columns[block.rule] + part
@@ -179,6 +183,9 @@ def _reason(
     caps = [row.rule for row in own if not row.floor and not row.pinned]
     floors = [row.rule for row in own if row.floor]
     shared = "; ".join(_shared_limit(row) for row in limits if row.subject != asset)
+    if weight < -SHORT:
+        head = short_reason(asset, weight, limits, program.sizing.phrase)
+        return f"{head}; {shared}" if shared else head
     if weight <= 0:
         if asset in program.count_reasons:
             price = max((row.price for row in own), default=0.0)
@@ -224,6 +231,8 @@ def _sizing_sentence(program: Program, position: int, weight: float) -> str:
                 "would cost more than it adds)"
             )
         objective = objective.inner
+    if isinstance(objective, WithRegularisation):
+        objective = objective.inner
     return program.sizing.sentence(program, objective, position, weight)
 
 
@@ -241,10 +250,14 @@ def cash_reason(program: Program, solution: Solution, table: pd.DataFrame) -> st
         return ""
     objective = program.require_objective()
     invested = target - solution.cash
-    if objective.free_cash:
+    if chosen_cash(program):
+        choice = objective.cash_choice or (
+            f"min_net_exposure {percent(program.limits.min_net_exposure or 0.0)} lets it choose "
+            "the net exposure up to target_allocation"
+        )
         return (
             f"{percent(solution.cash)} of target_allocation {percent(target)} chosen by the "
-            f"objective as cash: {objective.cash_choice}"
+            f"objective as cash: {choice}"
         )
     skipped = ("target_allocation", *STRUCTURAL_RULES)
     binding = table[table["binding"] & ~table["rule"].isin(skipped)]
