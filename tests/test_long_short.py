@@ -376,3 +376,24 @@ def test_trades_of_a_long_short_target_from_a_long_book() -> None:
     assert trades.loc["A0", "action"] == "reverse"
     assert trades.loc["A1", "action"] == "open"
     assert portfolio.turnover == pytest.approx(np.abs(weights - current).sum() / 2, abs=1e-12)
+
+
+def test_weight_derivatives_through_a_binding_leverage_row() -> None:
+    """Where the gross row binds and holds no asset at 0 it is linear in the weights (its
+    gradient is sign(w)): d w / d leverage_limit equals central differences. Where its kink
+    holds an asset at 0 no derivative is claimed."""
+    limits = {**LONG_SHORT, "risk_aversion": 2.5, "leverage_limit": 1.5}
+    portfolio = _construct(limits)
+    weights = _weights(portfolio)
+    assert np.abs(weights).sum() == pytest.approx(1.5, abs=EXPOSURE)
+    assert np.abs(weights).min() > 0.01  # no asset at the kink
+    derived = portfolio.weight_sensitivity().weights["leverage_limit"].reindex(ASSETS).to_numpy()
+    step = 1e-4
+    up = _weights(_construct({**limits, "leverage_limit": 1.5 + step}))
+    down = _weights(_construct({**limits, "leverage_limit": 1.5 - step}))
+    np.testing.assert_allclose(derived, (up - down) / (2 * step), atol=2e-5)
+    assert np.abs(derived).max() > 0.1
+    kinked_limits = {**limits, "risk_aversion": 2.0, "leverage_limit": 1.6}
+    kinked = _construct({**kinked_limits, "max_short_position": 0.15}).weight_sensitivity()
+    assert kinked.note.startswith("a kink of leverage_limit")
+    assert kinked.weights["leverage_limit"].isna().all()

@@ -123,10 +123,11 @@ def local_response(program: Program, solution: Solution) -> tuple[str, dict[Limi
     note = _unsupported(objective) or (
         "" if hessian is not None else "the sizing objective is not twice differentiable"
     )
+    note = note or _kink_note(solution)
     underived = depends - set(moved)
     if underived and not note:
         note = f"not derived: how the objective moves with {', '.join(map(str, underived))}"
-    if hessian is None or note.startswith(("max_sharpe", "the sizing")):
+    if hessian is None or note.startswith(("max_sharpe", "the sizing", "a kink")):
         return note, {key: _unknown(len(weights)) for key in keys | depends}
     active = _active(solution)
     for k, r in active.general:
@@ -139,6 +140,17 @@ def local_response(program: Program, solution: Solution) -> tuple[str, dict[Limi
         responses[key] = _response(program, solution, active, key, direction)
     responses.update({key: _unknown(len(weights)) for key in underived})
     return note, responses
+
+
+def _kink_note(solution: Solution) -> str:
+    """Why no derivative is given when a nonsmooth row (gross exposure, turnover) holds an
+    asset at its kink: it stays there until its stationarity leaves the kink's band, an event
+    the active-set system does not see."""
+    for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
+        kink = getattr(block, "kink", None)
+        if kink is not None and np.any(kink(solution.weights, prices) > 0):
+            return f"a kink of {block.rule} holds some weights in place (nonsmooth): not derived"
+    return ""
 
 
 def _unknown(size: int) -> KeyResponse:
