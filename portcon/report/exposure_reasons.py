@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from portcon.optimizer.program import Program
 
 SHORT = 1e-10  # a weight below −SHORT is a short position (the solver's zero is 1e-10)
+FUNDED = " (short proceeds fund the longs beyond the capital)"
 
 
 class _Row(Protocol):
@@ -65,7 +66,7 @@ def exposure_note(weights: np.ndarray, leverage_limit: float | None) -> tuple[st
     return (
         f"long-short book: long {percent(long)}, short {percent(short)}; gross "
         f"{percent(long + short)}{cap}, net {percent(net)}; cash = 1 - net = "
-        f"{percent(cash)} (short proceeds fund longs beyond the capital)",
+        f"{percent(cash)}{FUNDED if long > 1.0 + SHORT else ''}",
     )
 
 
