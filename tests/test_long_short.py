@@ -397,3 +397,17 @@ def test_weight_derivatives_through_a_binding_leverage_row() -> None:
     kinked = _construct({**kinked_limits, "max_short_position": 0.15}).weight_sensitivity()
     assert kinked.note.startswith("a kink of leverage_limit")
     assert kinked.weights["leverage_limit"].isna().all()
+
+
+def test_a_net_range_out_of_reach_is_repaired_by_min_net_exposure() -> None:
+    """Eight caps of 10% invest at most 80%: a net floor of 90% cannot be met; lowering
+    min_net_exposure to 80% (or raising the cap to 11.25%) repairs it."""
+    limits = {**LONG_SHORT, "min_net_exposure": 0.9, "max_single_position": 0.1}
+    with pytest.raises(InfeasibleError) as caught:
+        _construct(limits)
+    repairs = {field: value for repair in caught.value.repairs for field, value in repair.items()}
+    assert repairs["min_net_exposure"] == pytest.approx(0.8, abs=1e-5)
+    assert repairs["max_single_position"] == pytest.approx(0.9 / N, abs=1e-5)
+    for field in ("min_net_exposure", "max_single_position"):
+        portfolio = _construct({**limits, field: repairs[field]})
+        assert _weights(portfolio).sum() >= min(0.8, repairs["min_net_exposure"]) - EXPOSURE
