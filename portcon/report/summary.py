@@ -154,7 +154,8 @@ class DecisionSummary:
         if self.note:
             rows.append(("note", self.note))
         shown = ""
-        for name, text in rows:
+        for name, raw in rows:
+            text = _printable(raw)
             head = "  - " if name == "" else f"  {'' if name == shown else name:<11}"
             shown = name or shown
             wrapped = textwrap.wrap(text, WIDTH - len(head)) or [""]
@@ -370,6 +371,14 @@ def _counts(portfolio: Portfolio, table: pd.DataFrame) -> list[str]:
     if left_out and portfolio.path != "convex":
         sentences.append(f"prices and costs hold for the chosen support ({portfolio.path} path)")
     return sentences
+
+
+def _printable(text: str) -> str:
+    """Labels are any text: control characters (newlines, escape codes) are shown escaped, so
+    a printed summary never drives the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _names(moves: tuple[tuple[str, float], ...]) -> str:
