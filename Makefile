@@ -24,8 +24,8 @@ replay-demo: $(STAMP)
 	$(BIN)/portcon replay examples/history.csv --returns examples/history_returns.csv --max-single-position 0.08 --min-score-new-position 0.65 --grace-period-days 21 -o examples/output/replay/cli
 
 test: $(STAMP)
-	$(BIN)/ruff check portcon tests examples benchmarks
-	$(BIN)/ruff format --check portcon tests examples benchmarks
+	$(BIN)/ruff check portcon tests examples benchmarks docs
+	$(BIN)/ruff format --check portcon tests examples benchmarks docs
 	$(BIN)/mypy portcon
 	$(BIN)/python -m pytest -q
 	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
@@ -51,11 +51,11 @@ dist: $(STAMP)
 	cd build && release-venv/bin/portcon construct ../examples/scores.csv -q -o release-sdist-targets.csv && echo "sdist ok"
 
 lint: $(STAMP)
-	$(BIN)/ruff check portcon tests examples benchmarks
+	$(BIN)/ruff check portcon tests examples benchmarks docs
 
 format: $(STAMP)
-	$(BIN)/ruff format portcon tests examples benchmarks
-	$(BIN)/ruff check --fix portcon tests examples benchmarks
+	$(BIN)/ruff format portcon tests examples benchmarks docs
+	$(BIN)/ruff check --fix portcon tests examples benchmarks docs
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"

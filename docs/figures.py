@@ -12,11 +12,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-import portcon  # noqa: E402
+import portcon
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -89,8 +89,9 @@ def cap_price(path: Path) -> None:
     base = portcon.Limits.from_toml(EXAMPLES / "limits.toml")
     caps = np.linspace(0.03, 0.06, 13)
     objectives = [
-        portcon.construct(scores, base.model_copy(update={"max_single_position": float(cap)}))
-        .objective
+        portcon.construct(
+            scores, base.model_copy(update={"max_single_position": float(cap)})
+        ).objective
         for cap in caps
     ]
     at_four = portcon.construct(scores, base)

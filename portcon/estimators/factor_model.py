@@ -137,7 +137,7 @@ class FactorModel:
 
     @classmethod
     def from_estimator(cls, estimator: Any, assets: pd.Index) -> FactorModel:
-        """From a fitted estimator: its factor attributes if it has them, else its ``covariance_``."""
+        """From a fitted estimator: its factor attributes if it has them, else ``covariance_``."""
         if hasattr(estimator, "loadings_"):
             factors = [f"f{k + 1}" for k in range(estimator.loadings_.shape[1])]
             return cls(
