@@ -39,6 +39,7 @@ if _typing.TYPE_CHECKING:
     from portcon.portfolio import Portfolio
     from portcon.rebalance.replay import replay
     from portcon.rebalance.replay_result import ReplayResult
+    from portcon.report.attribution_result import Attribution
     from portcon.report.buckets import (
         DiversificationReport,
         bucket_statistics,
@@ -47,11 +48,14 @@ if _typing.TYPE_CHECKING:
         sizing_analytics,
     )
     from portcon.report.metrics import Metrics
+    from portcon.report.summary import DecisionSummary
     from portcon.scenarios import Scenario, ScenarioReport, sweep, whatif
     from portcon.sectors import classify_sectors
 
 _WHERE = {
     "PRESETS": "portcon.limits.presets",
+    "Attribution": "portcon.report.attribution_result",
+    "DecisionSummary": "portcon.report.summary",
     "CovarianceEstimator": "portcon.limits",
     "DiversificationMode": "portcon.limits",
     "DiversificationReport": "portcon.report.buckets",
@@ -91,7 +95,9 @@ _WHERE = {
 
 __all__ = [
     "PRESETS",
+    "Attribution",
     "CovarianceEstimator",
+    "DecisionSummary",
     "DiversificationMode",
     "DiversificationReport",
     "ExpectedReturnEstimator",
