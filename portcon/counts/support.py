@@ -173,9 +173,10 @@ def exclusion_reasons(
                 else "max_positions_per_bucket"
             )
             sentence = f"{bucket} already has {in_bucket} positions ({field})"
-            if limits.allow_bucket_overflow:  # existing names do not count: say how many
+            if limits.allow_bucket_overflow and bucket is not None:  # say what the count is
                 existing = int(np.sum(~counts.new & (counts.buckets == bucket)))
-                allowed = limits.bucket_position_limits.get(bucket, limits.max_positions_per_bucket)
+                named = limits.bucket_position_limits.get(bucket)
+                allowed = limits.max_positions_per_bucket if named is None else named
                 left = f"{bucket_limit}, all taken" if bucket_limit else "none"
                 sentence = (
                     f"{bucket} already has {existing} existing positions, {allowed} allowed "
