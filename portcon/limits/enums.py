@@ -28,6 +28,7 @@ class SizingMode(StrEnum):
     KELLY_EXACT = "kelly_exact"
     RISK_PARITY = "risk_parity"
     MAX_SHARPE = "max_sharpe"
+    MAX_DIVERSIFICATION = "max_diversification"
 
 
 SIZING_MODE_MEANINGS: dict[SizingMode, str] = {
@@ -42,6 +43,7 @@ SIZING_MODE_MEANINGS: dict[SizingMode, str] = {
     SizingMode.KELLY_EXACT: "fractional Kelly on the return history; needs returns",
     SizingMode.RISK_PARITY: "equal or budgeted risk contributions; needs a risk model",
     SizingMode.MAX_SHARPE: "most Sharpe ratio; needs a risk model and expected returns",
+    SizingMode.MAX_DIVERSIFICATION: "most σᵀw/√(wᵀΣw), σ the volatilities; needs a risk model",
 }
 """One line per sizing mode: the help text of ``sizing_mode`` is generated from it."""
 

@@ -15,14 +15,20 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from portcon.constraints.base import Rule
+from portcon.constraints.base import Block, Rule
 from portcon.errors import InputError, LimitsError
 from portcon.limits import Limits, SizingMode
 from portcon.market import MarketData
+from portcon.sizing.diversification import (
+    check_volatilities,
+    diversification_risk_aversion,
+    refuse_counts,
+)
 from portcon.sizing.objectives import SizingObjective
 from portcon.sizing.residual import residual_objective
 from portcon.sizing.risk_objectives import (
     ExactKelly,
+    MaxDiversification,
     MaxSharpe,
     MeanVariance,
     MinimumVariance,
@@ -293,12 +299,43 @@ class MaxSharpeSizing(_RiskBased):
     def refine(
         self, objective: SizingObjective, program_rules: list[Rule], market: MarketData
     ) -> SizingObjective:
-        blocks = [block for rule in program_rules for block in rule.blocks()]
-        bounds: dict[str, np.ndarray] = {}
-        for rule in program_rules:
-            bounds.update({k: np.asarray(v, dtype=float) for k, v in rule.parameters().items()})
+        blocks, bounds = _blocks_and_bounds(program_rules)
         gamma = equivalent_risk_aversion(market, blocks, bounds, self.limits.target_allocation)
         return MaxSharpe(market=market, risk_aversion=gamma)
+
+
+def _blocks_and_bounds(program_rules: list[Rule]) -> tuple[list[Block], dict[str, np.ndarray]]:
+    """The program's blocks and their bound values (what a homogenised ratio program reads)."""
+    blocks = [block for rule in program_rules for block in rule.blocks()]
+    bounds: dict[str, np.ndarray] = {}
+    for rule in program_rules:
+        bounds.update({k: np.asarray(v, dtype=float) for k, v in rule.parameters().items()})
+    return blocks, bounds
+
+
+class MaxDiversificationSizing(_RiskBased):
+    """The most diversified portfolio (most σᵀw / √(wᵀΣw)) within the limits, sized as
+    mean-variance with μ replaced by σ at γ* (see :mod:`portcon.sizing.diversification`)."""
+
+    mode = SizingMode.MAX_DIVERSIFICATION
+    phrase = "maximum diversification ratio"
+
+    def sizes(self, candidates: Candidates) -> np.ndarray:
+        sizes = super().sizes(candidates)
+        check_volatilities(candidates.market, candidates.assets)
+        return sizes
+
+    def objective(self, raw: np.ndarray, candidates: Candidates) -> SizingObjective:
+        return MaxDiversification(market=candidates.market, risk_aversion=1.0)
+
+    def refine(
+        self, objective: SizingObjective, program_rules: list[Rule], market: MarketData
+    ) -> SizingObjective:
+        refuse_counts(self.limits)
+        blocks, bounds = _blocks_and_bounds(program_rules)
+        target = self.limits.target_allocation
+        gamma = diversification_risk_aversion(market, blocks, bounds, target)
+        return MaxDiversification(market=market, risk_aversion=gamma)
 
 
 class KellySizing(_RiskBased):

@@ -13,6 +13,7 @@ import numpy as np
 
 from portcon.constraints.base import ModelContext
 from portcon.constraints.keys import LimitKey
+from portcon.errors import LimitsError
 from portcon.market import MarketData
 from portcon.sizing.objectives import SizingObjective, perspective_squares
 
@@ -104,13 +105,17 @@ class MeanVariance(SizingObjective):
     market: MarketData
     risk_aversion: float
 
+    def gain(self) -> np.ndarray:
+        """The vector g of the linear term −gᵀw: the expected returns μ."""
+        return self.market.require_expected_returns()
+
     def _penalty(self) -> float:
-        largest_return = float(np.max(np.abs(self.market.require_expected_returns())))
+        largest_return = float(np.max(np.abs(self.gain())))
         return 1.0 + 2.0 * (largest_return + self.risk_aversion * _largest_variance(self.market))
 
     def parameters(self) -> dict[str, float | np.ndarray]:
         return {
-            "sizing.mu": self.market.require_expected_returns(),
+            "sizing.mu": self.gain(),
             "sizing.cash_penalty": self._penalty(),
             **_scaled_risk_parameters(self.market, 0.5 * self.risk_aversion),
         }
@@ -121,14 +126,12 @@ class MeanVariance(SizingObjective):
         return -gain + _scaled_risk(ctx) + penalty, []
 
     def value(self, weights: np.ndarray, cash: float) -> float:
-        gain = float(self.market.require_expected_returns() @ weights)
+        gain = float(self.gain() @ weights)
         risk = 0.5 * self.risk_aversion * _variance(self.market, weights)
         return -gain + risk + self._penalty() * cash
 
     def subgradient(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        gradient = -self.market.require_expected_returns() + self.risk_aversion * _covariance_times(
-            self.market, weights
-        )
+        gradient = -self.gain() + self.risk_aversion * _covariance_times(self.market, weights)
         return gradient, gradient
 
     def hessian(self, weights: np.ndarray) -> np.ndarray | None:
@@ -138,7 +141,7 @@ class MeanVariance(SizingObjective):
         self, ctx: ModelContext, held: cp.Variable, anchors: np.ndarray
     ) -> tuple[cp.Expression, list[cp.Constraint]] | None:
         risk, cone = _perspective_risk(self.market, ctx, held, anchors)
-        gain = self.market.require_expected_returns() @ ctx.weights
+        gain = self.gain() @ ctx.weights
         return -gain + 0.5 * self.risk_aversion * risk + self._penalty() * ctx.cash, cone
 
     def limit_derivatives(
@@ -164,6 +167,31 @@ class MaxSharpe(MeanVariance):
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
     ) -> dict[LimitKey, float]:
         return {}
+
+
+@dataclass(frozen=True, eq=False)
+class MaxDiversification(MaxSharpe):
+    """Mean-variance with μ replaced by the volatilities σ, at the γ* whose answer is the
+    maximum-diversification portfolio (most σᵀw / √(wᵀΣw); see
+    :mod:`portcon.sizing.diversification`). Like γ* of max_sharpe, γ* is not a Limits field.
+    """
+
+    meaning: ClassVar[str] = (
+        "−(σᵀw − γ*/2 × variance) at the maximum-diversification risk aversion γ*, σ the "
+        "assets' volatilities: in annual volatility units"
+    )
+
+    def gain(self) -> np.ndarray:
+        """The assets' volatilities σ = √diag Σ (the numerator of the diversification ratio)."""
+        return self.market.volatility()
+
+    def perspective(
+        self, ctx: ModelContext, held: cp.Variable, anchors: np.ndarray
+    ) -> tuple[cp.Expression, list[cp.Constraint]] | None:
+        """Reached only by a count search (a min_weight_if_held column): refused."""
+        from portcon.sizing.diversification import count_message
+
+        raise LimitsError(count_message("a min_weight_if_held column"))
 
 
 @dataclass(frozen=True, eq=False)

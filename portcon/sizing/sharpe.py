@@ -5,6 +5,8 @@ max μᵀw / √(wᵀΣw) is not convex, but with y = κ w it becomes: minimise 
 cap ‖·‖ ≤ σ κ). At its answer w* = y / κ the KKT conditions are those of the mean-variance
 program with γ* = μᵀw* / (w*ᵀΣw*), so portcon sizes (and explains) max_sharpe as mean-variance
 at γ*: same weights, and the explanations of a program with duals in weight space.
+:func:`ratio_risk_aversion` does this for any gain vector g (μ here, the volatilities σ for
+max_diversification).
 """
 
 from __future__ import annotations
@@ -33,10 +35,38 @@ def equivalent_risk_aversion(
     mu = market.expected_returns
     if mu is None or not np.any(mu > 0):
         raise LimitsError("max_sharpe needs an asset with a positive expected return")
-    n = len(mu)
+    return ratio_risk_aversion(
+        market, blocks, bounds, target, gain=mu, mode="max_sharpe", what="expected return"
+    )
+
+
+def ratio_risk_aversion(
+    market: MarketData,
+    blocks: list[Block],
+    bounds: dict[str, np.ndarray],
+    target: float,
+    *,
+    gain: np.ndarray,
+    mode: str,
+    what: str,
+) -> float:
+    """γ* = gᵀw*/(w*ᵀΣw*) of the portfolio maximising gᵀw / √(wᵀΣw) under ``blocks``.
+
+    Solved homogenised (y = κw): minimise yᵀΣy subject to gᵀy = 1, Σy = κ · target and
+    every block homogenised. ``mode`` and ``what`` (the name of gᵀw) word the errors.
+
+    Raises
+    ------
+    LimitsError
+        When no portfolio within the limits has gᵀw > 0, or the limits cannot invest the
+        target.
+    SolverError
+        When the solver fails.
+    """
+    n = len(gain)
     y, scale = cp.Variable(n), cp.Variable(nonneg=True)
     risk = factor_risk(y, *market.require_risk())
-    constraints = [mu @ y == 1]
+    constraints = [gain @ y == 1]
     for block in blocks:
         bound = block.bound_values(bounds)
         if block.includes_cash:  # the budget: Σy = κ · target, no cash in the homogenised form
@@ -47,16 +77,16 @@ def equivalent_risk_aversion(
     try:
         problem.solve(solver="CLARABEL")
     except cp.error.SolverError as error:
-        raise SolverError(f"max_sharpe: {error}", solver="CLARABEL") from error
+        raise SolverError(f"{mode}: {error}", solver="CLARABEL") from error
     if problem.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
         raise LimitsError(
-            "max_sharpe: no portfolio within the limits invests target_allocation with a "
-            "positive expected return; loosen the caps or lower target_allocation"
+            f"{mode}: no portfolio within the limits invests target_allocation with a "
+            f"positive {what}; loosen the caps or lower target_allocation"
         )
     if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or not scale.value:
-        raise SolverError(f"max_sharpe: solver status {problem.status}", solver="CLARABEL")
+        raise SolverError(f"{mode}: solver status {problem.status}", solver="CLARABEL")
     weights = np.asarray(y.value) / float(scale.value)
-    return float(mu @ weights) / _variance(market, weights)
+    return float(gain @ weights) / _variance(market, weights)
 
 
 def _variance(market: MarketData, weights: np.ndarray) -> float:
