@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,10 +15,12 @@ from portcon._text import listing
 from portcon.constraints.balance import balanced_buckets, with_balance
 from portcon.context import MarketContext, apply_context
 from portcon.counts.flow import choose_support
+from portcon.counts.rules import uses_counts
 from portcon.counts.selection import Selection
 from portcon.errors import (
     InfeasibleError,
     InternalError,
+    LimitsError,
     PortconError,
     SolverError,
 )
@@ -33,7 +36,7 @@ from portcon.portfolio import Portfolio
 from portcon.rebalance.state import merge_current
 from portcon.rebalance.trade_sizes import choose_trades
 from portcon.report.check import violations
-from portcon.report.diagnose import diagnose
+from portcon.report.diagnose import Settle, diagnose
 from portcon.report.exposure_reasons import chosen_cash, exposure_note
 from portcon.report.report import Report
 from portcon.sectors import classify_scores
@@ -307,7 +310,7 @@ def construct_prepared(prepared: Prepared, correlation: pd.DataFrame | None = No
     timings = {"prepare": time.perf_counter() - started}
     if not len(program.members):
         return _all_cash(program, timings, started, seed_notes)
-    solution = _solve_or_diagnose(program)
+    solution = _solve_or_diagnose(program, _whole_flow_check(prepared, program))
     timings.update(solution.timings)
     selection = None
     mark = time.perf_counter()
@@ -343,6 +346,36 @@ def construct_prepared(prepared: Prepared, correlation: pd.DataFrame | None = No
     return portfolio
 
 
+def _whole_flow_check(prepared: Prepared, program: Program) -> Settle | None:
+    """With count rules in force, a repair of the convex program is offered only if the whole
+    construction (count stage included) then succeeds; when the count stage still refuses it
+    but repairs the same field further, that further value is offered instead (checked the
+    same way). Without count rules the convex check is the whole check (None)."""
+    if not uses_counts(prepared.limits, program):
+        return None
+
+    def succeeds(repair: dict[str, Any]) -> InfeasibleError | bool | None:
+        try:
+            limits = prepared.limits.replace(**repair)
+            construct_prepared(dataclasses.replace(prepared, limits=limits))
+        except InfeasibleError as refusal:
+            return refusal
+        except LimitsError:
+            return False
+        return None
+
+    def settle(repair: dict[str, Any]) -> dict[str, Any] | None:
+        outcome = succeeds(repair)
+        if outcome is None:
+            return repair
+        if not isinstance(outcome, InfeasibleError):
+            return None
+        further = [again for again in outcome.repairs if again.keys() == repair.keys()]
+        return next((again for again in further if succeeds(again) is None), None)
+
+    return settle
+
+
 def _seed_inputs(
     scores: pd.Series | pd.DataFrame, limits: Limits
 ) -> tuple[pd.Series | pd.DataFrame, tuple[str, ...]]:
@@ -352,11 +385,11 @@ def _seed_inputs(
     return scores, (*unknown, *aged)
 
 
-def _solve_or_diagnose(program: Program) -> Solution:
+def _solve_or_diagnose(program: Program, settle: Settle | None = None) -> Solution:
     try:
         return solve_program(program)
     except InfeasibleError:
-        diagnosis = diagnose(program)
+        diagnosis = diagnose(program, settle)
         raise InfeasibleError(
             diagnosis.message, conflicts=diagnosis.conflicts, repairs=diagnosis.repairs
         ) from None

@@ -155,3 +155,27 @@ def test_obvious_cause_is_stated_in_words() -> None:
 def test_rollover_is_the_default_answer_to_the_same_limits() -> None:
     portfolio = portcon.construct(_flat(6), {})
     assert portfolio.rollover == pytest.approx(0.05, abs=1e-9)
+
+
+def test_repairs_offered_under_count_limits_work_through_the_whole_construction() -> None:
+    """The convex program alone would be repaired by 2.7% positions or a 70% target, but ten
+    names cannot hold more than 10 × the cap: every offered repair must survive the count
+    stage too (checked here by constructing with it)."""
+    scores = pd.Series(np.linspace(0.95, 0.61, 35), index=[f"A{i:02d}" for i in range(35)])
+    limits = {
+        "max_single_position": 0.02,
+        "max_total_positions": 10,
+        "target_allocation": 0.95,
+        "allow_cash_rollover": False,
+    }
+    with pytest.raises(portcon.InfeasibleError) as refused:
+        portcon.construct(scores, limits)
+    assert refused.value.repairs, str(refused.value)
+    for repair in refused.value.repairs:
+        repaired = portcon.construct(scores, {**limits, **repair})
+        assert int((repaired.weights > 1e-9).sum()) <= 10
+        assert abs(repaired.weights.sum() - repaired.limits.target_allocation) < 1e-7
+    fields = {field for repair in refused.value.repairs for field in repair}
+    assert {"target_allocation", "max_single_position"} <= fields
+    lowered = next(r for r in refused.value.repairs if "target_allocation" in r)
+    assert lowered["target_allocation"] <= 10 * 0.02 + 1e-9

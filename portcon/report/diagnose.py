@@ -10,6 +10,7 @@ feasibility solve before it is offered.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,10 @@ MARGIN = 1e-6
 DIGITS = 6
 
 
+Settle = Callable[[dict[str, Any]], dict[str, Any] | None]
+"""A last check of a repair by the caller: the repair that works, or None."""
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """What is in conflict and how to repair it."""
@@ -46,8 +51,13 @@ class Diagnosis:
     repairs: tuple[dict[str, Any], ...]
 
 
-def diagnose(program: Program) -> Diagnosis:
-    """Explain an infeasible program: obvious causes in words, conflicts and repairs."""
+def diagnose(program: Program, settle: Settle | None = None) -> Diagnosis:
+    """Explain an infeasible program: obvious causes in words, conflicts and repairs.
+
+    Every repair offered makes this program feasible on its own. ``settle``, when given, has
+    the last word on each: it returns the repair (perhaps moved further, e.g. past what the
+    position-count stage needs) that makes the whole construction succeed, or None to drop it.
+    """
     words = _obvious(program)
     keys = _relaxable(program)
     combined = _relax(program, keys)
@@ -62,7 +72,11 @@ def diagnose(program: Program) -> Diagnosis:
         if repair is None and key.field == "floor_weight":
             described.append(column_sentence(program, key, single[key], MARGIN))
             conflicts.append(key)
-        if repair is not None and _feasible_with(program, repair):
+        if repair is not None and _feasible_with(program, repair) and settle is not None:
+            repair = settle(repair)
+        elif repair is not None and not _feasible_with(program, repair):
+            repair = None
+        if repair is not None:
             repairs.append(repair)
             described.append(_describe(key, program.limits, repair))
             if key not in conflicts:
