@@ -188,3 +188,21 @@ def test_a_riskless_asset_is_named() -> None:
     covariance.iloc[:, 0] = 0.0
     with pytest.raises(InputError, match=r"positive volatility.*D0"):
         portcon.construct(pd.Series(0.8, index=covariance.index), dict(MODE), covariance=covariance)
+
+
+def test_weight_sensitivity_is_not_claimed_at_fixed_gamma() -> None:
+    """γ* moves with every limit (as for max_sharpe), so no weight derivative is reported."""
+    names = ["A", "B", "C"]
+    covariance = pd.DataFrame(
+        [[0.040, 0.006, 0.004], [0.006, 0.025, 0.005], [0.004, 0.005, 0.030]],
+        index=names,
+        columns=names,
+    )
+    book = portcon.construct(
+        pd.Series(1.0, index=names),
+        {"sizing_mode": "max_diversification", "max_single_position": 0.4},
+        covariance=covariance,
+    )
+    moves = book.weight_sensitivity()
+    assert "max_diversification" in moves.note and "γ*" in moves.note
+    assert "diversification ratio" in book.summary()

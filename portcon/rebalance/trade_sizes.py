@@ -61,8 +61,9 @@ def choose_trades(program: Program, solution: Solution) -> tuple[Program, str] |
     objective = program.require_objective()
     if isinstance(objective, MaxSharpe) or isinstance(getattr(objective, "inner", None), MaxSharpe):
         raise LimitsError(
-            "min_trade_size is not available with sizing_mode 'max_sharpe' yet; use "
-            "mean_variance (with risk_aversion) or drop min_trade_size"
+            f"min_trade_size is not available with sizing_mode '{limits.sizing_mode.value}' yet "
+            "(its γ* would move with every trade pattern); use mean_variance (with "
+            "risk_aversion) or drop min_trade_size"
         )
     direction, note = _directions(program, solution)
     pattern = TradePattern(

@@ -20,7 +20,13 @@ from portcon._text import format_limit, listing, percent
 from portcon.report.attribution_pieces import innermost
 from portcon.report.attribution_result import CONSTRAINT, OBJECTIVE_TERM
 from portcon.sizing.objectives import TieredDeviation, TieredTopSlice
-from portcon.sizing.risk_objectives import ExactKelly, MaxSharpe, MeanVariance, QuadraticKelly
+from portcon.sizing.risk_objectives import (
+    ExactKelly,
+    MaxDiversification,
+    MaxSharpe,
+    MeanVariance,
+    QuadraticKelly,
+)
 
 if TYPE_CHECKING:
     from portcon.portfolio import Portfolio
@@ -272,7 +278,8 @@ def _parameters(portfolio: Portfolio) -> list[tuple[str, str, str]]:
     inner = innermost(objective)
     fields: list[str] = []
     if isinstance(inner, MaxSharpe):
-        meaning = "γ* of the maximum-Sharpe portfolio, derived from the data and the limits"
+        ratio = "diversification ratio" if isinstance(inner, MaxDiversification) else "Sharpe"
+        meaning = f"γ* of the maximum-{ratio} portfolio, derived from the data and the limits"
         found = [("risk aversion γ*", f"{inner.risk_aversion:.4g}", meaning)]
     else:
         found = []

@@ -36,7 +36,14 @@ from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
 from portcon.report.weight_moves import WeightSensitivity
 from portcon.sizing.objectives import SizingObjective, TieredDeviation
-from portcon.sizing.risk_objectives import ExactKelly, MeanVariance, QuadraticKelly, RiskParity
+from portcon.sizing.risk_objectives import (
+    ExactKelly,
+    MaxDiversification,
+    MaxSharpe,
+    MeanVariance,
+    QuadraticKelly,
+    RiskParity,
+)
 
 Row = tuple[int, int]
 INCONSISTENT = 1e-8  # the active set's equations cannot follow the move: it changes at once
@@ -158,9 +165,10 @@ def _unknown(size: int) -> KeyResponse:
 
 
 def _unsupported(objective: SizingObjective) -> str:
-    if type(objective).__name__ == "MaxSharpe":
+    if isinstance(objective, MaxSharpe):  # max_diversification is one too (σ for μ)
+        mode = "max_diversification" if isinstance(objective, MaxDiversification) else "max_sharpe"
         return (
-            "max_sharpe: γ* moves with every limit, so the weights' derivative is not that of "
+            f"{mode}: γ* moves with every limit, so the weights' derivative is not that of "
             "the mean-variance program at fixed γ*; not derived"
         )
     return ""
