@@ -206,3 +206,17 @@ def test_weight_sensitivity_is_not_claimed_at_fixed_gamma() -> None:
     moves = book.weight_sensitivity()
     assert "max_diversification" in moves.note and "γ*" in moves.note
     assert "diversification ratio" in book.summary()
+
+
+@pytest.mark.parametrize("method", ["heuristic", "exact"])
+def test_a_min_weight_if_held_column_is_refused_on_every_count_path(method: str) -> None:
+    names = ["A", "B", "C"]
+    covariance = pd.DataFrame(
+        [[0.040, 0.006, 0.004], [0.006, 0.025, 0.005], [0.004, 0.005, 0.030]],
+        index=names,
+        columns=names,
+    )
+    frame = pd.DataFrame({"score": 1.0, "min_weight_if_held": 0.35}, index=names)
+    limits = {"sizing_mode": "max_diversification", "max_single_position": 0.5}
+    with pytest.raises(LimitsError, match="min_weight_if_held"):
+        portcon.construct(frame, {**limits, "mip_method": method}, covariance=covariance)

@@ -21,10 +21,11 @@ from portcon.counts.rules import bucket_overrides, derive_counts, uses_counts, v
 from portcon.counts.selection import Selection
 from portcon.counts.sharpe import sharpest
 from portcon.counts.support import exclusion_reasons
-from portcon.errors import InfeasibleError, SolverError
+from portcon.errors import InfeasibleError, LimitsError, SolverError
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
-from portcon.sizing.risk_objectives import MaxSharpe
+from portcon.sizing.diversification import count_message
+from portcon.sizing.risk_objectives import MaxDiversification, MaxSharpe
 
 
 def choose_support(
@@ -47,6 +48,8 @@ def choose_support(
     counts = derive_counts(program, correlations)
     if not violated(relaxation.weights, counts):
         return None
+    if isinstance(program.objective, MaxDiversification):  # its own search is not written yet
+        raise LimitsError(count_message("a min_weight_if_held column"))
     deadline = Deadline(program.limits.mip_time_limit)
     search = sharpest if isinstance(program.objective, MaxSharpe) else select
     try:
