@@ -170,10 +170,12 @@ def solve_problem(job: dict[str, Any]) -> dict[str, Any]:
     ``job``: ``problem``, ``id_floor`` (the parent's cvxpy id counter: ids made here must
     not collide with the problem's), ``seconds`` (wall time from receipt; SCIP's time limit is
     what is left of it once the model is built), ``params`` (SCIP parameters) and ``wanted``
-    (variable names whose values to return). Returns plain values: ``status``, ``value``,
-    ``values``, ``scip_status``, ``gap``, ``primal_bound``, ``dual_bound``, ``solutions``.
+    (variable names whose values to return), optionally ``emphasis`` (the name of a
+    ``SCIP_PARAMEMPHASIS`` setting, applied before the parameters). Returns plain values:
+    ``status``, ``value``, ``values``, ``scip_status``, ``gap``, ``primal_bound``,
+    ``dual_bound``, ``solutions``.
     """
-    from pyscipopt import Model
+    from pyscipopt import SCIP_PARAMEMPHASIS, Model
 
     until = time.monotonic() + float(job["seconds"])
     problem: cp.Problem = job["problem"]
@@ -182,6 +184,8 @@ def solve_problem(job: dict[str, Any]) -> dict[str, Any]:
     interface = SCIP_INTERFACE()
     model = Model()
     model.hideOutput(True)
+    if job.get("emphasis"):
+        model.setEmphasis(getattr(SCIP_PARAMEMPHASIS, job["emphasis"]))
     matrix, rhs, cost, dims = interface._define_data(data)
     variables = interface._create_variables(model, data, cost)
     constraints = interface._add_constraints(model, variables, matrix, rhs, dims)
