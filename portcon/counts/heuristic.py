@@ -20,12 +20,14 @@ from portcon.counts.greedy import ROOM, floor_rows, greedy
 from portcon.counts.rules import Counts, violated
 from portcon.counts.selection import Selection
 from portcon.counts.support import with_support
+from portcon.counts.trial import trial_program
 from portcon.errors import InfeasibleError, LimitsError, SolverError
 from portcon.market import MarketData
 from portcon.optimizer.model import build
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution, SolutionPath
-from portcon.optimizer.solve import solve
+from portcon.optimizer.solve import solve, solve_program
+from portcon.sizing.modes import Sizing
 from portcon.sizing.risk_objectives import MaxSharpe
 
 HEURISTIC_CANDIDATES = 12
@@ -212,7 +214,17 @@ def _rows(program: Program) -> tuple:
 def support_value(program: Program, held: np.ndarray, counts: Counts) -> float | None:
     """How good support ``held`` is, lower better: its convex objective, or minus its Sharpe
     ratio under max_sharpe (whose objective depends on the support through γ*). None when
-    the support has no feasible weights."""
+    the support has no feasible weights.
+
+    When the sizing mode does not re-derive its objective per support, the support is stated
+    in the fixed shape of :mod:`portcon.counts.trial` and solved on a pooled model (compiled
+    once per program, re-bound per trial).
+    """
+    if type(program.sizing).refine is Sizing.refine:
+        try:
+            return solve_program(trial_program(program, held, counts)).objective
+        except (InfeasibleError, SolverError):
+            return None
     fixed = restricted(program, held, counts)
     if fixed is None:
         return None
