@@ -38,6 +38,7 @@ from portcon.sizing.objectives import (
     TieredDeviation,
     TieredTopSlice,
 )
+from portcon.sizing.wrapped import innermost, rewrapped
 
 ABSORBED = 1e-7  # rollover within this of the least attainable counts as the least
 MARGIN = 1e-9  # kept from the least rollover, so the exact budget stays feasible
@@ -151,20 +152,6 @@ def reinvest_small_residual(
         "its limits"
     )
     return candidate, answer, (note,)
-
-
-def innermost(objective: SizingObjective) -> SizingObjective:
-    """The sizing objective inside any wrappers (trading costs, regularisation)."""
-    inner = getattr(objective, "inner", None)
-    return objective if inner is None else innermost(inner)
-
-
-def rewrapped(objective: SizingObjective, replacement: SizingObjective) -> SizingObjective:
-    """``objective`` with its innermost sizing objective replaced, wrappers kept."""
-    inner = getattr(objective, "inner", None)
-    if inner is None:
-        return replacement
-    return dataclasses.replace(objective, inner=rewrapped(inner, replacement))  # type: ignore[type-var]
 
 
 def _reinvested(

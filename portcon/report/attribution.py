@@ -38,7 +38,6 @@ from portcon.report.attribution_pieces import (
     Piece,
     UndefinedError,
     constraint_pieces,
-    innermost,
     objective_terms,
     reduced_inverse,
 )
@@ -60,6 +59,7 @@ from portcon.sizing.risk_objectives import (
     MinimumVariance,
     QuadraticKelly,
 )
+from portcon.sizing.wrapped import innermost
 
 LEVELS = ("row", "limit")
 REFERENCES = ("budget", "unconstrained")

@@ -28,6 +28,7 @@ from portcon.sizing.objectives import (
     TieredDeviation,
     TieredTopSlice,
 )
+from portcon.sizing.wrapped import AddedTerms, innermost
 
 PRICED = 1e-12  # a multiplier at most this is no price: the row's part is left to the residual
 
@@ -144,13 +145,6 @@ TERMS = {
 """Objective wrappers (an ``inner`` objective plus a term): the piece their term becomes."""
 
 
-def innermost(objective: SizingObjective) -> SizingObjective:
-    """The sizing objective under every wrapper that adds a term (costs, regularisation)."""
-    while isinstance(getattr(objective, "inner", None), SizingObjective):
-        objective = objective.inner  # type: ignore[attr-defined]
-    return objective
-
-
 def objective_terms(
     objective: SizingObjective, weights: np.ndarray, sizing: np.ndarray
 ) -> tuple[np.ndarray, list[Piece]]:
@@ -161,8 +155,8 @@ def objective_terms(
     inner part is put nearest the middle of the term's band and the term takes the rest.
     """
     pieces = []
-    while isinstance(getattr(objective, "inner", None), SizingObjective):
-        inner: SizingObjective = objective.inner  # type: ignore[attr-defined]
+    while isinstance(objective, AddedTerms):
+        inner = objective.inner
         inner_low, inner_high = inner.subgradient(weights)
         low, high = objective.subgradient(weights)
         middle = 0.5 * ((low - inner_low) + (high - inner_high))

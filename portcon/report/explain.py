@@ -23,7 +23,7 @@ from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
 from portcon.report.exposure_reasons import SHORT, chosen_cash, short_reason
 from portcon.sizing.costs import AT_CURRENT, WithTradingCosts
-from portcon.sizing.regularisation import WithRegularisation
+from portcon.sizing.wrapped import innermost
 
 BINDING_TOLERANCE = 1e-7
 GROUP_FLOOR_KINDS = {
@@ -224,16 +224,16 @@ def _shared_limit(row: BindingRow) -> str:
 
 def _sizing_sentence(program: Program, position: int, weight: float) -> str:
     objective = program.objective
-    if isinstance(objective, WithTradingCosts):
-        if abs(weight - float(objective.current[position])) <= AT_CURRENT:
-            return (
-                f"held at its current {percent(weight)}: inside the no-trade band (moving it "
-                "would cost more than it adds)"
-            )
-        objective = objective.inner
-    if isinstance(objective, WithRegularisation):
-        objective = objective.inner
-    return program.sizing.sentence(program, objective, position, weight)
+    if (
+        isinstance(objective, WithTradingCosts)
+        and abs(weight - float(objective.current[position])) <= AT_CURRENT
+    ):
+        return (
+            f"held at its current {percent(weight)}: inside the no-trade band (moving it "
+            "would cost more than it adds)"
+        )
+    sized_by = None if objective is None else innermost(objective)
+    return program.sizing.sentence(program, sized_by, position, weight)
 
 
 def cash_reason(program: Program, solution: Solution, table: pd.DataFrame) -> str:

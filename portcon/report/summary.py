@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from portcon._text import format_limit, listing, percent
-from portcon.report.attribution_pieces import innermost
 from portcon.report.attribution_result import CONSTRAINT, OBJECTIVE_TERM
 from portcon.sizing.objectives import TieredDeviation, TieredTopSlice
 from portcon.sizing.risk_objectives import (
@@ -27,6 +26,7 @@ from portcon.sizing.risk_objectives import (
     MeanVariance,
     QuadraticKelly,
 )
+from portcon.sizing.wrapped import AddedTerms, innermost
 
 if TYPE_CHECKING:
     from portcon.portfolio import Portfolio
@@ -307,7 +307,7 @@ def _parameters(portfolio: Portfolio) -> list[tuple[str, str, str]]:
 
 def _layers(objective: Any) -> list[Any]:
     layers = []
-    while hasattr(objective, "inner"):
+    while isinstance(objective, AddedTerms):
         layers.append(objective)
         objective = objective.inner
     return layers

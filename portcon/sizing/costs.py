@@ -23,7 +23,7 @@ import numpy as np
 
 from portcon.constraints.base import AT_CURRENT, ModelContext
 from portcon.constraints.keys import LimitKey
-from portcon.sizing.objectives import SizingObjective
+from portcon.sizing.wrapped import AddedTerms
 
 IMPACT_POWER = 1.5
 
@@ -31,14 +31,13 @@ __all__ = ["AT_CURRENT", "WithTradingCosts"]
 
 
 @dataclass(frozen=True, eq=False)
-class WithTradingCosts(SizingObjective):
+class WithTradingCosts(AddedTerms):
     """``inner`` plus κ (Σ c_i |w_i − w⁰_i| + η Σ |w_i − w⁰_i|^1.5).
 
     ``cost`` is c per member, ``current`` w⁰, ``aversion`` κ and ``impact`` η (None: no
     market-impact term).
     """
 
-    inner: SizingObjective
     cost: np.ndarray
     current: np.ndarray
     aversion: float
@@ -49,14 +48,6 @@ class WithTradingCosts(SizingObjective):
     def rate(self) -> np.ndarray:
         """κ c per member: the objective's slope of trading one unit of each asset."""
         return self.aversion * self.cost
-
-    @property
-    def free_cash(self) -> bool:  # type: ignore[override]
-        return self.inner.free_cash
-
-    @property
-    def cash_choice(self) -> str:  # type: ignore[override]
-        return self.inner.cash_choice
 
     def describe(self) -> str:
         """The inner objective's meaning, with the cost term."""
@@ -77,7 +68,7 @@ class WithTradingCosts(SizingObjective):
             values["costs.impact_offset"] = self._impact_scale() * self.current
         return values
 
-    def _cost_term(self, ctx: ModelContext) -> tuple[cp.Expression, list[cp.Constraint]]:
+    def added_terms(self, ctx: ModelContext) -> tuple[cp.Expression, list[cp.Constraint]]:
         traded = cp.Variable(ctx.size, nonneg=True, name="traded")
         change = ctx.weights - ctx.parameter("costs.current")
         cost = ctx.parameter("costs.rate") @ traded
@@ -93,11 +84,6 @@ class WithTradingCosts(SizingObjective):
         if self.impact is None:
             return 0.0
         return self.impact * float(np.sum(np.abs(weights - self.current) ** IMPACT_POWER))
-
-    def expression(self, ctx: ModelContext) -> tuple[cp.Expression, list[cp.Constraint]]:
-        inner, auxiliary = self.inner.expression(ctx)
-        cost, rows = self._cost_term(ctx)
-        return inner + cost, [*auxiliary, *rows]
 
     def value(self, weights: np.ndarray, cash: float) -> float:
         linear = float(self.rate @ np.abs(weights - self.current))
@@ -117,15 +103,6 @@ class WithTradingCosts(SizingObjective):
 
     def hessian(self, weights: np.ndarray) -> np.ndarray | None:
         return None  # not smooth where a weight sits at its current one: no Newton polish
-
-    def perspective(
-        self, ctx: ModelContext, held: cp.Variable, anchors: np.ndarray
-    ) -> tuple[cp.Expression, list[cp.Constraint]] | None:
-        inner = self.inner.perspective(ctx, held, anchors)
-        if inner is None:
-            return None
-        cost, rows = self._cost_term(ctx)
-        return inner[0] + cost, [*inner[1], *rows]
 
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]

@@ -28,6 +28,7 @@ from portcon.errors import LimitsError
 from portcon.limits import Limits
 from portcon.limits.regularisation_fields import L2Target
 from portcon.sizing.objectives import SizingObjective
+from portcon.sizing.wrapped import AddedTerms
 from portcon.universe import Universe
 
 L2 = "l2_regularization"
@@ -35,28 +36,19 @@ L1 = "l1_regularization"
 
 
 @dataclass(frozen=True, eq=False)
-class WithRegularisation(SizingObjective):
+class WithRegularisation(AddedTerms):
     """``inner`` plus λ₂ Σ (w_i − t_i)² + λ₁ Σ |w_i|.
 
     ``toward`` is t per member; ``toward_per_target`` is ∂t/∂target_allocation (1/n for the
     equal-weight target, 0 for the current book).
     """
 
-    inner: SizingObjective
     l2: float
     toward: np.ndarray
     toward_per_target: np.ndarray
     l1: float
 
     meaning: ClassVar[str] = "the sizing objective plus its regularisation terms"
-
-    @property
-    def free_cash(self) -> bool:  # type: ignore[override]
-        return self.inner.free_cash
-
-    @property
-    def cash_choice(self) -> str:  # type: ignore[override]
-        return self.inner.cash_choice
 
     def describe(self) -> str:
         """The inner objective's meaning, with the regularisation terms."""
@@ -77,7 +69,7 @@ class WithRegularisation(SizingObjective):
             values["regularisation.l1_rate"] = np.full(len(self.toward), self.l1)
         return values
 
-    def _terms(self, ctx: ModelContext) -> tuple[cp.Expression, list[cp.Constraint]]:
+    def added_terms(self, ctx: ModelContext) -> tuple[cp.Expression, list[cp.Constraint]]:
         terms: cp.Expression = cp.Constant(0.0)
         rows: list[cp.Constraint] = []
         if self.l2 > 0:
@@ -88,11 +80,6 @@ class WithRegularisation(SizingObjective):
             terms = terms + ctx.parameter("regularisation.l1_rate") @ size
             rows = [size >= ctx.weights, size >= -ctx.weights]
         return terms, rows
-
-    def expression(self, ctx: ModelContext) -> tuple[cp.Expression, list[cp.Constraint]]:
-        inner, auxiliary = self.inner.expression(ctx)
-        terms, rows = self._terms(ctx)
-        return inner + terms, [*auxiliary, *rows]
 
     def value(self, weights: np.ndarray, cash: float) -> float:
         shrink = self.l2 * float(np.sum((weights - self.toward) ** 2))
@@ -113,15 +100,6 @@ class WithRegularisation(SizingObjective):
         if inner is None or self.l1 > 0:
             return None  # the L1 term has no Hessian where a weight is 0: no Newton polish
         return inner + 2.0 * self.l2 * np.eye(len(weights))
-
-    def perspective(
-        self, ctx: ModelContext, held: cp.Variable, anchors: np.ndarray
-    ) -> tuple[cp.Expression, list[cp.Constraint]] | None:
-        inner = self.inner.perspective(ctx, held, anchors)
-        if inner is None:
-            return None
-        terms, rows = self._terms(ctx)
-        return inner[0] + terms, [*inner[1], *rows]
 
     def limit_derivatives(
         self, weights: np.ndarray, auxiliary_duals: list[np.ndarray]
