@@ -157,3 +157,21 @@ def test_the_price_of_min_trade_size_matches_finite_differences() -> None:
         return portcon.construct(frame, fields, **market).objective
 
     assert check_shadow_prices(portfolio, limits, objective_with) >= 2
+
+
+@pytest.mark.parametrize(
+    "wrappers",
+    [{}, {"transaction_cost_bps": 1.0}, {"transaction_cost_bps": 1.0, "l2_regularization": 0.01}],
+)
+def test_max_sharpe_is_refused_under_every_objective_wrapper(wrappers: dict) -> None:
+    """γ* would move with each trade pattern; costs and regularisation wrap the objective
+    (one layer each) and must not hide it."""
+    names = ["A", "B", "C", "D"]
+    covariance = pd.DataFrame(np.diag([0.04, 0.03, 0.05, 0.02]) + 0.005, index=names, columns=names)
+    expected = pd.Series([0.08, 0.06, 0.07, 0.04], index=names)
+    frame = pd.DataFrame({"score": 1.0, "current_weight": [0.3, 0.2, 0.25, 0.2]}, index=names)
+    limits = {"sizing_mode": "max_sharpe", "min_trade_size": 0.2, "max_single_position": 0.6}
+    with pytest.raises(portcon.LimitsError, match="min_trade_size is not available"):
+        portcon.construct(
+            frame, {**limits, **wrappers}, covariance=covariance, expected_returns=expected
+        )

@@ -28,6 +28,7 @@ from portcon.errors import InfeasibleError, LimitsError
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
 from portcon.sizing.risk_objectives import MaxSharpe
+from portcon.sizing.wrapped import innermost
 
 SMALL = 1e-9  # a trade this far below min_trade_size still meets it (solver accuracy)
 
@@ -59,7 +60,7 @@ def choose_trades(program: Program, solution: Solution) -> tuple[Program, str] |
     if limits.min_trade_size is None or not np.any(too_small(program, solution.weights)):
         return None
     objective = program.require_objective()
-    if isinstance(objective, MaxSharpe) or isinstance(getattr(objective, "inner", None), MaxSharpe):
+    if isinstance(innermost(objective), MaxSharpe):  # under costs and regularisation too
         raise LimitsError(
             f"min_trade_size is not available with sizing_mode '{limits.sizing_mode.value}' yet "
             "(its γ* would move with every trade pattern); use mean_variance (with "
