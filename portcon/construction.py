@@ -354,24 +354,25 @@ def _whole_flow_check(prepared: Prepared, program: Program) -> Settle | None:
     if not uses_counts(prepared.limits, program):
         return None
 
-    def succeeds(repair: dict[str, Any]) -> InfeasibleError | bool | None:
+    def run(repair: dict[str, Any]) -> None:
+        construct_prepared(dataclasses.replace(prepared, limits=prepared.limits.replace(**repair)))
+
+    def runs(repair: dict[str, Any]) -> bool:
         try:
-            limits = prepared.limits.replace(**repair)
-            construct_prepared(dataclasses.replace(prepared, limits=limits))
-        except InfeasibleError as refusal:
-            return refusal
-        except LimitsError:
+            run(repair)
+        except (InfeasibleError, LimitsError):
             return False
-        return None
+        return True
 
     def settle(repair: dict[str, Any]) -> dict[str, Any] | None:
-        outcome = succeeds(repair)
-        if outcome is None:
-            return repair
-        if not isinstance(outcome, InfeasibleError):
+        try:
+            run(repair)
+        except LimitsError:
             return None
-        further = [again for again in outcome.repairs if again.keys() == repair.keys()]
-        return next((again for again in further if succeeds(again) is None), None)
+        except InfeasibleError as refusal:
+            further = [again for again in refusal.repairs if again.keys() == repair.keys()]
+            return next((again for again in further if runs(again)), None)
+        return repair
 
     return settle
 
