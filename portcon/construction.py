@@ -346,13 +346,12 @@ def construct_prepared(prepared: Prepared, correlation: pd.DataFrame | None = No
     return portfolio
 
 
-def _whole_flow_check(prepared: Prepared, program: Program) -> Settle | None:
+def _whole_flow_check(prepared: Prepared, program: Program) -> Settle:
     """With count rules in force, a repair of the convex program is offered only if the whole
     construction (count stage included) then succeeds; when the count stage still refuses it
     but repairs the same field further, that further value is offered instead (checked the
-    same way). Without count rules the convex check is the whole check (None)."""
-    if not uses_counts(prepared.limits, program):
-        return None
+    same way). Without count rules the convex check is the whole check. Only an infeasible
+    program's diagnosis calls it, so the common path pays nothing."""
 
     def run(repair: dict[str, Any]) -> None:
         construct_prepared(dataclasses.replace(prepared, limits=prepared.limits.replace(**repair)))
@@ -365,6 +364,8 @@ def _whole_flow_check(prepared: Prepared, program: Program) -> Settle | None:
         return True
 
     def settle(repair: dict[str, Any]) -> dict[str, Any] | None:
+        if not uses_counts(prepared.limits, program):
+            return repair
         try:
             run(repair)
         except LimitsError:
