@@ -472,6 +472,7 @@ def _report(
         path=selection.path if selection else path,
         mip_gap=selection.gap if selection else None,
         mip_bound=selection.bound if selection else None,
+        _correlation=correlations,
     )
 
 

@@ -8,7 +8,7 @@ model by the estimator ``Limits.covariance_estimator`` names. Expected returns c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,9 @@ class MarketData:
         μ per asset; None when not given and not estimable.
     returns
         The return history (T × assets), when given.
+    scenarios
+        Equally likely one-period returns (scenarios × assets) of a scenario ``risk_model``:
+        the return history (historical) or draws from the risk model (monte_carlo).
     """
 
     exposures: np.ndarray | None = None
@@ -61,6 +64,7 @@ class MarketData:
     expected_returns: np.ndarray | None = None
     returns: np.ndarray | None = None
     notes: tuple[str, ...] = ()
+    scenarios: np.ndarray | None = None
 
     @property
     def has_risk(self) -> bool:
@@ -109,6 +113,7 @@ class MarketData:
             specific=rows(self.specific),
             expected_returns=rows(self.expected_returns),
             returns=None if self.returns is None else self.returns[:, positions],
+            scenarios=None if self.scenarios is None else self.scenarios[:, positions],
         )
 
 
@@ -143,14 +148,12 @@ def prepare_market_data(
     market = MarketData(exposures=exposures, specific=specific, returns=history)
     if market.has_risk:
         _check_risk(market, universe.assets, limits)
+    from portcon.market_tail import tail_scenarios, with_garch  # they read MarketData
+
+    market = with_garch(market, limits, universe.assets)
     mu = _expected_returns(universe, limits, market, expected_returns)
-    return MarketData(
-        exposures=exposures,
-        specific=specific,
-        expected_returns=mu,
-        returns=history,
-        notes=tuple(notes),
-    )
+    market = replace(market, expected_returns=mu, notes=(*notes, *market.notes))
+    return replace(market, scenarios=tail_scenarios(market, limits))
 
 
 def _check_types(covariance: object, factor_model: object) -> None:

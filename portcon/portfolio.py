@@ -17,6 +17,7 @@ from portcon.report.report import Report
 
 if TYPE_CHECKING:
     from portcon.report.attribution_result import Attribution
+    from portcon.report.count_prices import SlotPrice
     from portcon.report.summary import DecisionSummary
     from portcon.report.weight_moves import WeightSensitivity
 
@@ -81,6 +82,7 @@ class Portfolio:
     path: str = "convex"
     mip_gap: float | None = None
     mip_bound: float | None = None
+    _correlation: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def cash_reason(self) -> str:
@@ -216,6 +218,18 @@ class Portfolio:
             )
         return self._attributions[key].copy()
 
+    def count_prices(self) -> tuple[SlotPrice, ...]:
+        """Each integer count limit set, moved one slot each way and re-solved: who enters or
+        leaves and what the objective, invested weight, return and volatility do. See
+        :class:`portcon.report.count_prices.SlotPrice`."""
+        return self._count_prices
+
+    @cached_property
+    def _count_prices(self) -> tuple[SlotPrice, ...]:
+        from portcon.report.count_prices import count_prices
+
+        return count_prices(self)
+
     def summary(self) -> str:
         """The decision summary, as printed first by the command line: what bound and what it
         cost (in the objective's unit, and in expected return and volatility with market
@@ -285,6 +299,9 @@ class Portfolio:
                 "sensitivity": self._report.sensitivity.reset_index().to_dict(orient="records"),
                 "decision_summary": self.decision_summary().to_dict(),
                 "attribution": self.attribution(level="limit").to_dict(),
+                "count_prices": [
+                    price.to_dict() for price in (self.count_prices() if self.path != "convex" else ())
+                ],
             }
         )
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from portcon.errors import PortconError
 from portcon.portfolio import Portfolio
+from portcon.report.count_prices import next_in_line
 from portcon.report.summary import PARAMETERS
 
 REASON_WIDTH = 100
@@ -26,6 +27,7 @@ def render(portfolio: Portfolio, attribution: bool = False) -> str:
     lines += [f"Targets ({len(held)} held, {len(excluded)} not held)", ""]
     lines.append(_table(held, show_weight=True))
     if len(excluded):
+        excluded = excluded.assign(reason=_with_next_in_line(portfolio, excluded["reason"]))
         lines += ["", "Not held", "", _table(excluded, show_weight=False)]
     lines += ["", _cash_line(portfolio)]
     if portfolio.trades is not None:
@@ -43,6 +45,15 @@ def render(portfolio: Portfolio, attribution: bool = False) -> str:
         path += f" (gap {portfolio.mip_gap:.1e} to a lower bound of {portfolio.mip_bound:.6g})"
     lines += ["", f"path {path}; solver {portfolio.solver} ({portfolio.status}), {_ms(portfolio)}"]
     return "\n".join(lines)
+
+
+def _with_next_in_line(portfolio: Portfolio, reasons: pd.Series) -> list[str]:
+    """Each count-excluded name's reason with what one more slot of its rule does."""
+    extra = next_in_line(portfolio)
+    return [
+        f"{reason}; {extra[str(asset)]}" if str(asset) in extra else str(reason)
+        for asset, reason in reasons.items()
+    ]
 
 
 def _table(frame: pd.DataFrame, show_weight: bool) -> str:

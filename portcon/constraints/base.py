@@ -24,6 +24,7 @@ from portcon.constraints.keys import LimitKey
 
 if TYPE_CHECKING:
     from portcon.constraints.exposure import GrossExposureBlock
+    from portcon.constraints.tail import ScenarioCVaRBlock
 
 AT_CURRENT = 1e-7  # a weight this close to its current one is "not traded" (solver accuracy)
 RISK_EXPOSURES = "risk.exposures"
@@ -402,4 +403,6 @@ class TurnoverBlock(PortfolioRow):
         return (self.rule, "turnover", self.parameter, self.current.shape)
 
 
-Block: TypeAlias = "RowBlock | VolatilityBlock | TurnoverBlock | GrossExposureBlock"
+Block: TypeAlias = (
+    "RowBlock | VolatilityBlock | TurnoverBlock | GrossExposureBlock | ScenarioCVaRBlock"
+)

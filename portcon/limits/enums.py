@@ -29,6 +29,7 @@ class SizingMode(StrEnum):
     RISK_PARITY = "risk_parity"
     MAX_SHARPE = "max_sharpe"
     MAX_DIVERSIFICATION = "max_diversification"
+    MIN_CVAR = "min_cvar"
 
 
 SIZING_MODE_MEANINGS: dict[SizingMode, str] = {
@@ -44,6 +45,7 @@ SIZING_MODE_MEANINGS: dict[SizingMode, str] = {
     SizingMode.RISK_PARITY: "equal or budgeted risk contributions; needs a risk model",
     SizingMode.MAX_SHARPE: "most Sharpe ratio; needs a risk model and expected returns",
     SizingMode.MAX_DIVERSIFICATION: "most σᵀw/√(wᵀΣw), σ the volatilities; needs a risk model",
+    SizingMode.MIN_CVAR: "least CVaR at confidence_level under risk_model",
 }
 """One line per sizing mode: the help text of ``sizing_mode`` is generated from it."""
 

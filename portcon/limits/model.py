@@ -47,9 +47,17 @@ from portcon.limits.rebalance_fields import RebalanceFields
 from portcon.limits.regularisation_fields import RegularisationFields
 from portcon.limits.seed_checks import apply_diversification_mode
 from portcon.limits.seed_fields import SeedFields
+from portcon.limits.tail_fields import TailFields
 
 
-class Limits(SeedFields, RebalanceFields, FloorFields, ExposureFields, RegularisationFields):
+class Limits(
+    SeedFields,
+    RebalanceFields,
+    FloorFields,
+    ExposureFields,
+    RegularisationFields,
+    TailFields,
+):
     """The limits and sizing choices of one portfolio construction.
 
     Every field is optional; ``None`` switches a limit off. Build one directly

@@ -12,6 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
+import portcon.sizing.min_cvar  # noqa: F401  (registers the min_cvar sizing mode)
 from portcon._text import listing
 from portcon.constraints.base import RISK_EXPOSURES, RISK_SPECIFIC, Block, Rule
 from portcon.constraints.exposure_checks import (
@@ -28,6 +29,7 @@ from portcon.constraints.floor_checks import (
 from portcon.constraints.groups import GroupCap
 from portcon.constraints.keys import GROUP_FIELDS, LimitKey, group_caps
 from portcon.constraints.portfolio import MinExpectedReturn, VolatilityCap
+from portcon.constraints.tail import tail_rules
 from portcon.constraints.positions import (
     AssetMaximum,
     ResidualMultiple,
@@ -317,6 +319,7 @@ def _rules(
         )
     if limits.max_portfolio_volatility is not None:
         rules.append(VolatilityCap(*market.require_risk(), limits.max_portfolio_volatility))
+    rules.extend(tail_rules(limits, market))
     rules.extend(gross_exposure(limits, size))
     return rules
 

@@ -17,6 +17,7 @@ from portcon.report.check_exposure import exposure_violations
 from portcon.report.check_floors import floor_violations
 from portcon.report.check_held import held_violations
 from portcon.report.check_sizing import sizing_violations
+from portcon.report.check_tail import tail_violations
 from portcon.universe import Universe
 
 TOLERANCE = 1e-8
@@ -87,6 +88,7 @@ def violations(
         else:
             achieved = float(market.expected_returns @ w)
             over(limits.min_expected_return, achieved, "min_expected_return")
+    found.extend(tail_violations(w, limits, market, tolerance))
     return found
 
 

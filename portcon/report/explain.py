@@ -18,6 +18,7 @@ import pandas as pd
 from portcon._text import limit_unit, percent
 from portcon.constraints.base import Sense, TurnoverBlock, slack
 from portcon.constraints.exposure import GrossExposureBlock
+from portcon.constraints.tail import ScenarioCVaRBlock
 from portcon.constraints.keys import LimitKey, group_kind
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
@@ -90,8 +91,8 @@ def attribution(program: Program, solution: Solution) -> pd.DataFrame:
     lower, upper = program.require_objective().subgradient(solution.weights)
     sizing = np.clip(-paid, lower, upper)
     for block, prices in zip(solution.blocks, solution.multipliers, strict=True):
-        # at a kink (turnover, gross exposure) the row takes what closes the identity
-        if isinstance(block, TurnoverBlock | GrossExposureBlock):
+        # at a kink (turnover, gross exposure, CVaR) the row takes what closes the identity
+        if isinstance(block, TurnoverBlock | GrossExposureBlock | ScenarioCVaRBlock):
             width = block.kink(solution.weights, prices)
             part = np.clip(-paid - sizing, -width, width)
             columns[block.rule] = columns[block.rule] + part
@@ -190,7 +191,7 @@ def _reason(
         if asset in program.count_reasons:
             price = max((row.price for row in own), default=0.0)
             value = (
-                f"; each unit (100%) of it would lower the objective by {price:.3g}"
+                f"; at 0, its first 1 pt would lower the objective by about {price / 100:.3g}"
                 if price > 1e-9
                 else ""
             )

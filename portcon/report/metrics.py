@@ -11,6 +11,7 @@ import pandas as pd
 
 from portcon.limits import Limits
 from portcon.market import MarketData
+from portcon.report.tail_metrics import tail_risk
 from portcon.universe import Universe
 
 
@@ -42,6 +43,10 @@ class Metrics:
         Per held asset with a risk model: ``weight``, ``marginal`` ((Σw)_i / σ, the volatility
         added per unit of weight), ``contribution`` (w_i · marginal; they sum to σ) and
         ``share`` (contribution / σ; they sum to 1). None without a risk model.
+    value_at_risk, conditional_value_at_risk
+        VaR and CVaR at ``confidence_level`` of the one-period loss −rᵀw under ``risk_model``
+        (fractions of the portfolio; see :mod:`portcon.report.tail_metrics`); None without a
+        risk_model or its data.
 
     Examples
     --------
@@ -66,6 +71,8 @@ class Metrics:
     volatility: float | None = None
     sharpe: float | None = None
     risk_contributions: pd.DataFrame | None = None
+    value_at_risk: float | None = None
+    conditional_value_at_risk: float | None = None
 
     def copy(self) -> Metrics:
         """A copy whose exposure tables are copies too."""
@@ -104,6 +111,8 @@ class Metrics:
             "volatility": self.volatility,
             "sharpe": self.sharpe,
             "risk_contributions": frame(self.risk_contributions),
+            "value_at_risk": self.value_at_risk,
+            "conditional_value_at_risk": self.conditional_value_at_risk,
         }
 
 
@@ -128,6 +137,7 @@ def compute_metrics(
     sharpe = None
     if expected is not None and volatility is not None and volatility > 0:
         sharpe = expected / volatility
+    tail = tail_risk(weights, limits, market)
     return Metrics(
         positions=int(held.sum()),
         largest_position=float(weights.max(initial=0.0)),
@@ -141,6 +151,8 @@ def compute_metrics(
         volatility=volatility,
         sharpe=sharpe,
         risk_contributions=risk,
+        value_at_risk=None if tail is None else tail[0],
+        conditional_value_at_risk=None if tail is None else tail[1],
     )
 
 

@@ -362,6 +362,8 @@ def _counts(portfolio: Portfolio, table: pd.DataFrame) -> list[str]:
         if block.parameter.startswith("support.excluded:"):
             left_out.setdefault(block.rule, []).extend(block.subjects)
     held = int((portfolio.weights.abs() > 0).sum())
+    # a whole slot priced by re-solving, where the count search chose the support
+    slots = portfolio.count_prices() if portfolio.path != "convex" else ()
     sentences = []
     for name in dict.fromkeys([*COUNT_FIELDS, *left_out]):
         value = getattr(limits, name, None)
@@ -375,6 +377,11 @@ def _counts(portfolio: Portfolio, table: pd.DataFrame) -> list[str]:
             sentences.append(f"{head}: bound, left out {listing(left_out[name], limit=5)}{priced}")
         else:
             sentences.append(f"{head}: not binding ({held} held)")
+        sentences += [
+            price.sentence()
+            for price in slots
+            if price.field == name and (price.changed or (price.looser and name in left_out))
+        ]
     if left_out and portfolio.path != "convex":
         sentences.append(f"prices and costs hold for the chosen support ({portfolio.path} path)")
     return sentences
