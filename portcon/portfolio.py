@@ -300,7 +300,8 @@ class Portfolio:
                 "decision_summary": self.decision_summary().to_dict(),
                 "attribution": self.attribution(level="limit").to_dict(),
                 "count_prices": [
-                    price.to_dict() for price in (self.count_prices() if self.path != "convex" else ())
+                    price.to_dict()
+                    for price in (self.count_prices() if self.path != "convex" else ())
                 ],
             }
         )

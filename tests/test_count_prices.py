@@ -30,7 +30,9 @@ def _fill(shares: np.ndarray, penalty: float) -> tuple[np.ndarray, float]:
     return weights, float(0.5 * np.sum(weights**2 / shares) + penalty * (TARGET - weights.sum()))
 
 
-def _best(frame: pd.DataFrame, total: int | None, per_bucket: int | None) -> tuple[float, pd.Series]:
+def _best(
+    frame: pd.DataFrame, total: int | None, per_bucket: int | None
+) -> tuple[float, pd.Series]:
     scores = frame["score"].to_numpy()
     shares = scores / scores.sum()
     penalty = 1.0 + 1.0 / shares.min()
@@ -40,9 +42,10 @@ def _best(frame: pd.DataFrame, total: int | None, per_bucket: int | None) -> tup
         if total is not None and size > total:
             break
         for support in map(list, itertools.combinations(range(len(scores)), size)):
-            if per_bucket is not None and max(
-                np.sum(buckets[support] == b) for b in set(buckets)
-            ) > per_bucket:
+            if (
+                per_bucket is not None
+                and max(np.sum(buckets[support] == b) for b in set(buckets)) > per_bucket
+            ):
                 continue
             weights, value = _fill(shares[support], penalty)
             if value < best[0] - 1e-12:
@@ -129,7 +132,11 @@ def test_an_unchanged_limit_rebuilds_the_same_book() -> None:
     from portcon.report.resolve import reconstruct
 
     frame = _frame(1)
-    limits = {"sizing_mode": "score_weighted", "max_total_positions": 3, "min_score_threshold": None}
+    limits = {
+        "sizing_mode": "score_weighted",
+        "max_total_positions": 3,
+        "min_score_threshold": None,
+    }
     portfolio = portcon.construct(frame, limits)
     again = reconstruct(portfolio)
     np.testing.assert_allclose(again.weights, portfolio.weights, atol=1e-9)
