@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,dask,plots,service,docs]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask,plots,service,docs,arch]"
 	touch $(STAMP)
 
 demo: $(STAMP)
