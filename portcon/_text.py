@@ -50,6 +50,12 @@ FRACTION_FIELDS = frozenset(
         "max_short_weight",
         "leverage_limit",
         "min_net_exposure",
+        "max_tracking_error",
+        "max_active_weight",
+        "max_active_bucket_allocation",
+        "active_bucket_caps",
+        "max_active_sector_allocation",
+        "active_sector_caps",
     }
 )
 """Limits fields whose values are fractions of the portfolio (or annual rates): shown as %."""
@@ -71,7 +77,7 @@ OTHER_UNITS = {
 
 def limit_unit(field: str) -> str:
     """What one unit of a Limits field is, for a price quoted per unit of it."""
-    if field in ("max_portfolio_volatility", "min_expected_return"):
+    if field in ("max_portfolio_volatility", "min_expected_return", "max_tracking_error"):
         return "1.00 = 100% a year"
     if field in FRACTION_FIELDS:
         return "1.00 = 100% of the portfolio"

@@ -25,7 +25,7 @@ from portcon.errors import InputError, PortconError
 SCORE = "score"
 ASSET_COLUMN_NAMES = ("asset", "ticker", "symbol", "name", "id")
 DATA_COLUMNS: tuple[str, ...] = ("score", "bucket", "sector", "current_weight", "volatility")
-DATA_COLUMNS += ("min_weight", "max_weight")
+DATA_COLUMNS += ("min_weight", "max_weight", "benchmark_weight")
 TEXT_COLUMNS = ("bucket", "sector")
 OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 NUMBER_HINT = "write numbers with '.' as the decimal point (0.9) and no thousands separators"

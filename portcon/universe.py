@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from portcon._text import did_you_mean, listing
+from portcon.benchmark_column import BENCHMARK, benchmark_column
 from portcon.csv_files import ASSET_COLUMN_NAMES, NUMBER_HINT, parse_real
 from portcon.errors import InputError
 from portcon.floor_columns import FLOOR, floor_column, migrate_min_weight
@@ -25,7 +26,14 @@ SHORT = "max_short_weight"
 BOUND_COLUMNS = ("min_weight_if_held", "max_weight", FLOOR, SHORT)
 DAY_COLUMNS = ("days_held", "days_below_threshold")
 STATE_COLUMNS = (*DAY_COLUMNS, "trending_confidence", "fixed_weight", "cost_bps")
-KNOWN_COLUMNS = (SCORE, *GROUP_COLUMNS, *NUMERIC_COLUMNS, *BOUND_COLUMNS, *STATE_COLUMNS)
+KNOWN_COLUMNS = (
+    SCORE,
+    *GROUP_COLUMNS,
+    *NUMERIC_COLUMNS,
+    *BOUND_COLUMNS,
+    *STATE_COLUMNS,
+    BENCHMARK,
+)
 WEIGHT_SUM_TOLERANCE = 1e-9
 MAGNITUDE_LIMIT = 1e15  # scores and volatilities beyond this overflow the sizing arithmetic
 VOLATILITY_FLOOR = 1e-8
@@ -67,6 +75,9 @@ class Universe:
         A weight to hold exactly (NaN where none); None without the column.
     cost_bps
         Cost of trading each asset, in basis points of the traded weight; None without it.
+    benchmark_weight
+        Weight of each asset in the benchmark (the ``benchmark_weight`` column; 0 where
+        blank), summing to at most 1; None without the column.
     """
 
     assets: pd.Index
@@ -84,6 +95,7 @@ class Universe:
     cost_bps: np.ndarray | None = None
     floor_weight: np.ndarray | None = None
     max_short_weight: np.ndarray | None = None
+    benchmark_weight: np.ndarray | None = None
 
     @property
     def held(self) -> np.ndarray:
@@ -126,6 +138,9 @@ class Universe:
         lower, upper, floor, short = _bounds(frame, assets)
         state = _state_columns(frame, assets, current)
         floor = floor_column(floor, assets, upper, state["fixed_weight"])
+        benchmark = None
+        if BENCHMARK in frame.columns:
+            benchmark = _numbers(frame[BENCHMARK], BENCHMARK, assets)
         return cls(
             assets=assets,
             score=score,
@@ -137,6 +152,7 @@ class Universe:
             max_weight=upper,
             floor_weight=floor,
             max_short_weight=short,
+            benchmark_weight=benchmark_column(benchmark, assets),
             **state,
         )
 

@@ -273,6 +273,10 @@ def _risk_lines(portfolio: Portfolio) -> list[str]:
         parts.append(f"volatility {100 * metrics.volatility:.2f}%")
     if metrics.sharpe is not None:
         parts.append(f"Sharpe {metrics.sharpe:.2f} (no risk-free rate)")
+    if metrics.active_share is not None:
+        parts.append(f"active share {100 * metrics.active_share:.2f}%")
+    if metrics.tracking_error is not None:
+        parts.append(f"tracking error {100 * metrics.tracking_error:.2f}%")
     lines = [", ".join(parts)] if parts else []
     contributions = metrics.risk_contributions
     if contributions is not None and len(contributions):

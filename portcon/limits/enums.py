@@ -29,6 +29,8 @@ class SizingMode(StrEnum):
     RISK_PARITY = "risk_parity"
     MAX_SHARPE = "max_sharpe"
     MAX_DIVERSIFICATION = "max_diversification"
+    MIN_TRACKING_ERROR = "min_tracking_error"
+    ACTIVE_MEAN_VARIANCE = "active_mean_variance"
     MIN_CVAR = "min_cvar"
 
 
@@ -45,6 +47,9 @@ SIZING_MODE_MEANINGS: dict[SizingMode, str] = {
     SizingMode.RISK_PARITY: "equal or budgeted risk contributions; needs a risk model",
     SizingMode.MAX_SHARPE: "most Sharpe ratio; needs a risk model and expected returns",
     SizingMode.MAX_DIVERSIFICATION: "most σᵀw/√(wᵀΣw), σ the volatilities; needs a risk model",
+    SizingMode.MIN_TRACKING_ERROR: "least (w−b)ᵀΣ(w−b), b the benchmark_weight column",
+    SizingMode.ACTIVE_MEAN_VARIANCE: "most μᵀ(w−b) − γ/2 (w−b)ᵀΣ(w−b): mean-variance of the "
+    "active weights; needs a benchmark_weight column, a risk model and expected returns",
     SizingMode.MIN_CVAR: "least CVaR at confidence_level under risk_model",
 }
 """One line per sizing mode: the help text of ``sizing_mode`` is generated from it."""

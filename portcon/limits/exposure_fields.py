@@ -26,6 +26,8 @@ SHORT_MODES = (
     SizingMode.MAX_SHARPE,
     SizingMode.KELLY,
     SizingMode.KELLY_EXACT,
+    SizingMode.MIN_TRACKING_ERROR,
+    SizingMode.ACTIVE_MEAN_VARIANCE,
 )
 """The sizing modes that can price a short position (by risk or expected return)."""
 

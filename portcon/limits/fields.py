@@ -15,6 +15,7 @@ GROUP_ALLOCATION = "Allocation and positions"
 GROUP_GROUPS = "Buckets and sectors"
 GROUP_FLOORS = "Floors and group relations (hard)"
 GROUP_EXPOSURE = "Long-short and leverage"
+GROUP_BENCHMARK = "Benchmark-relative (active weights)"
 GROUP_REGULARISATION = "Regularisation"
 GROUP_RESIDUAL = "Residual (what raw sizes leave)"
 GROUP_RISK = "Risk and return"
@@ -27,6 +28,7 @@ GROUP_ORDER = (
     GROUP_GROUPS,
     GROUP_FLOORS,
     GROUP_EXPOSURE,
+    GROUP_BENCHMARK,
     GROUP_RESIDUAL,
     GROUP_RISK,
     GROUP_REGULARISATION,

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ConfigDict, field_serializer, field_validator, model_validator
 
 from portcon.errors import LimitsError
+from portcon.limits.benchmark_fields import BenchmarkFields
 from portcon.limits.checks import (
     check_budgets,
     check_caps,
@@ -56,6 +57,7 @@ class Limits(
     FloorFields,
     ExposureFields,
     RegularisationFields,
+    BenchmarkFields,
     TailFields,
 ):
     """The limits and sizing choices of one portfolio construction.

@@ -15,6 +15,7 @@ import numpy as np
 import portcon.sizing.min_cvar  # noqa: F401  (registers the min_cvar sizing mode)
 from portcon._text import listing
 from portcon.constraints.base import RISK_EXPOSURES, RISK_SPECIFIC, Block, Rule
+from portcon.constraints.benchmark_checks import benchmark_rules, require_benchmark
 from portcon.constraints.exposure_checks import (
     budget_and_short_rules,
     check_short_mode,
@@ -29,13 +30,13 @@ from portcon.constraints.floor_checks import (
 from portcon.constraints.groups import GroupCap
 from portcon.constraints.keys import GROUP_FIELDS, LimitKey, group_caps
 from portcon.constraints.portfolio import MinExpectedReturn, VolatilityCap
-from portcon.constraints.tail import tail_rules
 from portcon.constraints.positions import (
     AssetMaximum,
     ResidualMultiple,
     ResidualPerAsset,
     SinglePositionCap,
 )
+from portcon.constraints.tail import tail_rules
 from portcon.constraints.turnover import turnover_cap
 from portcon.errors import InputError, LimitsError
 from portcon.limits import Limits
@@ -46,6 +47,7 @@ from portcon.sizing.costs import WithTradingCosts
 from portcon.sizing.modes import Candidates, Sizing
 from portcon.sizing.objectives import SizingObjective, TieredTopSlice
 from portcon.sizing.regularisation import with_regularisation
+from portcon.sizing.tracking import with_benchmark
 from portcon.universe import Universe
 
 # Raw sizes below this fraction of the largest are not held: such a position would be under
@@ -153,6 +155,7 @@ def compile_program(
     _check_groups(universe, limits)
     sizing = Sizing.for_limits(limits)
     _check_risk_limits(limits, sizing, market)
+    require_benchmark(universe, limits)
     check_semicontinuous(universe, limits)
     found = eligibility(universe, limits)
     exclusions = dict(found.exclusions)
@@ -176,11 +179,11 @@ def compile_program(
     if len(members):  # a pinned weight is held whatever its share: any positive share will do
         raw = np.where(raw > 0, raw, max(float(raw.max()), 1.0))
     selected = market.subset(members)
-    objective = (
-        sizing.objective(raw, _candidates(universe, selected, members)) if len(members) else None
-    )
+    candidates = with_benchmark(_candidates(universe, selected, members), universe, market, members)
+    objective = sizing.objective(raw, candidates) if len(members) else None
     rules = _rules(universe, limits, members, objective, selected)
     rules += floor_rules(universe, limits, members, floored)
+    rules += benchmark_rules(universe, limits, members, market)
     rules += held_rules(found, universe, limits, members)
     cap = turnover_cap(limits.max_turnover, universe.current_weight, members, universe.assets)
     if cap is not None and len(members):

@@ -13,6 +13,7 @@ import numpy as np
 
 from portcon.limits import Limits
 from portcon.market import MarketData
+from portcon.report.check_benchmark import benchmark_violations
 from portcon.report.check_exposure import exposure_violations
 from portcon.report.check_floors import floor_violations
 from portcon.report.check_held import held_violations
@@ -62,6 +63,7 @@ def violations(
     found.extend(held_violations(w, universe, limits, tolerance))
     found.extend(floor_violations(w, universe, limits, tolerance))
     found.extend(exposure_violations(w, universe, limits, tolerance))
+    found.extend(benchmark_violations(w, universe, limits, tolerance, market))
     if universe.sector is not None:
         for group in set(universe.sector):
             cap = limits.sector_caps.get(group, limits.max_sector_allocation)

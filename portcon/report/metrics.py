@@ -11,6 +11,7 @@ import pandas as pd
 
 from portcon.limits import Limits
 from portcon.market import MarketData
+from portcon.report.active_metrics import active_metrics
 from portcon.report.tail_metrics import tail_risk
 from portcon.universe import Universe
 
@@ -43,6 +44,10 @@ class Metrics:
         Per held asset with a risk model: ``weight``, ``marginal`` ((Σw)_i / σ, the volatility
         added per unit of weight), ``contribution`` (w_i · marginal; they sum to σ) and
         ``share`` (contribution / σ; they sum to 1). None without a risk model.
+    active_share, tracking_error
+        Against the scores' ``benchmark_weight`` column b: ½ Σ|w_i − b_i| over every asset,
+        and the ex-ante √((w−b)ᵀΣ(w−b)) (None without a risk model); both None without the
+        column.
     value_at_risk, conditional_value_at_risk
         VaR and CVaR at ``confidence_level`` of the one-period loss −rᵀw under ``risk_model``
         (fractions of the portfolio; see :mod:`portcon.report.tail_metrics`); None without a
@@ -73,6 +78,8 @@ class Metrics:
     risk_contributions: pd.DataFrame | None = None
     value_at_risk: float | None = None
     conditional_value_at_risk: float | None = None
+    active_share: float | None = None
+    tracking_error: float | None = None
 
     def copy(self) -> Metrics:
         """A copy whose exposure tables are copies too."""
@@ -113,6 +120,8 @@ class Metrics:
             "risk_contributions": frame(self.risk_contributions),
             "value_at_risk": self.value_at_risk,
             "conditional_value_at_risk": self.conditional_value_at_risk,
+            "active_share": self.active_share,
+            "tracking_error": self.tracking_error,
         }
 
 
@@ -138,6 +147,7 @@ def compute_metrics(
     if expected is not None and volatility is not None and volatility > 0:
         sharpe = expected / volatility
     tail = tail_risk(weights, limits, market)
+    active = active_metrics(weights, universe, market)
     return Metrics(
         positions=int(held.sum()),
         largest_position=float(weights.max(initial=0.0)),
@@ -153,6 +163,8 @@ def compute_metrics(
         risk_contributions=risk,
         value_at_risk=None if tail is None else tail[0],
         conditional_value_at_risk=None if tail is None else tail[1],
+        active_share=active["active_share"],
+        tracking_error=active["tracking_error"],
     )
 
 

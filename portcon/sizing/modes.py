@@ -39,6 +39,7 @@ from portcon.sizing.sentences import size_sentence
 from portcon.sizing.sharpe import equivalent_risk_aversion
 
 if TYPE_CHECKING:
+    from portcon.constraints.benchmark import ActiveRisk
     from portcon.optimizer.program import Program
 
 
@@ -47,6 +48,8 @@ class Candidates:
     """The assets that passed the score threshold: what a sizing mode sees.
 
     ``held`` is True for a candidate in the current book (None: no current book).
+    ``active`` is the benchmark in their risk model and ``benchmark_return`` μᵀb (None
+    without a benchmark_weight column).
     """
 
     score: np.ndarray
@@ -55,6 +58,8 @@ class Candidates:
     assets: tuple[str, ...] = ()
     bucket: np.ndarray | None = None
     held: np.ndarray | None = None
+    active: ActiveRisk | None = None
+    benchmark_return: float | None = None
 
 
 class Sizing(ABC):
