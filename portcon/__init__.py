@@ -22,6 +22,7 @@ if _typing.TYPE_CHECKING:
         LimitsError,
         PortconError,
         SolverError,
+        TimeLimitError,
     )
     from portcon.estimators import FactorModel
     from portcon.kelly_bet import KellyResult, kelly
@@ -85,6 +86,7 @@ _WHERE = {
     "SizingMode": "portcon.limits",
     "SolutionPath": "portcon.optimizer.solution",
     "SolverError": "portcon.errors",
+    "TimeLimitError": "portcon.errors",
     "classify_sectors": "portcon.sectors",
     "construct": "portcon.construction",
     "kelly": "portcon.kelly_bet",
@@ -122,6 +124,7 @@ __all__ = [
     "SizingMode",
     "SolutionPath",
     "SolverError",
+    "TimeLimitError",
     "bucket_statistics",
     "check",
     "classify_sectors",

@@ -23,10 +23,12 @@ from portcon.errors import (
     LimitsError,
     PortconError,
     SolverError,
+    TimeLimitError,
 )
 from portcon.estimators import FactorModel
 from portcon.limits import Limits, coerce_limits
 from portcon.market import MarketData, correlation_matrix, prepare_market_data
+from portcon.optimizer import time_budget
 from portcon.optimizer.absorb import settle_cash
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program, compile_program
@@ -57,6 +59,7 @@ def construct(
     current: pd.Series | pd.DataFrame | None = None,
     context: MarketContext | Mapping[str, Any] | None = None,
     etf_returns: pd.DataFrame | None = None,
+    time_limit: float | None = None,
 ) -> Portfolio:
     """Target weights for scored assets under limits, solved as one convex program.
 
@@ -101,6 +104,10 @@ def construct(
     etf_returns
         Sector ETF returns, dates × sector names, for ``sector_classification`` behavioural
         or hybrid (with ``returns``; see :func:`portcon.classify_sectors`).
+    time_limit
+        Seconds of wall clock for the whole call (None: no limit). Every solve gets the time
+        left as its own limit and the count step's ``mip_time_limit`` is cut to fit; when it
+        runs out, :class:`TimeLimitError` is raised within about one solver iteration.
 
     Returns
     -------
@@ -118,6 +125,8 @@ def construct(
         rules); it carries ``conflicts`` and verified single-limit ``repairs``.
     SolverError
         No solver reached an optimum, or the answer failed the independent limit check.
+    TimeLimitError
+        ``time_limit`` ran out (a SolverError).
     InternalError
         Anything else that failed: a defect in portcon (the cause is chained). No other
         exception escapes, and ``construct`` is safe to call from many threads at once.
@@ -134,20 +143,21 @@ def construct(
     >>> book.explanations.loc["C", "reason"]
     'not held: score 0.50 below min_score_threshold 0.60'
     """
-    return _guarded(
-        _construct,
-        scores,
-        limits,
-        returns=returns,
-        covariance=covariance,
-        factor_model=factor_model,
-        expected_returns=expected_returns,
-        correlation=correlation,
-        repair_covariance=repair_covariance,
-        current=current,
-        context=context,
-        etf_returns=etf_returns,
-    )
+    with time_budget.time_limit(time_limit):
+        return _guarded(
+            _construct,
+            scores,
+            limits,
+            returns=returns,
+            covariance=covariance,
+            factor_model=factor_model,
+            expected_returns=expected_returns,
+            correlation=correlation,
+            repair_covariance=repair_covariance,
+            current=current,
+            context=context,
+            etf_returns=etf_returns,
+        )
 
 
 def _guarded(run: Callable[..., Portfolio], *args: Any, **kwargs: Any) -> Portfolio:
@@ -390,8 +400,14 @@ def _seed_inputs(
 def _solve_or_diagnose(program: Program, settle: Settle | None = None) -> Solution:
     try:
         return solve_program(program)
-    except InfeasibleError:
-        diagnosis = diagnose(program, settle)
+    except InfeasibleError as refusal:
+        try:
+            diagnosis = diagnose(program, settle)
+        except TimeLimitError:
+            raise InfeasibleError(
+                f"{refusal}; the time_limit ran out before a repair was found and verified",
+                conflicts=refusal.conflicts,
+            ) from None
         raise InfeasibleError(
             diagnosis.message, conflicts=diagnosis.conflicts, repairs=diagnosis.repairs
         ) from None

@@ -10,6 +10,7 @@ retrying the same call can help (``retryable``) and which exit code the command 
     ├── LimitsError       inconsistent or unknown limits                  (exit 2)
     ├── InfeasibleError   no portfolio satisfies the limits               (exit 3)
     ├── SolverError       the solver failed or returned a wrong answer    (exit 4)
+    │   └── TimeLimitError  the call's time_limit ran out                 (exit 4)
     └── InternalError     a defect in portcon itself: please report it    (exit 5)
 """
 
@@ -151,6 +152,25 @@ class SolverError(PortconError):
         self.status = status
         self.solver = solver
         self.tried = tuple(tried)
+
+
+class TimeLimitError(SolverError):
+    """The call's ``time_limit`` ran out before its answer was ready; nothing was returned.
+
+    Every solve of the call had the time left as its own limit and stopped there. Retrying
+    may help on a less busy machine or with a larger ``time_limit``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import portcon
+    >>> scores = pd.Series({"A": 0.9, "B": 0.8})
+    >>> try:
+    ...     portcon.construct(scores, time_limit=1e-9)
+    ... except portcon.TimeLimitError as error:
+    ...     print(error.status, isinstance(error, portcon.SolverError))
+    time limit True
+    """
 
 
 class InternalError(PortconError):

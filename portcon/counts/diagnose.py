@@ -20,6 +20,7 @@ from portcon.counts.deadline import Deadline
 from portcon.counts.rules import Counts, count_conflict, count_fields, derive_counts, violated
 from portcon.errors import InfeasibleError, LimitsError, PortconError
 from portcon.limits import Limits, MipMethod
+from portcon.optimizer import time_budget
 from portcon.optimizer.model import build
 from portcon.optimizer.program import Program, compile_program
 from portcon.optimizer.solve import solve
@@ -53,7 +54,7 @@ def diagnosed(
     program: Program, correlations: np.ndarray | None, error: InfeasibleError
 ) -> InfeasibleError:
     """``error`` with every field whose relaxation restores feasibility, and its repair."""
-    deadline = Deadline(max(program.limits.mip_time_limit, 10.0))
+    deadline = Deadline(time_budget.cap(max(program.limits.mip_time_limit, 10.0)))
     conflicts: list[str] = []
     repairs: list[dict[str, Any]] = []
     for field, search in _searches(program.limits, len(program.members)).items():

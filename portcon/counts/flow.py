@@ -22,10 +22,13 @@ from portcon.counts.selection import Selection
 from portcon.counts.sharpe import sharpest
 from portcon.counts.support import exclusion_reasons
 from portcon.errors import InfeasibleError, LimitsError, SolverError
+from portcon.optimizer import time_budget
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
 from portcon.sizing.diversification import count_message
 from portcon.sizing.risk_objectives import MaxDiversification, MaxSharpe
+
+COUNT_SHARE = 0.8  # of a call's time_limit left, the most the count step may use
 
 
 def choose_support(
@@ -50,7 +53,7 @@ def choose_support(
         return None
     if isinstance(program.objective, MaxDiversification):  # its own search is not written yet
         raise LimitsError(count_message("a min_weight_if_held column"))
-    deadline = Deadline(program.limits.mip_time_limit)
+    deadline = Deadline(time_budget.cap(program.limits.mip_time_limit, COUNT_SHARE))
     search = sharpest if isinstance(program.objective, MaxSharpe) else select
     try:
         selection = search(program, counts, relaxation, deadline)

@@ -30,6 +30,8 @@ import cvxpy as cp
 from cvxpy.lin_ops import lin_utils
 from cvxpy.reductions.solvers.conic_solvers.scip_conif import SCIP as SCIP_INTERFACE
 
+from portcon.counts.worker import READY
+
 # The function the worker runs on each job, "module:function". Tests point it elsewhere (for
 # instance at :func:`abort_for_tests`) through this environment variable; it is read on every
 # call, in the calling process, and sent with the job.
@@ -62,6 +64,7 @@ class _Worker:
     process: subprocess.Popen
     send: Connection
     receive: Connection
+    ready: bool = False  # its imports are done and it listens for jobs
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -131,8 +134,18 @@ def run(job: dict[str, Any], timeout: float, target: str | None = None) -> Outco
     except OSError as error:
         return Outcome(None, f"the SCIP worker process could not start ({error})")
     try:
+        if not worker.ready and not _wait_ready(worker, timeout):
+            _POOL.give_back(worker)  # it goes on starting, for the next call
+            return Outcome(
+                None,
+                f"the SCIP worker process did not start within {timeout:.1f} s",
+                time.perf_counter() - started,
+            )
+        waited = time.perf_counter() - started  # a worker's first start imports its libraries
+        if "seconds" in job:
+            job = {**job, "seconds": max(0.05, float(job["seconds"]) - waited)}
         worker.send.send((target, job))
-        if not worker.receive.poll(max(timeout, 0.0)):
+        if not worker.receive.poll(max(timeout - waited, 0.0)):
             worker.close()
             return Outcome(
                 None,
@@ -151,6 +164,16 @@ def run(job: dict[str, Any], timeout: float, target: str | None = None) -> Outco
         return Outcome(None, f"SCIP failed: {result!r}", time.perf_counter() - started)
     _POOL.give_back(worker)
     return Outcome(result, "", time.perf_counter() - started)
+
+
+def _wait_ready(worker: _Worker, timeout: float) -> bool:
+    """Wait at most ``timeout`` seconds for a new worker's start-up message."""
+    if not worker.receive.poll(max(timeout, 0.0)):
+        return False
+    if worker.receive.recv() != READY:
+        raise OSError("the SCIP worker sent something before its start-up message")
+    worker.ready = True
+    return True
 
 
 def _death(process: subprocess.Popen) -> str:
@@ -193,6 +216,8 @@ def solve_problem(job: dict[str, Any]) -> dict[str, Any]:
     params["limits/time"] = max(0.05, until - time.monotonic())
     interface._set_params(model, False, {"scip_params": params}, data, dims)
     raw = interface._solve(model, variables, constraints, data, dims)
+    if model.getNSols() == 0 and str(model.getStatus()) != "infeasible":
+        return _no_solution(model, job["wanted"])  # cvxpy would call it a solver failure
     problem.unpack_results(raw, chain, inverse)
     named = {variable.name(): variable for variable in problem.variables()}
     return {
@@ -204,6 +229,21 @@ def solve_problem(job: dict[str, Any]) -> dict[str, Any]:
         "primal_bound": float(model.getPrimalbound()),
         "dual_bound": float(model.getDualbound()),
         "solutions": int(model.getNSols()),
+        "solve_seconds": float(model.getSolvingTime()),
+    }
+
+
+def _no_solution(model: Any, wanted: tuple[str, ...]) -> dict[str, Any]:
+    """The answer when SCIP stopped (at its time limit, say) before finding any solution."""
+    return {
+        "status": cp.USER_LIMIT,
+        "value": None,
+        "values": dict.fromkeys(wanted),
+        "scip_status": str(model.getStatus()),
+        "gap": float("inf"),
+        "primal_bound": float("inf"),
+        "dual_bound": float(model.getDualbound()),
+        "solutions": 0,
         "solve_seconds": float(model.getSolvingTime()),
     }
 

@@ -28,6 +28,7 @@ from portcon.counts.rules import Counts, count_conflict, count_fields
 from portcon.counts.selection import Selection
 from portcon.errors import InfeasibleError, LimitsError, SolverError
 from portcon.limits import MipMethod
+from portcon.optimizer import time_budget
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution, SolutionPath
 
@@ -78,6 +79,7 @@ def select(program: Program, counts: Counts, relaxation: Solution, deadline: Dea
     elif method != MipMethod.HEURISTIC:
         answer, failure = solve_scip(program, counts, relaxation, deadline)
         if answer is None and method == MipMethod.EXACT:
+            time_budget.check("SCIP had chosen the held names")
             raise SolverError(
                 f"{failure}; raise mip_time_limit or set mip_method = 'auto' to allow the "
                 "heuristic",
@@ -230,7 +232,7 @@ def run_scip(
         "wanted": wanted,
         "emphasis": emphasis,
     }
-    outcome = isolate.run(job, seconds + GRACE_SECONDS)
+    outcome = isolate.run(job, time_budget.cap(seconds + GRACE_SECONDS))
     return outcome.result, outcome.failure
 
 

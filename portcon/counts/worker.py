@@ -10,12 +10,18 @@ import importlib
 import sys
 from multiprocessing.connection import Connection
 
+READY = "ready"
+
 
 def main(read_fd: int, write_fd: int) -> None:
     """Serve jobs until the parent goes away."""
     receive, send = Connection(read_fd, writable=False), Connection(write_fd, readable=False)
     import portcon.counts.isolate  # noqa: F401  (cvxpy and SCIP loaded before the first job)
 
+    try:
+        send.send(READY)  # the parent sends no job before this: its write would block
+    except (OSError, ValueError):
+        return
     while True:
         try:
             target, job = receive.recv()

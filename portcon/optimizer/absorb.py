@@ -28,7 +28,8 @@ from portcon._text import percent
 from portcon.constraints.base import RowBlock, Rule, Sense, slack
 from portcon.constraints.portfolio import TargetAllocation
 from portcon.constraints.positions import ResidualMultiple, ResidualPerAsset, _PerAssetRule
-from portcon.errors import PortconError
+from portcon.errors import PortconError, TimeLimitError
+from portcon.optimizer import time_budget
 from portcon.optimizer.polish import ACTIVE, polish
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
@@ -55,7 +56,7 @@ def least_rollover(program: Program) -> float | None:
     rows = [block.over(weights, cash, block.bound_values(values)) for block in program.blocks]
     problem = cp.Problem(cp.Minimize(cash), rows)
     try:
-        problem.solve(solver="CLARABEL", **TIGHT)
+        time_budget.solve_within(problem, "CLARABEL", "the least rollover could be found", **TIGHT)
     except cp.error.SolverError:
         return None
     if problem.status != cp.OPTIMAL or cash.value is None:
@@ -142,6 +143,8 @@ def reinvest_small_residual(
     )
     try:
         candidate, answer = absorb_cash(candidate, solve(candidate), solve)
+    except TimeLimitError:
+        raise  # the call's budget, not this step's failure: no answer is better than a worse one
     except PortconError:
         return unchanged
     if not _within(answer) or answer.cash > least + ABSORBED:
@@ -217,6 +220,8 @@ def absorb_cash(
     exact = dataclasses.replace(program, rules=rules)
     try:
         answer = solve(exact)
+    except TimeLimitError:
+        raise
     except PortconError:
         return program, solution
     if not _within(answer) or answer.cash > solution.cash or not _finite(exact, answer):

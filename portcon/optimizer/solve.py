@@ -14,6 +14,7 @@ from cvxpy.constraints.nonpos import Inequality
 
 from portcon.constraints.base import Block, RowBlock, Sense, TurnoverBlock, multipliers
 from portcon.errors import InfeasibleError, SolverError
+from portcon.optimizer import time_budget
 from portcon.optimizer.model import Model, checkout
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program
@@ -94,6 +95,7 @@ def solve_program(program: Program) -> Solution:
     InfeasibleError, SolverError
         As :func:`solve`.
     """
+    time_budget.check("the program was built")
     started = time.perf_counter()
     with checkout(program) as model:
         built = time.perf_counter() - started
@@ -116,6 +118,7 @@ def solve(program: Program, model: Model) -> Solution:
     infeasible = False
     chain_started = time.perf_counter()
     for attempt in SOLVER_CHAIN:
+        time_budget.check(f"{attempt.solver} could solve")
         tried.append(attempt.solver)
         problem = model.for_solver(attempt.solver)
         try:
@@ -127,6 +130,7 @@ def solve(program: Program, model: Model) -> Solution:
                     ignore_dpp=not model.dpp,
                     warm_start=False,  # the same input gives the same answer, whatever came before
                     **attempt.options,
+                    **time_budget.solver_options(attempt.solver),
                 )
         except (cp.error.SolverError, cp.error.DCPError, ValueError, ArithmeticError):
             status = "solver error"

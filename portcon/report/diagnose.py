@@ -21,6 +21,7 @@ from portcon._text import format_limit, percent
 from portcon.constraints.keys import LimitKey
 from portcon.errors import LimitsError
 from portcon.limits import Limits
+from portcon.optimizer import time_budget
 from portcon.optimizer.program import Program, compile_program
 from portcon.report.diagnose_exposure import LOWERED_EXPOSURE, exposure_words
 from portcon.report.diagnose_floors import (
@@ -129,7 +130,7 @@ def _relax(program: Program, free: list[LimitKey]) -> dict[LimitKey, float] | No
     objective = sum((slack[key] / scale[key] for key in free), cp.Constant(0.0))
     problem = cp.Problem(cp.Minimize(objective), constraints)
     try:
-        problem.solve(solver="CLARABEL")
+        time_budget.solve_within(problem, "CLARABEL", "the least relaxation could be found")
     except cp.error.SolverError:
         return None
     if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from portcon.errors import InfeasibleError, PortconError
+from portcon.errors import InfeasibleError, PortconError, TimeLimitError
 from portcon.portfolio import Portfolio
 from portcon.scenarios.include import with_inclusions
 from portcon.scenarios.inputs import Inputs, shocked
@@ -130,6 +130,8 @@ def run_one(inputs: Inputs, scenario: Scenario | None) -> Outcome:
             current, portfolio = with_inclusions(current, scenario.include, construct_on)
         else:
             portfolio = construct_on(current, inputs)
+    except TimeLimitError:
+        raise  # the whole run's time_limit: the scenarios after it would fail the same way
     except PortconError as error:
         return Outcome(name, None, error=_describe(error), seconds=time.perf_counter() - started)
     volatility, expected = _risk_and_return(portfolio)

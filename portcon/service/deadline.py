@@ -1,34 +1,37 @@
 """A wall-clock cap on the solving part of a request (``PORTCON_MAX_SOLVE_SECONDS``).
 
-portcon's continuous solver chain takes no time limit (only the count step has one,
-``mip_time_limit``), and a running cvxpy solve cannot be interrupted from another thread. So
-the service runs each request's solving on a small pool of solver threads and waits at most
-the cap for it:
+The service runs each request's solving on a small pool of solver threads under a portcon
+time budget (:func:`portcon.optimizer.time_budget.time_limit`) of the cap less the time the
+request waited for a thread, and waits for it at most the cap and a short grace:
 
 - finished in time: its answer goes on to be stored and sent;
 - still waiting for a solver thread at the cap (the service is saturated): cancelled,
   503 ``Overloaded`` with ``Retry-After`` (retrying later can help);
-- still solving at the cap: 503 ``SolveTimeout`` naming the setting. The solve runs on to
-  its end in its thread, but its answer is thrown away: nothing of it is stored, so a retry
-  with the same ``decision_id`` is sized afresh.
-
-The pool is bounded, so abandoned solves cannot multiply past its size: new work then waits
-(and, waiting past the cap, is answered ``Overloaded``).
+- out of time while solving: the solve stops itself (every solver was given the time left
+  as its own limit, and each solve checks the budget before it starts) and the answer is
+  503 ``SolveTimeout`` naming the setting. Nothing of it is stored, so a retry with the same
+  ``decision_id`` is sized afresh. A step that cannot be interrupted (compiling a large model
+  for the first time) may run on past the grace in its thread; the request is answered at
+  the grace all the same, and the pool's bound keeps such steps from multiplying.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
+from portcon.errors import TimeLimitError
+from portcon.optimizer.time_budget import time_limit
 from portcon.service.failures import RequestRefusedError
 
 T = TypeVar("T")
 SOLVER_THREADS = max(4, 2 * (os.cpu_count() or 1))
 _pool = ThreadPoolExecutor(SOLVER_THREADS, thread_name_prefix="portcon-solve")
+GRACE_SECONDS = 0.5  # past the cap: a solver stopping at its own limit finishes its iteration
 
 
 class SolveTimeoutError(RequestRefusedError):
@@ -55,21 +58,40 @@ def within(seconds: float, work: Callable[[], T]) -> T:
     Exception
         Whatever ``work`` raises (a PortconError is answered as such).
     """
-    future: Future[T] = _pool.submit(work)
+    submitted = time.perf_counter()
+
+    def bounded() -> T:
+        left = seconds - (time.perf_counter() - submitted)
+        if left <= 0:
+            raise _overloaded(seconds)
+        with time_limit(left):
+            return work()
+
+    future: Future[T] = _pool.submit(bounded)
     try:
-        return future.result(timeout=seconds)
+        return future.result(timeout=seconds + GRACE_SECONDS)
+    except TimeLimitError:
+        raise _timed_out(seconds) from None
     except FutureTimeout:
         if future.cancel():
-            raise OverloadedError(
-                503,
-                "Overloaded",
-                f"every solver thread stayed busy for the {seconds:g} s cap "
-                "(PORTCON_MAX_SOLVE_SECONDS); retry shortly",
-            ) from None
-        raise SolveTimeoutError(
-            503,
-            "SolveTimeout",
-            f"solving took longer than the {seconds:g} s this service allows per request "
-            "(PORTCON_MAX_SOLVE_SECONDS); nothing was stored. Ask with fewer assets or "
-            "scenarios, or a smaller limits.mip_time_limit",
-        ) from None
+            raise _overloaded(seconds) from None
+        raise _timed_out(seconds) from None
+
+
+def _overloaded(seconds: float) -> OverloadedError:
+    return OverloadedError(
+        503,
+        "Overloaded",
+        f"every solver thread stayed busy for the {seconds:g} s cap "
+        "(PORTCON_MAX_SOLVE_SECONDS); retry shortly",
+    )
+
+
+def _timed_out(seconds: float) -> SolveTimeoutError:
+    return SolveTimeoutError(
+        503,
+        "SolveTimeout",
+        f"solving took longer than the {seconds:g} s this service allows per request "
+        "(PORTCON_MAX_SOLVE_SECONDS); nothing was stored. Ask with fewer assets or "
+        "scenarios, or a smaller limits.mip_time_limit",
+    )

@@ -17,6 +17,7 @@ import numpy as np
 from portcon.constraints.base import Block, factor_risk
 from portcon.errors import LimitsError, SolverError
 from portcon.market import MarketData
+from portcon.optimizer import time_budget
 
 
 def equivalent_risk_aversion(
@@ -75,7 +76,7 @@ def ratio_risk_aversion(
         constraints.append(block.over(y, 0, bound * scale))
     problem = cp.Problem(cp.Minimize(cp.sum_squares(risk)), constraints)
     try:
-        problem.solve(solver="CLARABEL")
+        time_budget.solve_within(problem, "CLARABEL", f"{mode} could be homogenised")
     except cp.error.SolverError as error:
         raise SolverError(f"{mode}: {error}", solver="CLARABEL") from error
     if problem.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
