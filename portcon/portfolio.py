@@ -17,6 +17,7 @@ from portcon.report.report import Report
 
 if TYPE_CHECKING:
     from portcon.report.attribution_result import Attribution
+    from portcon.report.cash_arithmetic import CashArithmetic
     from portcon.report.count_prices import SlotPrice
     from portcon.report.summary import DecisionSummary
     from portcon.report.weight_moves import WeightSensitivity
@@ -230,6 +231,18 @@ class Portfolio:
 
         return count_prices(self)
 
+    def cash_arithmetic(self) -> CashArithmetic | None:
+        """Rollover cash as a sum of the caps that hold the book, with repairs checked by
+        re-solving (None when the target is invested). See
+        :class:`portcon.report.cash_arithmetic.CashArithmetic`."""
+        return self._cash_arithmetic
+
+    @cached_property
+    def _cash_arithmetic(self) -> CashArithmetic | None:
+        from portcon.report.cash_arithmetic import cash_arithmetic
+
+        return cash_arithmetic(self)
+
     def summary(self) -> str:
         """The decision summary, as printed first by the command line: what bound and what it
         cost (in the objective's unit, and in expected return and volatility with market
@@ -276,6 +289,7 @@ class Portfolio:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as JSON-safe types (NaN becomes None)."""
+        arithmetic = self.cash_arithmetic()
         return _json_safe(
             {
                 "weights": self._weights.to_dict(),
@@ -299,6 +313,7 @@ class Portfolio:
                 "sensitivity": self._report.sensitivity.reset_index().to_dict(orient="records"),
                 "decision_summary": self.decision_summary().to_dict(),
                 "attribution": self.attribution(level="limit").to_dict(),
+                "cash_arithmetic": None if arithmetic is None else arithmetic.to_dict(),
                 "count_prices": [
                     price.to_dict()
                     for price in (self.count_prices() if self.path != "convex" else ())

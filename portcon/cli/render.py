@@ -132,6 +132,9 @@ def _row(cells: list[str], widths: list[int]) -> str:
 
 def _cash_line(portfolio: Portfolio) -> str:
     line = f"Cash {100 * portfolio.cash:.2f}%"
+    arithmetic = portfolio.cash_arithmetic()
+    if arithmetic is not None:
+        return "\n".join(textwrap.wrap(f"{line}: {arithmetic.sentence()}", REASON_WIDTH))
     return f"{line}: {portfolio.cash_reason}" if portfolio.cash_reason else line
 
 

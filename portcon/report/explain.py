@@ -146,7 +146,7 @@ def reasons(
 ) -> dict[str, tuple[str, str]]:
     """Asset → (binding limits, plain-sentence reason) for every asset of the universe."""
     result = {asset: ("", reason) for asset, reason in program.exclusions.items()}
-    holding = _binding_rows_by_asset(solution, table)
+    holding = binding_rows_by_asset(solution, table)
     for position, asset in enumerate(program.assets):
         weight = float(solution.weights[position])
         limits = holding[position]
@@ -155,7 +155,7 @@ def reasons(
     return result
 
 
-def _binding_rows_by_asset(solution: Solution, table: pd.DataFrame) -> list[list[BindingRow]]:
+def binding_rows_by_asset(solution: Solution, table: pd.DataFrame) -> list[list[BindingRow]]:
     """For each member asset, the binding limit rows on it."""
     skipped = ("target_allocation", *STRUCTURAL_RULES)
     binding = table["binding"].to_numpy(dtype=bool) & ~table["rule"].isin(skipped).to_numpy()

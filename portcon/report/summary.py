@@ -318,7 +318,10 @@ def _invested(portfolio: Portfolio) -> str:
     held = int((weights.abs() > 0).sum())
     target = portfolio.limits.target_allocation
     text = f"{percent(float(weights.sum()))} in {held} names (target {percent(target)})"
-    if portfolio.rollover > NEGLIGIBLE:
+    arithmetic = portfolio.cash_arithmetic()
+    if arithmetic is not None:
+        text += f"; cash by arithmetic: {arithmetic.sentence()}"
+    elif portfolio.rollover > NEGLIGIBLE:
         text += (
             f"; {percent(portfolio.rollover)} of the target rolled to cash: the limits cannot "
             "absorb it"
