@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import ClassVar
 
 import cvxpy as cp
 import numpy as np
 
 from portcon._text import percent
-from portcon.constraints.base import RowBlock, Rule, Sense, slack
+from portcon.constraints.base import ModelContext, RowBlock, Rule, Sense, slack
 from portcon.constraints.portfolio import TargetAllocation
 from portcon.constraints.positions import ResidualMultiple, ResidualPerAsset, _PerAssetRule
 from portcon.errors import PortconError, TimeLimitError
 from portcon.optimizer import time_budget
+from portcon.optimizer.model import checkout
 from portcon.optimizer.polish import ACTIVE, polish
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
@@ -48,20 +50,46 @@ TIGHT = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
 HELD = 1e-10  # a strategy weight above this is a position that shares in a reinvestment
 
 
+class LeastCash(SizingObjective):
+    """minimise cash: the feasibility program of :func:`least_rollover`."""
+
+    meaning: ClassVar[str] = "cash left uninvested (fraction of the book)"
+
+    def parameters(self) -> dict[str, float | np.ndarray]:
+        return {}
+
+    def expression(self, ctx: ModelContext) -> tuple[cp.Expression, list[cp.Constraint]]:
+        return ctx.cash, []
+
+    def value(self, weights: np.ndarray, cash: float) -> float:
+        return cash
+
+    def subgradient(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros_like(weights), np.zeros_like(weights)
+
+
 def least_rollover(program: Program) -> float | None:
-    """The least rollover cash any weights within the limits leave (None: not solved)."""
-    values = program.parameters()
-    weights = cp.Variable(len(program.members))
-    cash = cp.Variable(nonneg=True)
-    rows = [block.over(weights, cash, block.bound_values(values)) for block in program.blocks]
-    problem = cp.Problem(cp.Minimize(cash), rows)
-    try:
-        time_budget.solve_within(problem, "CLARABEL", "the least rollover could be found", **TIGHT)
-    except cp.error.SolverError:
-        return None
-    if problem.status != cp.OPTIMAL or cash.value is None:
-        return None
-    return max(0.0, float(cash.value))
+    """The least rollover cash any weights within the limits leave (None: not solved).
+
+    Solved on a pooled model of the program's rows with the objective "least cash", so a
+    second call of the same structure only re-binds its Parameters.
+    """
+    with checkout(dataclasses.replace(program, objective=LeastCash())) as model:
+        problem = model.for_solver("CLARABEL")
+        try:
+            time_budget.solve_within(
+                problem,
+                "CLARABEL",
+                "the least rollover could be found",
+                warm_start=False,
+                **TIGHT,
+            )
+        except cp.error.SolverError:
+            return None
+        cash = model.context.cash.value
+        if problem.status != cp.OPTIMAL or cash is None:
+            return None
+        return max(0.0, float(cash))
 
 
 class NotReinvested(_PerAssetRule):
