@@ -41,6 +41,13 @@ def benchmark_column(values: np.ndarray | None, assets: pd.Index) -> np.ndarray 
     InputError
         Naming the assets whose weight is infinite or outside [0, 1], or when the weights sum
         above 1 or to 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> benchmark_column(np.array([0.6, np.nan, 0.3]), pd.Index(["A", "B", "C"]))
+    array([0.6, 0. , 0.3])
     """
     if values is None:
         return None
