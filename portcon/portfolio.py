@@ -243,6 +243,20 @@ class Portfolio:
 
         return cash_arithmetic(self)
 
+    def sizing_causes(self) -> pd.Series:
+        """Per held asset: its reference weight (score share of the invested amount, or the
+        budget-only optimum) and the binding limits that moved it, in points; the pieces are
+        the limit-level :meth:`attribution` and add up to the weight."""
+        from portcon.report.causes import sizing_causes
+
+        return pd.Series(sizing_causes(self), dtype=object, name="causes")
+
+    def sizing_driver(self) -> str:
+        """What sets the sizes before any limit: the scores, or which market data."""
+        from portcon.report.causes import sizing_driver
+
+        return sizing_driver(self)
+
     def summary(self) -> str:
         """The decision summary, as printed first by the command line: what bound and what it
         cost (in the objective's unit, and in expected return and volatility with market
@@ -313,6 +327,8 @@ class Portfolio:
                 "sensitivity": self._report.sensitivity.reset_index().to_dict(orient="records"),
                 "decision_summary": self.decision_summary().to_dict(),
                 "attribution": self.attribution(level="limit").to_dict(),
+                "sizing_driver": self.sizing_driver(),
+                "sizing_causes": self.sizing_causes().to_dict(),
                 "cash_arithmetic": None if arithmetic is None else arithmetic.to_dict(),
                 "count_prices": [
                     price.to_dict()

@@ -9,6 +9,7 @@ import pandas as pd
 
 from portcon.errors import PortconError
 from portcon.portfolio import Portfolio
+from portcon.report.causes import scores_size
 from portcon.report.count_prices import next_in_line
 from portcon.report.summary import PARAMETERS
 
@@ -25,6 +26,17 @@ def render(portfolio: Portfolio, attribution: bool = False) -> str:
     lines = [*portfolio.decision_summary().lines(), ""]
     lines += [f"note: {note}" for note in portfolio.notes]
     lines += [f"Targets ({len(held)} held, {len(excluded)} not held)", ""]
+    causes = portfolio.sizing_causes().to_dict()
+    held = held.assign(
+        reason=[
+            f"{reason}; {causes[str(asset)]}" if str(asset) in causes else reason
+            for asset, reason in held["reason"].items()
+        ]
+    )
+    if not scores_size(portfolio):
+        lines += [f"sized by {portfolio.sizing_driver()}", ""]
+        held = held.rename(columns={"score": "score (not sizing)"})
+        excluded = excluded.rename(columns={"score": "score (not sizing)"})
     lines.append(_table(held, show_weight=True))
     if len(excluded):
         excluded = excluded.assign(reason=_with_next_in_line(portfolio, excluded["reason"]))
@@ -58,16 +70,17 @@ def _with_next_in_line(portfolio: Portfolio, reasons: pd.Series) -> list[str]:
 
 def _table(frame: pd.DataFrame, show_weight: bool) -> str:
     groups = [column for column in ("bucket", "sector") if column in frame]
+    score = next(str(column) for column in frame if str(column).startswith("score"))
     rows = []
     for asset, row in frame.iterrows():
         cells = [printable(asset)]
         if show_weight:
             cells.append(f"{100 * row['weight']:6.2f}%")
-        cells.append(f"{row['score']:.3f}")
+        cells.append(f"{row[score]:.3f}")
         cells += [printable(row[column]) for column in groups]
         cells.append(printable(row["reason"]))
         rows.append(cells)
-    header = ["asset", *(["weight"] if show_weight else []), "score", *groups, "reason"]
+    header = ["asset", *(["weight"] if show_weight else []), score, *groups, "reason"]
     return _wrapped_table(header, rows)
 
 

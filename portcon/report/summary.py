@@ -113,6 +113,10 @@ class DecisionSummary:
         What the costs are measured against (the attribution's reference portfolio).
     note
         How far the numbers hold (a chosen support, a quadratic model, prices chosen).
+    total_cost
+        The binding limits' costs summed.
+    driver
+        What sets the sizes before any limit (the scores, or expected returns and risk).
 
     Examples
     --------
@@ -139,11 +143,14 @@ class DecisionSummary:
     reference: str
     note: str = ""
     total_cost: float = 0.0
+    driver: str = ""
 
     def lines(self) -> list[str]:
         """The summary as printed lines (wrapped at 100 characters)."""
         lines = ["Decision summary", ""]
         rows = [("objective", self.objective), ("sizing", self.sizing)]
+        if self.driver:
+            rows.append(("sized by", self.driver))
         rows += [
             ("parameter", f"{name} = {value}: {meaning} (a parameter, not a limit)")
             for name, value, meaning in self.parameters
@@ -213,6 +220,7 @@ def decision_summary(portfolio: Portfolio) -> DecisionSummary:
         reference=reference if program.objective is not None else "nothing",
         note="; ".join(notes),
         total_cost=total,
+        driver=portfolio.sizing_driver() if program.objective is not None else "",
     )
 
 
