@@ -9,6 +9,7 @@ VaR = z_α σ and CVaR = φ(z_α) / (1 − α) σ.
 
 from __future__ import annotations
 
+import cvxpy as cp
 import numpy as np
 from scipy.stats import norm
 
@@ -36,6 +37,17 @@ def sample_cvar(losses: np.ndarray, level: float) -> float:
     if whole < len(ordered):
         total += (count - whole) * float(ordered[whole])
     return total / count
+
+
+def rockafellar_uryasev(losses: cp.Expression, level: float) -> cp.Expression:
+    """CVaR_α of equally likely ``losses`` as t + Σ (L_s − t)⁺ / k, t a fresh variable.
+
+    Equal to ``cp.cvar`` where both apply, but stated with ``pos`` so that every solver path
+    canonicalises it (cvxpy's ``sum_largest`` rejects a fractional k on the QP path).
+    """
+    threshold = cp.Variable()
+    count = tail_count(level, losses.shape[0])
+    return threshold + cp.sum(cp.pos(losses - threshold)) / count
 
 
 def gaussian_var_multiplier(level: float) -> float:

@@ -208,8 +208,8 @@ def test_the_checker_recomputes_the_cap() -> None:
 @pytest.mark.parametrize(
     ("fields", "fragment"),
     [
-        ({"max_portfolio_risk": 0.02}, "need a risk_model"),
-        ({"sizing_mode": "min_cvar"}, "need a risk_model"),
+        ({"max_portfolio_risk": 0.02}, "needs a risk_model"),
+        ({"sizing_mode": "min_cvar"}, "needs a risk_model"),
         ({"risk_model": "historical", "confidence_level": 1.0}, "confidence_level"),
         ({"risk_model": "monte_carlo", "scenario_count": 5}, "scenario_count"),
     ],

@@ -2,7 +2,7 @@
 
 - Scenario models (``historical``, ``monte_carlo``): CVaR_α(−R w) ≤ cap over the scenario
   returns R (T × n), the Rockafellar–Uryasev linear program min_t t + Σ (−r_sᵀw − t)⁺ / k,
-  k = (1 − α) T, which cvxpy states with ``cvar`` (``sum_largest``). The row's dual g is the
+  k = (1 − α) T, stated with ``pos`` and a free threshold t. The row's dual g is the
   price of one more unit of CVaR; its part of stationarity is g · ∂CVaR, −(g/k) Σ p_s r_s with
   p the tail probabilities, whose spread over losses tied at VaR is a kink (:meth:`kink`).
 - Gaussian models (``parametric``, ``garch``): CVaR = c σ₁(w) with c = φ(z_α)/(1 − α) and σ₁
@@ -32,7 +32,12 @@ from portcon.errors import InputError, LimitsError
 from portcon.limits import Limits
 from portcon.limits.tail_fields import SCENARIO_MODELS
 from portcon.market import MarketData
-from portcon.tail_measures import cvar_subgradient, gaussian_cvar_multiplier, sample_cvar
+from portcon.tail_measures import (
+    cvar_subgradient,
+    gaussian_cvar_multiplier,
+    rockafellar_uryasev,
+    sample_cvar,
+)
 
 LIMIT = "max_portfolio_risk"
 
@@ -83,7 +88,7 @@ class ScenarioCVaRBlock(PortfolioRow):
     def build(self, ctx: ModelContext) -> cp.Constraint:
         """cvar(−R w, α) ≤ bound, R a Parameter."""
         losses = -(ctx.parameter(self.scenario_parameter) @ ctx.weights)
-        return cp.cvar(losses, self.level) <= ctx.parameter(self.parameter)
+        return rockafellar_uryasev(losses, self.level) <= ctx.parameter(self.parameter)
 
     def over(
         self,
@@ -92,7 +97,7 @@ class ScenarioCVaRBlock(PortfolioRow):
         bound: cp.Expression | np.ndarray,
     ) -> cp.Constraint:
         """The CVaR row over any weight expression, with any bound."""
-        return cp.cvar(-(self.scenarios @ weights), self.level) <= bound
+        return rockafellar_uryasev(-(self.scenarios @ weights), self.level) <= bound
 
     def layout(self) -> Hashable:
         """Shape in the problem (α enters as a constant)."""

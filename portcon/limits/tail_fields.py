@@ -99,6 +99,7 @@ def check_tail_fields(limits: Any) -> None:
         wants.append("sizing_mode 'min_cvar'")
     if wants and limits.risk_model is None:
         raise ValueError(
-            f"{' and '.join(wants)} need a risk_model: historical (over returns=), "
+            f"{' and '.join(wants)} {'need' if len(wants) > 1 else 'needs'} a risk_model: "
+            "historical (over returns=), "
             "monte_carlo, parametric or garch"
         )

@@ -2,11 +2,11 @@
 
 With a scenario risk model (historical, monte_carlo) the objective is the Rockafellar–Uryasev
 CVaR of the one-period loss over the scenarios, CVaR_α(−R w) = min_t t + Σ (−r_sᵀw − t)⁺ / k
-(k = (1 − α) T), a linear program (cvxpy's ``cvar``). With a Gaussian one (parametric,
-garch) it is c σ₁(w), c = φ(z_α)/(1 − α) and σ₁ the one-period volatility: the same weights as
-min_variance, in CVaR units. Adding ``min_expected_return`` gives the mean-CVaR efficient
-portfolio for that return. Cash costs ρ per unit, above every marginal CVaR, so the target is
-invested unless the limits cannot absorb it.
+(k = (1 − α) T), a linear program (stated with ``pos`` and a free threshold t). With a
+Gaussian one (parametric, garch) it is c σ₁(w), c = φ(z_α)/(1 − α) and σ₁ the one-period
+volatility: the same weights as min_variance, in CVaR units. Adding ``min_expected_return``
+gives the mean-CVaR efficient portfolio for that return. Cash costs ρ per unit, above every
+marginal CVaR, so the target is invested unless the limits cannot absorb it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from portcon.limits import SizingMode
 from portcon.limits.tail_fields import SCENARIO_MODELS
 from portcon.sizing.modes import Candidates, _RiskBased
 from portcon.sizing.objectives import SizingObjective
-from portcon.tail_measures import cvar_subgradient, sample_cvar
+from portcon.tail_measures import cvar_subgradient, rockafellar_uryasev, sample_cvar
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +46,7 @@ class ScenarioCVaR(SizingObjective):
     def expression(self, ctx: ModelContext) -> tuple[cp.Expression, list[cp.Constraint]]:
         losses = -(ctx.parameter("sizing.scenarios") @ ctx.weights)
         penalty = ctx.parameter("sizing.cash_penalty") * ctx.cash
-        return cp.cvar(losses, self.level) + penalty, []
+        return rockafellar_uryasev(losses, self.level) + penalty, []
 
     def value(self, weights: np.ndarray, cash: float) -> float:
         return sample_cvar(-self.scenarios @ weights, self.level) + self._penalty() * cash
