@@ -11,9 +11,12 @@ from portcon.errors import PortconError
 from portcon.portfolio import Portfolio
 from portcon.report.causes import scores_size
 from portcon.report.count_prices import next_in_line
+from portcon.report.price_steps import exact_step_change
 from portcon.report.summary import PARAMETERS
+from portcon.report.weight_moves import WeightSensitivity
 
 REASON_WIDTH = 100
+STEP = 0.01  # the rise of a limit whose objective change is printed
 RISK_NAMES = 5
 
 
@@ -158,14 +161,15 @@ def _binding(portfolio: Portfolio) -> str:
     lines = [f"objective: {portfolio.objective_meaning}"]
     if portfolio.path != "convex":
         lines.append("prices and ranges hold for the chosen support (the held set fixed)")
-    ranges = _ranges(portfolio)
+    ranges, moves = _ranges(portfolio)
     for label, row in sensitivity.iterrows():
         price = row["shadow_price"]
         if abs(price) < 1e-9 or row["field"] in PARAMETERS:
             continue
         name = printable(str(label))
         line = f"{name} = {row['value']:g}: shadow price {price:.4g} per unit ({row['unit']})"
-        lines.append(line + _validity(price, ranges.get(str(label))))
+        exact = None if moves is None else exact_step_change(portfolio, moves, str(label), STEP)
+        lines.append(line + _validity(price, ranges.get(str(label)), exact))
     return "\n".join(lines) if len(lines) > 1 else "none"
 
 
@@ -231,28 +235,37 @@ def _pct(value: float) -> str:
     return "0.00%" if abs(value) < 5e-5 else f"{100 * value:+.2f}%"
 
 
-def _ranges(portfolio: Portfolio) -> dict[str, tuple[float, float, str]]:
+def _ranges(
+    portfolio: Portfolio,
+) -> tuple[dict[str, tuple[float, float, str]], WeightSensitivity | None]:
     """Per limit label: how far it may rise and fall before the active set changes, and what
-    ends the rise (empty when the weights' derivative is not available)."""
+    ends the rise (empty when the weights' derivative is not available); and the derivative."""
     try:
-        table = portfolio.weight_sensitivity().ranges
+        moves = portfolio.weight_sensitivity()
     except PortconError:
-        return {}
-    return {
+        return {}, None
+    ranges = {
         str(label): (float(row["up"]), float(row["down"]), str(row["ends_up"] or ""))
-        for label, row in table.iterrows()
+        for label, row in moves.ranges.iterrows()
+        if not (pd.isna(row["up"]) or pd.isna(row["down"]))  # not derived: no range to state
     }
+    return ranges, moves
 
 
-def _validity(price: float, reach: tuple[float, float, str] | None) -> str:
-    """The first-order change of a 0.01 rise, said only where that rise keeps the active set."""
-    change = f"raising it by 0.01 changes the objective by {-0.01 * price:+.4g} (first order)"
+def _validity(
+    price: float, reach: tuple[float, float, str] | None, exact: float | None = None
+) -> str:
+    """The change of a 0.01 rise, said only where that rise keeps the active set: exact (the
+    objective at the weights the step leads to) where the objective allows, else first order."""
+    change = f"raising it by 0.01 changes the objective by {-STEP * price:+.4g} (first order)"
     if reach is None:
         return f"; {change}"
     up, down, ends = reach
     rise = f"+{up:.3g}" if np.isfinite(up) else "any rise"
     span = f"the same limits bind from −{down:.3g} to {rise}"
-    if up >= 0.01:
+    if up >= STEP and exact is not None:
+        return f"; {span}: raising it by 0.01 changes the objective by {exact:+.6g} (exact)"
+    if up >= STEP:
         return f"; {span}: {change}"
     return (
         f"; {span} (a kink: beyond +{up:.3g} {ends or 'another row'} changes and so does the price)"
