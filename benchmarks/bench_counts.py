@@ -289,7 +289,8 @@ def time_bounds(huge: bool) -> None:
 def isolation_overhead(repeats: int = 5) -> None:
     """SCIP in a worker process vs in this process, on the same small count model."""
     from portcon.counts import isolate
-    from portcon.counts.mip import build_model, run_scip
+    from portcon.counts.formulation import build_model
+    from portcon.counts.mip import run_scip
     from portcon.counts.rules import derive_counts
     from portcon.optimizer.model import build
     from portcon.optimizer.program import compile_program

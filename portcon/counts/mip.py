@@ -1,11 +1,6 @@
 """Meeting position-count limits: SCIP on a perspective-strengthened mixed-integer program.
 
-The mixed-integer program adds a binary z_i ("held") per member:
-ℓ_i z_i ≤ w_i ≤ u_i z_i with u_i the largest weight any single linear limit allows (never an
-arbitrary big constant), each separable quadratic term w_i² in perspective form w_i²/z_i
-with perspective cuts, and the count rules as linear constraints on z (and y_b, "bucket
-represented", and o_i, "bucket override"). The objective is divided by a data-derived scale
-(:func:`objective_scale`) so the model is the same in daily or annual units. SCIP runs in a
+The mixed-integer program is stated in :mod:`portcon.counts.formulation`. SCIP runs in a
 worker process (:mod:`portcon.counts.isolate`); :func:`select` falls back to the labelled
 heuristic of :mod:`portcon.counts.heuristic` when it crashes, hangs or finds nothing.
 """
@@ -14,41 +9,32 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
 from cvxpy.lin_ops import lin_utils
 
-from portcon.constraints.base import ModelContext
 from portcon.counts import isolate
 from portcon.counts.deadline import Deadline
+from portcon.counts.formulation import (
+    TINY,
+    build_model,
+)
 from portcon.counts.heuristic import heuristic, prefer_scores, support_value
 from portcon.counts.rules import Counts, count_conflict, count_fields
 from portcon.counts.selection import Selection
-from portcon.errors import InfeasibleError, LimitsError, SolverError
+from portcon.errors import InfeasibleError, SolverError
 from portcon.limits import MipMethod
 from portcon.optimizer import time_budget
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution, SolutionPath
 
-ANCHOR_POINTS = 6
 MIP_LARGEST = 3000  # members; beyond this "auto" goes straight to the heuristic
 SCIP_SHARE = 0.7  # of the count step's time budget; the rest is for the tie pass or fallback
 GRACE_SECONDS = 2.0  # a worker silent this long past its share is killed
-TINY = 1e-12
+
 EASY_MEMBERS = 100  # up to this many members SCIP runs with its "easy CIP" emphasis
 PROVEN = ("optimal", "gaplimit")  # SCIP statuses: the incumbent is within the requested gap
-
-
-@dataclass(frozen=True)
-class ScipModel:
-    """The mixed-integer program in cvxpy, its objective divided by ``scale``."""
-
-    problem: cp.Problem
-    held: cp.Variable
-    override: cp.Variable | None
-    scale: float
 
 
 def select(program: Program, counts: Counts, relaxation: Solution, deadline: Deadline) -> Selection:
@@ -142,72 +128,6 @@ def with_gap(selection: Selection, relaxation: Solution) -> Selection:
     return dataclasses.replace(selection, bound=bound, gap=gap)
 
 
-def anchors(counts: Counts, relaxation: Solution, points: int = ANCHOR_POINTS) -> np.ndarray:
-    """Tangent points per member: a grid from its floor to its cap, and its relaxed weight."""
-    low = np.maximum(counts.lower, 1e-4)
-    high = np.maximum(counts.upper, low)
-    grid = low[:, None] + (high - low)[:, None] * np.linspace(0.0, 1.0, points)[None, :]
-    return np.column_stack([grid, np.clip(relaxation.weights, low, high)])
-
-
-def objective_scale(relaxation: Solution) -> float:
-    """A data-derived unit for the objective: |relaxed objective| (1e-12 at least).
-
-    Dividing by it makes the mixed-integer program the same whatever the units of μ and Σ
-    (daily or annual), so SCIP's absolute tolerances act alike on both.
-    """
-    return max(abs(float(relaxation.objective)), TINY)
-
-
-def build_model(program: Program, counts: Counts, relaxation: Solution) -> ScipModel:
-    """The perspective-strengthened mixed-integer program, objective divided by its scale."""
-    limits = program.limits
-    ctx = ModelContext(len(program.members))
-    values = program.parameters()
-    for name, value in values.items():
-        ctx.add_parameter(name, value)
-    held = cp.Variable(ctx.size, boolean=True, name="held")
-    perspective = program.require_objective().perspective(ctx, held, anchors(counts, relaxation))
-    if perspective is None:
-        raise LimitsError(
-            f"position-count limits are not available with sizing_mode '{limits.sizing_mode}' "
-            "yet; use a proportional, tiered (cash or proportional residual), min_variance, "
-            "mean_variance, max_sharpe or kelly mode"
-        )
-    objective, cones = perspective
-    constraints, override = model_constraints(program, counts, ctx, held)
-    scale = objective_scale(relaxation)
-    problem = cp.Problem(cp.Minimize(objective / scale), [*constraints, *cones])
-    return ScipModel(problem, held, override, scale)
-
-
-def model_constraints(
-    program: Program,
-    counts: Counts,
-    ctx: ModelContext,
-    held: cp.Variable,
-) -> tuple[list, cp.Variable | None]:
-    """The program's rows, cash ≥ 0, overrides and the count rules on the binaries.
-
-    A bucket override o_i (only for members scoring at or above bucket_override_threshold,
-    o_i ≤ z_i, Σ o ≤ max_bucket_overrides) lets its bucket hold one name past its position
-    count; every bucket cap row stays as it is (the seed: the name still counts towards its
-    bucket's allocation).
-    """
-    limits = program.limits
-    constraints = [block.build(ctx) for block in program.blocks]
-    constraints.append(ctx.cash >= 0)
-    override = None
-    if counts.overrides_possible and counts.overridable is not None:
-        override = cp.Variable(ctx.size, boolean=True, name="override")
-        constraints += [override <= held, cp.sum(override) <= limits.max_bucket_overrides]
-        blocked = np.flatnonzero(~counts.overridable)
-        if len(blocked):
-            constraints.append(override[blocked] == 0)
-    constraints += count_constraints(ctx.weights, held, counts, override)
-    return constraints, override
-
-
 def run_scip(
     problem: cp.Problem,
     seconds: float,
@@ -281,61 +201,3 @@ def dual_bound(result: dict) -> float:
     if value is None or not all(np.isfinite([primal, dual])) or abs(dual) >= 1e19:
         return -np.inf
     return value - (primal - dual)
-
-
-def count_constraints(
-    weights: cp.Expression,
-    held: cp.Expression,
-    counts: Counts,
-    override: cp.Expression | None = None,
-) -> list:
-    """The count rules on the binaries, with ℓ z ≤ w ≤ u z linking them to the weights.
-
-    Each override (``override``) lets its bucket hold one name past its position count.
-    """
-    limits = counts.limits
-    lower = cp.multiply(counts.lower, held)
-    if counts.short is not None:  # a held member may be short down to −s (lower is 0 then)
-        lower = lower - cp.multiply(counts.short, held)
-    rules = [weights <= cp.multiply(counts.upper, held), weights >= lower]
-    if limits.max_total_positions is not None:
-        rules.append(cp.sum(held) <= limits.max_total_positions)
-    if limits.max_new_positions is not None and counts.new.any():
-        rules.append(cp.sum(held[np.flatnonzero(counts.new)]) <= limits.max_new_positions)
-    if counts.buckets is not None:
-        counted = counts.new if limits.allow_bucket_overflow else np.ones(len(counts.new), bool)
-        for bucket, limit in counts.bucket_limits.items():
-            inside = np.flatnonzero((counts.buckets == bucket) & counted)
-            if len(inside):
-                exempt = 0 if override is None else cp.sum(override[inside])
-                rules.append(cp.sum(held[inside]) - exempt <= limit)
-            if override is not None and len(inside):
-                rules += _overflow_rows(held, override, inside, counts)
-        if limits.min_buckets_represented is not None:
-            labels = list(dict.fromkeys(counts.buckets))
-            represented = cp.Variable(len(labels), boolean=True, name="represented")
-            for k, bucket in enumerate(labels):
-                inside = np.flatnonzero(counts.buckets == bucket)
-                rules.append(represented[k] * counts.represented <= cp.sum(weights[inside]))
-                rules.append(represented[k] <= cp.sum(held[inside]))
-            rules.append(cp.sum(represented) >= limits.min_buckets_represented)
-    for i, j, _ in counts.pairs:
-        rules.append(held[i] + held[j] <= 1)
-    if counts.priority is not None and counts.keep:
-        rules.append(cp.sum(held[np.flatnonzero(counts.priority)]) >= counts.keep)
-    return rules
-
-
-def _overflow_rows(
-    held: cp.Expression, override: cp.Expression, inside: np.ndarray, counts: Counts
-) -> list:
-    """A bucket using an override holds only names that may override (the seed fills slots by
-    score, so the names past the count are its lowest): Σ_{j plain} z_j + |P| o_i ≤ |P|."""
-    if counts.overridable is None:
-        return []
-    plain = inside[~counts.overridable[inside]]
-    eligible = inside[counts.overridable[inside]]
-    if not len(plain) or not len(eligible):
-        return []
-    size = len(plain)
-    return [cp.sum(held[plain]) + size * override[eligible] <= size]

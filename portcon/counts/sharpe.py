@@ -28,8 +28,9 @@ import numpy as np
 
 from portcon.constraints.base import ModelContext
 from portcon.counts.deadline import Deadline
+from portcon.counts.formulation import TINY, model_constraints
 from portcon.counts.heuristic import restricted, support_value
-from portcon.counts.mip import TINY, model_constraints, run_scip, select
+from portcon.counts.mip import run_scip, select
 from portcon.counts.rules import Counts
 from portcon.counts.selection import Selection
 from portcon.errors import SolverError

@@ -23,7 +23,8 @@ import numpy as np
 from portcon._text import listing, percent
 from portcon.constraints.base import ModelContext
 from portcon.constraints.trade_sizes import TradePattern
-from portcon.counts.mip import objective_scale, run_scip
+from portcon.counts.formulation import objective_scale
+from portcon.counts.mip import run_scip
 from portcon.errors import InfeasibleError, LimitsError
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
