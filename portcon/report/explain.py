@@ -18,8 +18,8 @@ import pandas as pd
 from portcon._text import limit_unit, percent
 from portcon.constraints.base import Sense, TurnoverBlock, slack
 from portcon.constraints.exposure import GrossExposureBlock
-from portcon.constraints.tail import ScenarioCVaRBlock
 from portcon.constraints.keys import LimitKey, group_kind
+from portcon.constraints.tail import ScenarioCVaRBlock
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
 from portcon.report.exposure_reasons import SHORT, chosen_cash, short_reason
