@@ -99,10 +99,10 @@ class Universe:
 
     @property
     def held(self) -> np.ndarray:
-        """True for each asset with a current weight above 0."""
+        """True for each asset held now, long (current weight above 0) or short (below 0)."""
         if self.current_weight is None:
             return np.zeros(self.size, dtype=bool)
-        return self.current_weight > 0
+        return self.current_weight != 0
 
     @property
     def size(self) -> int:
@@ -132,7 +132,7 @@ class Universe:
         current = _numeric_column(frame, "current_weight", assets)
         volatility = _numeric_column(frame, "volatility", assets)
         if current is not None:
-            _check_current_weights(current, assets)
+            _check_current_weights(current)
         if volatility is not None:
             _check_volatility(volatility, assets)
         lower, upper, floor, short = _bounds(frame, assets)
@@ -321,19 +321,14 @@ def _bounds(frame: pd.DataFrame, assets: pd.Index) -> tuple[np.ndarray | None, .
     return lower, upper, found[FLOOR], found[SHORT]
 
 
-def _check_current_weights(current: np.ndarray, assets: pd.Index) -> None:
-    negative = assets[current < 0]
-    if len(negative):
-        raise InputError(
-            f"column 'current_weight': negative weight for asset(s) {listing(negative)}; "
-            "a current book with short positions is not supported yet (long-short targets are "
-            "built from a long-only or empty current book)"
-        )
+def _check_current_weights(current: np.ndarray) -> None:
+    """Net current weight at most 1. Negative weights (shorts) are checked against the limits
+    when the program is compiled (:func:`~portcon.constraints.short_book.check_short_book`)."""
     total = float(current.sum())
     if total > 1 + WEIGHT_SUM_TOLERANCE:
         raise InputError(
-            f"column 'current_weight': weights sum to {total:.6f} > 1; current weights are "
-            "fractions of the portfolio (0.05 = 5%)"
+            f"column 'current_weight': weights sum to {total:.6f} > 1 (net: long − short); "
+            "current weights are fractions of the portfolio (0.05 = 5%)"
         )
 
 

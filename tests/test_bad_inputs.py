@@ -49,7 +49,7 @@ CASES = {
         {},
         {},
         InputError,
-        "negative weight for asset(s) A",
+        "negative (short) current weight for A (-0.1)",
     ),
     "current weights above 1": (
         "asset,score,current_weight\nA,0.9,0.7\nB,0.8,0.6\n",

@@ -62,9 +62,9 @@ def turnover_cap(
         return TurnoverCap(current=np.zeros(len(members)), bound=cap)
     closed = np.ones(len(current), dtype=bool)
     closed[members] = False
-    closing = 0.5 * float(current[closed].sum())
+    closing = 0.5 * float(np.abs(current[closed]).sum())
     if closing > cap:
-        names = listing(str(asset) for asset in assets[closed & (current > 0)])
+        names = listing(str(asset) for asset in assets[closed & (current != 0)])
         needed = float(np.nextafter(closing, np.inf))
         raise InfeasibleError(
             f"max_turnover = {cap:g} cannot be met: closing {names} (excluded by a rule: "

@@ -36,6 +36,7 @@ from portcon.constraints.positions import (
     ResidualPerAsset,
     SinglePositionCap,
 )
+from portcon.constraints.short_book import check_short_book
 from portcon.constraints.tail import tail_rules
 from portcon.constraints.turnover import turnover_cap
 from portcon.errors import InputError, LimitsError
@@ -156,6 +157,7 @@ def compile_program(
     sizing = Sizing.for_limits(limits)
     _check_risk_limits(limits, sizing, market)
     require_benchmark(universe, limits)
+    check_short_book(universe, limits)
     check_semicontinuous(universe, limits)
     found = eligibility(universe, limits)
     exclusions = dict(found.exclusions)

@@ -43,7 +43,8 @@ def merge_current(
         raise InputError(
             f"current and the scores both give {listing(clash)}; give each column once"
         )
-    held = current.index[pd.to_numeric(current["current_weight"], errors="coerce").fillna(0) > 0]
+    weights = pd.to_numeric(current["current_weight"], errors="coerce").fillna(0)
+    held = current.index[weights != 0]  # long or short
     missing = held.difference(frame.index)
     if len(missing):
         raise InputError(

@@ -35,7 +35,7 @@ def held_violations(
             if abs(w - fixed[i]) > tolerance:
                 found.append(f"fixed_weight {name}: {w} instead of {fixed[i]}")
             continue
-        held = current[i] > 0
+        held = current[i] != 0  # long or short
         young = held and limits.min_holding_days is not None and days is not None
         if young and days is not None and days[i] < (limits.min_holding_days or 0):
             frozen = min(current[i], limits.max_single_position or 1.0)

@@ -122,4 +122,4 @@ class WithTradingCosts(AddedTerms):
 
     def at_current(self, weights: np.ndarray) -> np.ndarray:
         """True for each member held exactly at its current weight (inside its band)."""
-        return (np.abs(weights - self.current) <= AT_CURRENT) & (self.current > 0)
+        return (np.abs(weights - self.current) <= AT_CURRENT) & (self.current != 0)
