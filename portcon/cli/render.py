@@ -24,11 +24,13 @@ def render(portfolio: Portfolio, attribution: bool = False) -> str:
     """The decision summary, targets with reasons, the binding limits with their prices, the
     parameters, the constraint attribution (with ``attribution``) and the metrics."""
     explanations = portfolio.explanations
-    held = explanations[explanations["weight"] > 0].sort_values("weight", ascending=False)
-    excluded = explanations[explanations["weight"] <= 0]
+    held = explanations[explanations["weight"] != 0].sort_values("weight", ascending=False)
+    excluded = explanations[explanations["weight"] == 0]
+    shorts = int((held["weight"] < 0).sum())  # held short: listed with the longs, below them
     lines = [*portfolio.decision_summary().lines(), ""]
     lines += [f"note: {note}" for note in portfolio.notes]
-    lines += [f"Targets ({len(held)} held, {len(excluded)} not held)", ""]
+    counted = f"{len(held)} held" + (f", {shorts} of them short" if shorts else "")
+    lines += [f"Targets ({counted}, {len(excluded)} not held)", ""]
     causes = portfolio.sizing_causes().to_dict()
     held = held.assign(
         reason=[
