@@ -136,6 +136,9 @@ LIMITED = dict(sizing_mode="score_weighted", max_total_positions=4, max_single_p
 def test_a_crashing_scip_leaves_construct_answering_with_the_labelled_heuristic(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from portcon.counts import perspective
+
+    monkeypatch.setattr(perspective, "ENABLED", False)  # SCIP must run to crash
     scores = _count_problem()
     exact = portcon.construct(scores, LIMITED)
     monkeypatch.setenv("PORTCON_SCIP_TARGET", "portcon.counts.isolate:abort_for_tests")

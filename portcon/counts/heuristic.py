@@ -190,12 +190,12 @@ def _raise_unless_proven(program: Program, counts: Counts) -> NoReturn:
 
 def admissible(program: Program, held: np.ndarray, counts: Counts, complete: bool = True) -> bool:
     """The count rules that depend on the support alone, and floors within every cap row
-    (a partial support may still lack buckets: ``complete=False`` skips
-    min_buckets_represented)."""
+    (a partial support may still lack buckets or held names: ``complete=False`` skips
+    min_buckets_represented and prefer_held)."""
     weights = np.where(held, np.maximum(counts.lower, counts.represented), 0.0)
     broken = set(violated(weights, counts)) - {"min_position_size"}
     if not complete:
-        broken.discard("min_buckets_represented")
+        broken -= {"min_buckets_represented", "prefer_held"}
     if broken:
         return False
     matrix, bounds = _rows(program)

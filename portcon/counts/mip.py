@@ -14,7 +14,7 @@ import cvxpy as cp
 import numpy as np
 from cvxpy.lin_ops import lin_utils
 
-from portcon.counts import isolate
+from portcon.counts import isolate, perspective
 from portcon.counts.deadline import Deadline
 from portcon.counts.formulation import (
     TINY,
@@ -34,11 +34,16 @@ SCIP_SHARE = 0.7  # of the count step's time budget; the rest is for the tie pas
 GRACE_SECONDS = 2.0  # a worker silent this long past its share is killed
 
 EASY_MEMBERS = 100  # up to this many members SCIP runs with its "easy CIP" emphasis
-PROVEN = ("optimal", "gaplimit")  # SCIP statuses: the incumbent is within the requested gap
+# statuses whose support is within the requested gap: SCIP's, and the relaxation's own proof
+PROVEN = ("optimal", "gaplimit", perspective.STATUS)
 
 
 def select(program: Program, counts: Counts, relaxation: Solution, deadline: Deadline) -> Selection:
-    """Choose the held members: SCIP (in a worker process), else the labelled heuristic.
+    """Choose the held members: the perspective relaxation's proof, SCIP (in a worker process),
+    else the labelled heuristic.
+
+    When the relaxed perspective program proves its rounded support within ``mip_gap``
+    (:mod:`portcon.counts.perspective`), SCIP is not run.
 
     The heuristic runs when ``mip_method = "heuristic"``, beyond 3000 members with ``auto``,
     when SCIP is missing, crashes, or finds nothing within its share of the time; when SCIP
@@ -63,7 +68,10 @@ def select(program: Program, counts: Counts, relaxation: Solution, deadline: Dea
             "the support"
         )
     elif method != MipMethod.HEURISTIC:
-        answer, failure = solve_scip(program, counts, relaxation, deadline)
+        answer = perspective.proven_support(program, counts, relaxation)
+        failure = ""
+        if answer is None:
+            answer, failure = solve_scip(program, counts, relaxation, deadline)
         if answer is None and method == MipMethod.EXACT:
             time_budget.check("SCIP had chosen the held names")
             raise SolverError(
