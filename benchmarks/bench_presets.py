@@ -8,7 +8,8 @@ printed with the ratio. The machine's load average is printed with the numbers.
 
 Target (issue 15): median < 50 ms, p99 < 150 ms per construct with counts on.
 
-Run: ``.venv/bin/python benchmarks/bench_presets.py [--repeats 20] [--perturbed 3]``.
+Run: ``.venv/bin/python benchmarks/bench_presets.py [--repeats 20] [--perturbed 3] [--no-proof]``
+(``--no-proof``: SCIP for every count step, the path before the perspective proof).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 import portcon
+from portcon.counts import perspective
 from portcon.counts.rules import COUNT_FIELDS
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "scores.csv"
@@ -66,7 +68,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=20, help="constructs per book")
     parser.add_argument("--perturbed", type=int, default=3, help="seeded perturbed books")
+    parser.add_argument(
+        "--no-proof",
+        action="store_true",
+        help="switch off the perspective relaxation's proof (every count step runs SCIP)",
+    )
     args = parser.parse_args()
+    if args.no_proof:
+        perspective.ENABLED = False
     scored = books(args.perturbed)
     # warm-up: imports, the SCIP worker's start, first compilations
     for name in portcon.PRESETS:
