@@ -8,7 +8,9 @@ the support named by z is proven within ``mip_gap`` by one convex solve, and SCI
 The relaxed program is built once per structure (program structure, which count rows exist,
 bucket membership, pairs) with every number a DPP Parameter, pooled, and re-bound per call, so a
 call pays one Clarabel solve rather than a cvxpy compilation. The tangent cuts of the
-mixed-integer model are left out: in the continuous relaxation the cones imply them.
+mixed-integer model are left out: in the continuous relaxation the cones imply them. The
+objective is divided by a data-derived scale, as in the mixed-integer model, so a book in daily
+units is bounded as accurately as one in annual units.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from dataclasses import dataclass
 import cvxpy as cp
 import numpy as np
 
-from portcon.constraints.base import RISK_EXPOSURES, RISK_SPECIFIC, ModelContext
-from portcon.counts.formulation import TINY
+from portcon.constraints.base import ModelContext
+from portcon.counts import relaxed_objective
+from portcon.counts.formulation import TINY, objective_scale
 from portcon.counts.heuristic import admissible, support_value
 from portcon.counts.rules import Counts
 from portcon.counts.selection import Selection
@@ -31,36 +34,39 @@ from portcon.optimizer import time_budget
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution, SolutionPath
 from portcon.sizing.modes import Sizing
-from portcon.sizing.objectives import Proportional, SizingObjective, TieredDeviation
-from portcon.sizing.risk_objectives import MaxSharpe, MeanVariance, MinimumVariance, QuadraticKelly
-from portcon.sizing.wrapped import AddedTerms
 
 ENABLED = True  # False: every count step goes to SCIP (tests compare the two paths)
 STATUS = "perspective bound"
-BOUND_SLACK = 1e-7  # relative: the relaxed optimum is taken this much lower (solver tolerance)
+BOUND_SLACK = 1e-6  # relative: the relaxed optimum is taken this much lower (solver tolerance)
 FRACTIONAL = 1e-6  # z above this marks a member the relaxation would hold in part
 POOL_SIZE = 16  # structures kept
+IDLE_PER_STRUCTURE = 4  # idle models kept per structure (one per concurrent solve)
 SOLVER = "CLARABEL"
 
 
 @dataclass(eq=False)
 class RelaxedModel:
-    """The relaxed perspective program of one structure, its data as Parameters."""
+    """The relaxed perspective program of one structure, its data as Parameters.
+
+    ``own`` are its Parameters beyond the program's: the count rules' numbers and the
+    objective's, divided by the objective scale (:mod:`portcon.counts.relaxed_objective`).
+    """
 
     context: ModelContext
     held: cp.Variable
-    counts: dict[str, cp.Parameter]
+    own: dict[str, cp.Parameter]
     problem: cp.Problem
-    constant: float = 0.0
 
-    def bind(self, program: Program, counts: Counts) -> None:
-        """Set every Parameter from ``program`` and ``counts``."""
-        values = {**program.parameters(), **count_values(counts)}
-        for name, value in values.items():
-            parameter = self.context.parameters.get(name) or self.counts[name]
+    def bind(self, program: Program, counts: Counts, scale: float) -> None:
+        """Set every Parameter from ``program``, ``counts`` and the objective ``scale``."""
+        values = program.parameters()
+        own = own_values(program, counts, values, scale)
+        for name, value in [*values.items(), *own.items()]:
+            parameter = self.context.parameters.get(name)
+            if parameter is None:
+                parameter = self.own[name]
             if parameter.value is None or not np.array_equal(parameter.value, value):
                 parameter.value = value
-        self.constant = objective_constant(program.require_objective())
 
 
 def proven_support(program: Program, counts: Counts, relaxation: Solution) -> Selection | None:
@@ -77,7 +83,7 @@ def proven_support(program: Program, counts: Counts, relaxation: Solution) -> Se
     """
     if not ENABLED or not applies(program, counts):
         return None
-    relaxed = solve_relaxed(program, counts)
+    relaxed = solve_relaxed(program, counts, objective_scale(relaxation))
     if relaxed is None:
         return None
     bound, held_share = relaxed
@@ -117,18 +123,7 @@ def applies(program: Program, counts: Counts) -> bool:
     """True when the relaxed perspective program states the count step's objective."""
     if type(program.sizing).refine is not Sizing.refine or counts.overrides_possible:
         return False
-    return relaxed_objective_form(program.require_objective()) is not None
-
-
-def relaxed_objective_form(objective: SizingObjective) -> str | None:
-    """Which DPP perspective form states ``objective`` (None: none does)."""
-    if isinstance(objective, AddedTerms):
-        return relaxed_objective_form(objective.inner)
-    if isinstance(objective, Proportional | TieredDeviation | MinimumVariance | QuadraticKelly):
-        return type(objective).__name__
-    if type(objective) is MeanVariance:  # not MaxSharpe: its γ* depends on the support
-        return "MeanVariance"
-    return None
+    return relaxed_objective.form(program.require_objective()) is not None
 
 
 def candidate_supports(program: Program, counts: Counts, held_share: np.ndarray) -> list:
@@ -154,9 +149,16 @@ def candidate_supports(program: Program, counts: Counts, held_share: np.ndarray)
     return candidates
 
 
-def solve_relaxed(program: Program, counts: Counts) -> tuple[float, np.ndarray] | None:
-    """(a proven lower bound, z) of the relaxed program, or None when it is not solved."""
-    with _pool.checkout(program, counts) as model:
+def solve_relaxed(
+    program: Program, counts: Counts, scale: float
+) -> tuple[float, np.ndarray] | None:
+    """(a proven lower bound, z) of the relaxed program, or None when it is not solved.
+
+    ``scale`` divides the objective inside the solve (a data-derived unit, e.g.
+    :func:`~portcon.counts.formulation.objective_scale`); the bound is in the program's units.
+    """
+    objective = program.require_objective()
+    with _pool.checkout(program, counts, scale) as model:
         try:
             time_budget.solve_within(model.problem, SOLVER, "the perspective relaxation")
         except TimeLimitError:
@@ -165,9 +167,9 @@ def solve_relaxed(program: Program, counts: Counts) -> tuple[float, np.ndarray] 
             return None
         if model.problem.status != cp.OPTIMAL or model.held.value is None:
             return None
-        value = float(model.problem.value) + model.constant
+        value = scale * float(model.problem.value) + relaxed_objective.constant(objective)
         held_share = np.clip(np.asarray(model.held.value, dtype=float), 0.0, 1.0)
-    return value - BOUND_SLACK * max(abs(value), 1.0), held_share
+    return value - BOUND_SLACK * max(abs(value), TINY), held_share
 
 
 class RelaxedPool:
@@ -178,9 +180,9 @@ class RelaxedPool:
         self._idle: OrderedDict[Hashable, list[RelaxedModel]] = OrderedDict()
         self._structures = structures
 
-    def checkout(self, program: Program, counts: Counts) -> _Lease:
+    def checkout(self, program: Program, counts: Counts, scale: float) -> _Lease:
         """A model of the structure of ``program`` and ``counts``, bound to their values."""
-        return _Lease(self, structure(program, counts), program, counts)
+        return _Lease(self, structure(program, counts), program, counts, scale)
 
     def take(self, key: Hashable) -> RelaxedModel | None:
         with self._lock:
@@ -189,7 +191,9 @@ class RelaxedPool:
 
     def give_back(self, key: Hashable, model: RelaxedModel) -> None:
         with self._lock:
-            self._idle.setdefault(key, []).append(model)
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < IDLE_PER_STRUCTURE:
+                idle.append(model)
             self._idle.move_to_end(key)
             while len(self._idle) > self._structures:
                 self._idle.popitem(last=False)
@@ -201,13 +205,19 @@ class RelaxedPool:
 
 
 class _Lease:
-    def __init__(self, pool: RelaxedPool, key: Hashable, program: Program, counts: Counts):
+    def __init__(
+        self, pool: RelaxedPool, key: Hashable, program: Program, counts: Counts, scale: float
+    ):
         self.pool, self.key, self.program, self.counts = pool, key, program, counts
+        self.scale = scale
         self.model: RelaxedModel | None = None
 
     def __enter__(self) -> RelaxedModel:
-        self.model = self.pool.take(self.key) or build_relaxed(self.program, self.counts)
-        self.model.bind(self.program, self.counts)
+        model = self.pool.take(self.key)
+        if model is None:
+            model = build_relaxed(self.program, self.counts, self.scale)
+        model.bind(self.program, self.counts, self.scale)
+        self.model = model
         return self.model
 
     def __exit__(self, *exc: object) -> None:
@@ -298,24 +308,38 @@ def count_values(counts: Counts) -> dict[str, float | np.ndarray]:
     return values
 
 
-def build_relaxed(program: Program, counts: Counts) -> RelaxedModel:
+def own_values(
+    program: Program, counts: Counts, values: dict[str, float | np.ndarray], scale: float
+) -> dict[str, float | np.ndarray]:
+    """The relaxed program's own Parameter values: the count rules' and the objective's."""
+    objective = relaxed_objective.values(program.require_objective(), values, scale)
+    return {**count_values(counts), **objective}
+
+
+def build_relaxed(program: Program, counts: Counts, scale: float) -> RelaxedModel:
     """The relaxed perspective program for the structure of ``program`` and ``counts``."""
     ctx = ModelContext(len(program.members))
-    for name, value in program.parameters().items():
+    values = program.parameters()
+    for name, value in values.items():
         ctx.add_parameter(name, value)
-    params = {
+    own = {
         name: cp.Parameter(np.shape(value), name=name, value=value)
-        for name, value in count_values(counts).items()
+        for name, value in own_values(program, counts, values, scale).items()
     }
     held = cp.Variable(ctx.size, name="held")
-    objective, cones = relaxed_objective(program.require_objective(), ctx, held)
+    objective, cones = relaxed_objective.expression(
+        program.require_objective(),
+        ctx,
+        held,
+        lambda name: own[relaxed_objective.PREFIX + name],
+    )
     constraints = [block.build(ctx) for block in program.blocks]
     constraints += [ctx.cash >= 0, held >= 0, held <= 1, *cones]
-    constraints += relaxed_count_rows(ctx, held, counts, params)
+    constraints += relaxed_count_rows(ctx, held, counts, own)
     problem = cp.Problem(cp.Minimize(objective), constraints)
     if not problem.is_dcp(dpp=True):  # type: ignore[call-arg]
         raise RuntimeError("portcon built a relaxed perspective program that is not DPP; a bug")
-    return RelaxedModel(ctx, held, params, problem)
+    return RelaxedModel(ctx, held, own, problem)
 
 
 def relaxed_count_rows(
@@ -347,51 +371,3 @@ def relaxed_count_rows(
         assert counts.priority is not None
         rows.append(cp.sum(held[np.flatnonzero(counts.priority)]) >= params["counts.keep"])
     return rows
-
-
-def scaled_perspective(
-    scaled: cp.Expression, held: cp.Variable
-) -> tuple[cp.Expression, list[cp.Constraint]]:
-    """Σ t with t_i ≥ v_i² / z_i for v = ``scaled`` (rotated cones, DPP in v's Parameters)."""
-    squares = cp.Variable(held.shape[0], nonneg=True, name="perspective")
-    cone = cp.SOC(squares + held, cp.vstack([2 * scaled, squares - held]), axis=0)
-    return cp.sum(squares), [cone]
-
-
-def relaxed_objective(
-    objective: SizingObjective, ctx: ModelContext, held: cp.Variable
-) -> tuple[cp.Expression, list[cp.Constraint]]:
-    """``objective`` with its separable squares in perspective form, DPP (no constant term:
-    see :func:`objective_constant`)."""
-    if isinstance(objective, AddedTerms):
-        inner, rows = relaxed_objective(objective.inner, ctx, held)
-        terms, more = objective.added_terms(ctx)
-        return inner + terms, [*rows, *more]
-    p, w = ctx.parameter, ctx.weights
-    if isinstance(objective, Proportional):
-        squares, cone = scaled_perspective(cp.multiply(p("sizing.scale"), w), held)
-        return 0.5 * squares + p("sizing.cash_penalty") * ctx.cash, cone
-    if isinstance(objective, TieredDeviation):  # ½ (w − r)²/r = ½ w²/r − w + ½ r
-        squares, cone = scaled_perspective(cp.multiply(p("sizing.scale"), w), held)
-        return 0.5 * squares - cp.sum(w), cone
-    if isinstance(objective, MinimumVariance):
-        squares, cone = scaled_perspective(cp.multiply(p(RISK_SPECIFIC), w), held)
-        factor = cp.sum_squares(p(RISK_EXPOSURES).T @ w)
-        return 0.5 * (factor + squares) + p("sizing.cash_penalty") * ctx.cash, cone
-    if isinstance(objective, MeanVariance | QuadraticKelly) and not isinstance(
-        objective, MaxSharpe
-    ):
-        squares, cone = scaled_perspective(cp.multiply(p("sizing.risk_specific"), w), held)
-        risk = cp.sum_squares(p("sizing.risk_exposures").T @ w) + squares
-        penalty = p("sizing.cash_penalty") * ctx.cash if isinstance(objective, MeanVariance) else 0
-        return -p("sizing.mu") @ w + risk + penalty, cone
-    raise RuntimeError(f"no relaxed perspective form for {type(objective).__name__}; a bug")
-
-
-def objective_constant(objective: SizingObjective) -> float:
-    """The constant term :func:`relaxed_objective` leaves out (½ Σ r under TieredDeviation)."""
-    while isinstance(objective, AddedTerms):
-        objective = objective.inner
-    if isinstance(objective, TieredDeviation):
-        return float(0.5 * objective.raw.sum())
-    return 0.0
