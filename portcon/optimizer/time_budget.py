@@ -27,7 +27,12 @@ from portcon.errors import InputError, TimeLimitError
 
 _deadline: ContextVar[tuple[float, float] | None] = ContextVar("portcon_deadline", default=None)
 
-SOLVER_TIME_OPTIONS = {"CLARABEL": "time_limit", "OSQP": "time_limit", "SCS": "time_limit_secs"}
+SOLVER_TIME_OPTIONS = {
+    "CLARABEL": "time_limit",
+    "OSQP": "time_limit",
+    "SCS": "time_limit_secs",
+    "HIGHS": "time_limit",
+}
 SHORTEST_SOLVER_LIMIT = 1e-3  # seconds; solvers read 0 as "no limit"
 
 
