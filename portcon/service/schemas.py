@@ -49,6 +49,11 @@ class AssetIn(Strict):
         None, description="deprecated: read as min_weight_if_held"
     )
     max_weight: Annotated[float, Field(ge=0, le=1)] | None = None
+    benchmark_weight: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None,
+        description="the benchmark's weight in this asset (active weights, tracking error, "
+        "active share); omitted = 0 when another asset gives one",
+    )
 
 
 class FactorModelIn(Strict):
