@@ -76,3 +76,54 @@ def test_a_bad_benchmark_weight_is_named(client):
     negative = client.post("/api/v1/construct", json=_body([-0.1, 0.4, 0.3, None, None, None]))
     assert negative.status_code == 422
     assert "benchmark_weight" in negative.text
+
+
+SHORT_LIMITS = {
+    "sizing_mode": "mean_variance",
+    "risk_aversion": 2.0,
+    "allow_short": True,
+    "max_short_position": 0.1,
+    "leverage_limit": 1.4,
+    "target_allocation": 1.0,
+    "max_single_position": 0.5,
+    "allow_cash_rollover": False,
+    "min_score_threshold": 0.0,
+}
+HELD_SHORT = [0.4, 0.3, 0.2, 0.15, 0.0, -0.05]
+
+
+def _short_body(limits: dict) -> dict:
+    scores = [
+        {"asset": a, "score": 0.6 + 0.05 * i, "current_weight": HELD_SHORT[i]}
+        for i, a in enumerate(ASSETS)
+    ]
+    market = {
+        "assets": ASSETS,
+        "covariance": COVARIANCE.tolist(),
+        "expected_returns": {a: 0.02 * (i - 2) for i, a in enumerate(ASSETS)},
+    }
+    return {"scores": scores, "limits": limits, "market_data": market}
+
+
+def test_a_held_short_over_http(client):
+    answer = client.post("/api/v1/construct", json=_short_body(SHORT_LIMITS))
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    frame = pd.DataFrame(
+        {"score": [0.6 + 0.05 * i for i in range(N)], "current_weight": HELD_SHORT}, index=ASSETS
+    )
+    direct = portcon.construct(
+        frame,
+        SHORT_LIMITS,
+        covariance=pd.DataFrame(COVARIANCE, index=ASSETS, columns=ASSETS),
+        expected_returns=pd.Series({a: 0.02 * (i - 2) for i, a in enumerate(ASSETS)}),
+    )
+    assert result["weights"] == direct.weights.to_dict()
+    trades = {row["asset"]: row for row in result["trades"]}
+    assert trades["A5"]["current"] == -0.05
+    long_only = {
+        k: v for k, v in SHORT_LIMITS.items() if k not in ("allow_short", "max_short_position")
+    }
+    refused = client.post("/api/v1/construct", json=_short_body(long_only))
+    assert refused.status_code == 422
+    assert "A5" in refused.text and "allow_short" in refused.text

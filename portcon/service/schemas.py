@@ -37,7 +37,9 @@ class AssetIn(Strict):
     score: Finite
     bucket: Label | None = None
     sector: Label | None = None
-    current_weight: Annotated[float, Field(ge=0, le=1)] | None = None
+    current_weight: Annotated[float, Field(ge=-1, le=1)] | None = Field(
+        None, description="the weight held now; below 0 a short (needs allow_short)"
+    )
     volatility: Scale | None = None
     min_weight_if_held: Annotated[float, Field(ge=0, le=1)] | None = Field(
         None, description="0 or at least this weight (a position-count rule)"
