@@ -15,9 +15,8 @@ units is bounded as accurately as one in annual units.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import cvxpy as cp
@@ -31,6 +30,7 @@ from portcon.counts.rules import Counts
 from portcon.counts.selection import Selection
 from portcon.errors import InfeasibleError, SolverError, TimeLimitError
 from portcon.optimizer import time_budget
+from portcon.optimizer.model import IdleModels
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution, SolutionPath
 from portcon.sizing.modes import Sizing
@@ -158,7 +158,7 @@ def solve_relaxed(
     :func:`~portcon.counts.formulation.objective_scale`); the bound is in the program's units.
     """
     objective = program.require_objective()
-    with _pool.checkout(program, counts, scale) as model:
+    with _checkout(program, counts, scale) as model:
         try:
             time_budget.solve_within(model.problem, SOLVER, "the perspective relaxation")
         except TimeLimitError:
@@ -172,60 +172,21 @@ def solve_relaxed(
     return value - BOUND_SLACK * max(abs(value), TINY), held_share
 
 
-class RelaxedPool:
-    """Relaxed models by structure; each lent to one solve at a time (thread-safe)."""
-
-    def __init__(self, structures: int = POOL_SIZE) -> None:
-        self._lock = threading.Lock()
-        self._idle: OrderedDict[Hashable, list[RelaxedModel]] = OrderedDict()
-        self._structures = structures
-
-    def checkout(self, program: Program, counts: Counts, scale: float) -> _Lease:
-        """A model of the structure of ``program`` and ``counts``, bound to their values."""
-        return _Lease(self, structure(program, counts), program, counts, scale)
-
-    def take(self, key: Hashable) -> RelaxedModel | None:
-        with self._lock:
-            idle = self._idle.get(key)
-            return idle.pop() if idle else None
-
-    def give_back(self, key: Hashable, model: RelaxedModel) -> None:
-        with self._lock:
-            idle = self._idle.setdefault(key, [])
-            if len(idle) < IDLE_PER_STRUCTURE:
-                idle.append(model)
-            self._idle.move_to_end(key)
-            while len(self._idle) > self._structures:
-                self._idle.popitem(last=False)
-
-    def clear(self) -> None:
-        """Forget every idle model."""
-        with self._lock:
-            self._idle.clear()
+@contextmanager
+def _checkout(program: Program, counts: Counts, scale: float) -> Iterator[RelaxedModel]:
+    """A relaxed model of the structure of ``program`` and ``counts``, bound to their values."""
+    key = structure(program, counts)
+    model = _pool.take(key)
+    if model is None:
+        model = build_relaxed(program, counts, scale)
+    model.bind(program, counts, scale)
+    try:
+        yield model
+    finally:
+        _pool.give_back(key, model)
 
 
-class _Lease:
-    def __init__(
-        self, pool: RelaxedPool, key: Hashable, program: Program, counts: Counts, scale: float
-    ):
-        self.pool, self.key, self.program, self.counts = pool, key, program, counts
-        self.scale = scale
-        self.model: RelaxedModel | None = None
-
-    def __enter__(self) -> RelaxedModel:
-        model = self.pool.take(self.key)
-        if model is None:
-            model = build_relaxed(self.program, self.counts, self.scale)
-        model.bind(self.program, self.counts, self.scale)
-        self.model = model
-        return self.model
-
-    def __exit__(self, *exc: object) -> None:
-        if self.model is not None:
-            self.pool.give_back(self.key, self.model)
-
-
-_pool = RelaxedPool()
+_pool: IdleModels[RelaxedModel] = IdleModels(POOL_SIZE, IDLE_PER_STRUCTURE)
 
 
 def clear_cache() -> None:

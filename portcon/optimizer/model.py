@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import cvxpy as cp
 import numpy as np
@@ -28,6 +29,7 @@ from portcon.optimizer.program import Program
 
 CACHE_SIZE = 16  # structures kept
 IDLE_PER_STRUCTURE = 4  # idle models kept per structure (one per concurrent solver thread)
+M = TypeVar("M")
 
 
 @dataclass(eq=False)
@@ -92,31 +94,27 @@ def _same_bits(held: object, given: object) -> bool:
     return old.dtype == new.dtype and old.shape == new.shape and old.tobytes() == new.tobytes()
 
 
-class ModelPool:
-    """Built models by structure; each is lent to one solve at a time (thread-safe)."""
+class IdleModels(Generic[M]):
+    """Built models kept by structure key, each lent to one caller at a time (thread-safe).
+
+    At most ``idle`` models per key and ``structures`` keys are kept (the least recently
+    used key goes first). Models are built and bound by the caller.
+    """
 
     def __init__(self, structures: int = CACHE_SIZE, idle: int = IDLE_PER_STRUCTURE) -> None:
         self._lock = threading.Lock()
-        self._idle: OrderedDict[Hashable, list[Model]] = OrderedDict()
+        self._idle: OrderedDict[Hashable, list[M]] = OrderedDict()
         self._structures = structures
         self._idle_limit = idle
 
-    @contextmanager
-    def checkout(self, program: Program) -> Iterator[Model]:
-        """A model of the program's structure, bound to its values, for the ``with`` block."""
-        key = program.structure()
+    def take(self, key: Hashable) -> M | None:
+        """An idle model of ``key``, now lent to the caller, or None."""
         with self._lock:
             idle = self._idle.get(key)
-            model = idle.pop() if idle else None
-        if model is None:
-            model = _build(program, dpp=True)
-        model.bind(program)
-        try:
-            yield model
-        finally:
-            self._return(key, model)
+            return idle.pop() if idle else None
 
-    def _return(self, key: Hashable, model: Model) -> None:
+    def give_back(self, key: Hashable, model: M) -> None:
+        """Return a lent (or newly built) model of ``key``."""
         with self._lock:
             idle = self._idle.setdefault(key, [])
             self._idle.move_to_end(key)
@@ -129,6 +127,30 @@ class ModelPool:
         """Forget every idle model."""
         with self._lock:
             self._idle.clear()
+
+
+class ModelPool:
+    """Built models by structure; each is lent to one solve at a time (thread-safe)."""
+
+    def __init__(self, structures: int = CACHE_SIZE, idle: int = IDLE_PER_STRUCTURE) -> None:
+        self._models: IdleModels[Model] = IdleModels(structures, idle)
+
+    @contextmanager
+    def checkout(self, program: Program) -> Iterator[Model]:
+        """A model of the program's structure, bound to its values, for the ``with`` block."""
+        key = program.structure()
+        model = self._models.take(key)
+        if model is None:
+            model = _build(program, dpp=True)
+        model.bind(program)
+        try:
+            yield model
+        finally:
+            self._models.give_back(key, model)
+
+    def clear(self) -> None:
+        """Forget every idle model."""
+        self._models.clear()
 
 
 _pool = ModelPool()
