@@ -26,6 +26,12 @@ def percent(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
+def percent_places(value: float, places: int) -> str:
+    """A fraction as a percentage with ``places`` decimals, never "-0.00%" for round-off."""
+    shown = round(100 * value, places)
+    return f"{shown + 0.0 if shown else 0.0:.{places}f}%"
+
+
 FRACTION_FIELDS = frozenset(
     {
         "target_allocation",

@@ -46,3 +46,12 @@ def test_shorts_are_listed_as_held_in_the_targets_table(capsys) -> None:
     )
     for asset in shorts:
         assert held[asset] == f"{100 * weights[asset]:.2f}%", asset  # printed with its sign
+
+
+def test_round_off_is_never_printed_as_a_negative_zero(capsys) -> None:
+    """A fully invested 130/30 book's cash is round-off (±1e-12): "Cash 0.00%", never "-0.00%"."""
+    argv = ["construct", str(SCORES), "--limits", str(LIMITS), "--covariance", str(COVARIANCE)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "-0.00%" not in out and "risk -0%" not in out
+    assert any(line.startswith("Cash 0.00%") for line in out.splitlines())

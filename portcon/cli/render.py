@@ -7,6 +7,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 
+from portcon._text import percent_places
 from portcon.errors import PortconError
 from portcon.portfolio import Portfolio
 from portcon.report.causes import scores_size
@@ -149,7 +150,7 @@ def _row(cells: list[str], widths: list[int]) -> str:
 
 
 def _cash_line(portfolio: Portfolio) -> str:
-    line = f"Cash {100 * portfolio.cash:.2f}%"
+    line = f"Cash {percent_places(portfolio.cash, 2)}"
     arithmetic = portfolio.cash_arithmetic()
     if arithmetic is not None:
         return "\n".join(textwrap.wrap(f"{line}: {arithmetic.sentence()}", REASON_WIDTH))
@@ -288,7 +289,7 @@ def _metrics(portfolio: Portfolio) -> str:
         parts = []
         for group, row in table.iterrows():
             cap = "" if pd.isna(row["cap"]) else f" / {100 * row['cap']:.1f}%"
-            risk = f" (risk {100 * row['risk_share']:.0f}%)" if "risk_share" in row else ""
+            risk = f" (risk {percent_places(row['risk_share'], 0)})" if "risk_share" in row else ""
             parts.append(f"{printable(group)} {100 * row['exposure']:.1f}%{cap}{risk}")
         lines.append(f"{kind} exposure: " + ", ".join(parts))
     return "\n".join(lines)
