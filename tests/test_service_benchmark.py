@@ -127,3 +127,33 @@ def test_a_held_short_over_http(client):
     refused = client.post("/api/v1/construct", json=_short_body(long_only))
     assert refused.status_code == 422
     assert "A5" in refused.text and "allow_short" in refused.text
+
+
+def test_max_short_weight_over_http_equals_the_python_api(client):
+    """A per-asset short bound lets that asset alone go short (no allow_short)."""
+    scores_by_asset = [0.9, 0.8, 0.7, 0.6, 0.2, 0.1]
+    shorts = [0.0, 0.0, 0.0, 0.0, 0.05, 0.1]
+    limits = {
+        "sizing_mode": "mean_variance",
+        "expected_return_estimator": "scores",
+        "min_score_threshold": 0.0,
+        "max_single_position": 0.4,
+        "target_allocation": 1.0,
+        "risk_aversion": 2.0,
+    }
+    scores = [
+        {"asset": a, "score": s, "max_short_weight": m}
+        for a, s, m in zip(ASSETS, scores_by_asset, shorts, strict=True)
+    ]
+    market = {"assets": ASSETS, "covariance": COVARIANCE.tolist()}
+    answer = client.post(
+        "/api/v1/construct", json={"scores": scores, "limits": limits, "market_data": market}
+    )
+    assert answer.status_code == 200, answer.text
+    frame = pd.DataFrame({"score": scores_by_asset, "max_short_weight": shorts}, index=ASSETS)
+    covariance = pd.DataFrame(COVARIANCE, index=ASSETS, columns=ASSETS)
+    direct = portcon.construct(frame, limits, covariance=covariance)
+    weights = answer.json()["weights"]
+    assert weights == direct.weights.to_dict()
+    assert -0.1 - 1e-9 <= weights["A5"] < -0.01  # the lowest score goes short, within its bound
+    assert min(weights.get(a, 0.0) for a in ASSETS[:4]) >= 0.0  # no short bound: long only

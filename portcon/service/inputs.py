@@ -24,6 +24,7 @@ OPTIONAL_COLUMNS = (
     "floor_weight",
     "min_weight",
     "max_weight",
+    "max_short_weight",
     "benchmark_weight",
 )
 

@@ -51,6 +51,11 @@ class AssetIn(Strict):
         None, description="deprecated: read as min_weight_if_held"
     )
     max_weight: Annotated[float, Field(ge=0, le=1)] | None = None
+    max_short_weight: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None,
+        description="the largest short in this asset, as a positive fraction (0: never short); "
+        "lets the asset go short without allow_short",
+    )
     benchmark_weight: Annotated[float, Field(ge=0, le=1)] | None = Field(
         None,
         description="the benchmark's weight in this asset (active weights, tracking error, "
