@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from portcon._json import json_safe
 from portcon.limits import Limits
 from portcon.rebalance.trades import HOLD, one_way_turnover, trade_table
 from portcon.report.metrics import Metrics
@@ -304,7 +304,7 @@ class Portfolio:
     def to_dict(self) -> dict[str, Any]:
         """Everything as JSON-safe types (NaN becomes None)."""
         arithmetic = self.cash_arithmetic()
-        return _json_safe(
+        return json_safe(
             {
                 "weights": self._weights.to_dict(),
                 "cash": self.cash,
@@ -343,17 +343,3 @@ class Portfolio:
             f"Portfolio({held} positions, invested {100 * (1 - self.cash):.1f}%, "
             f"status={self.status!r}, solver={self.solver!r})"
         )
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from portcon._json import json_safe
 from portcon.scenarios.model import Scenario
 
 if TYPE_CHECKING:
@@ -339,12 +340,4 @@ def _ratio(numerator: float, denominator: float) -> float:
 def _records(frame: pd.DataFrame, index: bool) -> list[dict[str, Any]]:
     table = frame.reset_index() if index else frame
     records = table.astype(object).where(table.notna(), None).to_dict(orient="records")
-    return [{str(k): _plain(v) for k, v in row.items()} for row in records]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return [{str(k): json_safe(v) for k, v in row.items()} for row in records]

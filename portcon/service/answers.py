@@ -9,12 +9,12 @@ missing values as None), which a test checks.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from portcon._json import json_safe
 from portcon.portfolio import Portfolio
 
 SIZING_KEYS = (
@@ -42,11 +42,11 @@ def sizing_data(portfolio: Portfolio) -> dict[str, Any]:
         "path": portfolio.path,
         "solver": portfolio.solver,
         "status": portfolio.status,
-        "solve_time": plain(portfolio.solve_time),
-        "cash": plain(portfolio.cash),
+        "solve_time": json_safe(portfolio.solve_time),
+        "cash": json_safe(portfolio.cash),
         "cash_reason": portfolio.cash_reason,
         "objective_meaning": portfolio.objective_meaning,
-        "notes": [plain(note) for note in portfolio.notes],
+        "notes": [json_safe(note) for note in portfolio.notes],
     }
 
 
@@ -68,15 +68,4 @@ def _column(series: pd.Series) -> list[Any]:
         return out
     if series.dtype.kind in "iub":
         return list(series.tolist())
-    return [plain(value) for value in series.tolist()]
-
-
-def plain(value: Any) -> Any:
-    """A scalar as a JSON-safe Python value (numpy scalars unwrapped, NaN as None)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
+    return [json_safe(value) for value in series.tolist()]
