@@ -263,15 +263,26 @@ class Portfolio:
         data), whom it moved, the score threshold and count limits, and the parameters."""
         return self.decision_summary().text()
 
-    def decision_summary(self) -> DecisionSummary:
-        """:meth:`summary` as data (:class:`portcon.report.summary.DecisionSummary`)."""
-        return self._decision_summary
+    def decision_summary(self, *, re_solve: bool = True) -> DecisionSummary:
+        """:meth:`summary` as data (:class:`portcon.report.summary.DecisionSummary`).
+
+        With ``re_solve=False`` the parts that re-run the construction are left out: each
+        count limit moved one slot (:meth:`count_prices`) and cash by arithmetic
+        (:meth:`cash_arithmetic`); everything else comes from this answer's duals.
+        """
+        return self._decision_summary if re_solve else self._quick_summary
 
     @cached_property
     def _decision_summary(self) -> DecisionSummary:
         from portcon.report.summary import decision_summary
 
         return decision_summary(self)
+
+    @cached_property
+    def _quick_summary(self) -> DecisionSummary:
+        from portcon.report.summary import decision_summary
+
+        return decision_summary(self, re_solve=False)
 
     @cached_property
     def _attributions(self) -> dict[tuple[str, str], Attribution]:
@@ -301,9 +312,19 @@ class Portfolio:
         sentence = f"{100 * chosen:.1f}% by target_allocation"
         return f"{sentence}; {self.cash_reason}" if self.cash_reason else sentence
 
-    def to_dict(self) -> dict[str, Any]:
-        """Everything as JSON-safe types (NaN becomes None)."""
-        arithmetic = self.cash_arithmetic()
+    def to_dict(self, *, re_solve: bool = True) -> dict[str, Any]:
+        """Everything as JSON-safe types (NaN becomes None).
+
+        Parameters
+        ----------
+        re_solve
+            Include the explanations that re-run the construction: ``count_prices`` (each
+            count limit moved one slot, two constructs per limit) and ``cash_arithmetic``
+            (repairs checked by constructing with them). False leaves both ``None`` and the
+            decision summary without them: the answer's own duals only, no further solve.
+        """
+        arithmetic = self.cash_arithmetic() if re_solve else None
+        count_prices = self.count_prices() if re_solve and self.path != "convex" else ()
         return json_safe(
             {
                 "weights": self._weights.to_dict(),
@@ -325,15 +346,12 @@ class Portfolio:
                 "constraints": self._report.constraints.to_dict(orient="records"),
                 "explanations": self._report.explanations.reset_index().to_dict(orient="records"),
                 "sensitivity": self._report.sensitivity.reset_index().to_dict(orient="records"),
-                "decision_summary": self.decision_summary().to_dict(),
+                "decision_summary": self.decision_summary(re_solve=re_solve).to_dict(),
                 "attribution": self.attribution(level="limit").to_dict(),
                 "sizing_driver": self.sizing_driver(),
                 "sizing_causes": self.sizing_causes().to_dict(),
                 "cash_arithmetic": None if arithmetic is None else arithmetic.to_dict(),
-                "count_prices": [
-                    price.to_dict()
-                    for price in (self.count_prices() if self.path != "convex" else ())
-                ],
+                "count_prices": [price.to_dict() for price in count_prices] if re_solve else None,
             }
         )
 

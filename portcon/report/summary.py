@@ -201,8 +201,9 @@ class DecisionSummary:
         return values
 
 
-def decision_summary(portfolio: Portfolio) -> DecisionSummary:
-    """The :class:`DecisionSummary` of a constructed portfolio."""
+def decision_summary(portfolio: Portfolio, *, re_solve: bool = True) -> DecisionSummary:
+    """The :class:`DecisionSummary` of a constructed portfolio; ``re_solve=False`` leaves out
+    the count limits moved one slot and cash by arithmetic (both re-run the construction)."""
     program = portfolio._report.program
     limits = portfolio.limits
     attribution = portfolio.attribution(level="limit")
@@ -213,9 +214,9 @@ def decision_summary(portfolio: Portfolio) -> DecisionSummary:
         objective=portfolio.objective_meaning,
         sizing=str(limits.sizing_mode),
         parameters=tuple(_parameters(portfolio)),
-        invested=_invested(portfolio),
+        invested=_invested(portfolio, re_solve),
         eligible=_eligible(portfolio),
-        counts=tuple(_counts(portfolio, attribution.table)),
+        counts=tuple(_counts(portfolio, attribution.table, re_solve)),
         bounds=tuple(bounds),
         reference=reference if program.objective is not None else "nothing",
         note="; ".join(notes),
@@ -321,12 +322,12 @@ def _layers(objective: Any) -> list[Any]:
     return layers
 
 
-def _invested(portfolio: Portfolio) -> str:
+def _invested(portfolio: Portfolio, re_solve: bool) -> str:
     weights = portfolio.weights
     held = int((weights.abs() > 0).sum())
     target = portfolio.limits.target_allocation
     text = f"{percent(float(weights.sum()))} in {held} names (target {percent(target)})"
-    arithmetic = portfolio.cash_arithmetic()
+    arithmetic = portfolio.cash_arithmetic() if re_solve else None
     if arithmetic is not None:
         text += f"; cash by arithmetic: {arithmetic.sentence()}"
     elif portfolio.rollover > NEGLIGIBLE:
@@ -364,7 +365,7 @@ def _eligible(portfolio: Portfolio) -> str:
     return text
 
 
-def _counts(portfolio: Portfolio, table: pd.DataFrame) -> list[str]:
+def _counts(portfolio: Portfolio, table: pd.DataFrame, re_solve: bool) -> list[str]:
     """One sentence per count limit set: bound (whom it left out, what it cost) or not."""
     limits = portfolio.limits
     solution = portfolio._report.solution
@@ -374,7 +375,7 @@ def _counts(portfolio: Portfolio, table: pd.DataFrame) -> list[str]:
             left_out.setdefault(block.rule, []).extend(block.subjects)
     held = int((portfolio.weights.abs() > 0).sum())
     # a whole slot priced by re-solving, where the count search chose the support
-    slots = portfolio.count_prices() if portfolio.path != "convex" else ()
+    slots = portfolio.count_prices() if re_solve and portfolio.path != "convex" else ()
     sentences = []
     for name in dict.fromkeys([*COUNT_FIELDS, *left_out]):
         value = getattr(limits, name, None)

@@ -7,12 +7,17 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pydantic import BaseModel
+
 from portcon.service.failures import RequestRefusedError
 from portcon.service.storage import DecisionRecord, DuplicateDecisionError, Store
 
 
-def request_hash(payload: Any) -> str:
-    """SHA-256 of the request's canonical JSON."""
+def request_hash(body: BaseModel) -> str:
+    """SHA-256 of the request's canonical JSON, fields left at their defaults omitted: a field
+    added in a later version (with a default) leaves the hash of an older request unchanged,
+    and a field sent with its default value is the same request as one that leaves it out."""
+    payload = body.model_dump(mode="json", exclude_defaults=True)
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -68,7 +68,7 @@ def construct_portfolio(body: ConstructRequest, svc: Svc) -> Response:
     from portcon.construction import construct
 
     check_size(len(body.scores), "scores", svc.settings)
-    digest = idem.request_hash(body.model_dump(mode="json"))
+    digest = idem.request_hash(body)
     if body.decision_id is not None:
         replay = idem.stored_answers(svc.store, [body.decision_id], digest)
         if replay is not None:
@@ -79,7 +79,7 @@ def construct_portfolio(body: ConstructRequest, svc: Svc) -> Response:
     def solve() -> tuple[dict[str, Any], Limits]:
         frame, limits, market = construct_arguments(body, svc.settings, svc.store)
         portfolio = construct(frame, limits, **market)
-        answer = portfolio.to_dict()
+        answer = portfolio.to_dict(re_solve=body.re_solve)
         trades = portfolio.trades
         answer["trades"] = None if trades is None else _records(trades)
         return answer, limits

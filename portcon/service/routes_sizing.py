@@ -34,7 +34,7 @@ router = APIRouter(responses=ERRORS)
 def calculate_position_size(body: PositionSizingRequest, svc: Svc) -> FastJSONResponse:
     """Size one trading decision against the book (the seed's request and response)."""
     check_size(len(body.portfolio_state.positions), "portfolio_state.positions", svc.settings)
-    digest = idem.request_hash(body.model_dump(mode="json"))
+    digest = idem.request_hash(body)
     answers, replayed = _size(
         svc,
         [body.trading_decision],
@@ -54,7 +54,7 @@ def calculate_position_sizes(body: BatchSizingRequest, svc: Svc) -> FastJSONResp
     check_size(len(body.trading_decisions), "trading_decisions", svc.settings)
     check_size(len(body.portfolio_state.positions), "portfolio_state.positions", svc.settings)
     started = time.perf_counter()
-    digest = idem.request_hash(body.model_dump(mode="json"))
+    digest = idem.request_hash(body)
     answers, replayed = _size(
         svc,
         body.trading_decisions,

@@ -64,7 +64,7 @@ def whatif(body: WhatIfRequest, svc: Svc) -> FastJSONResponse:
 
     check_size(len(body.scores), "scores", svc.settings)
     _check_scenarios(body, svc)
-    digest = idem.request_hash(body.model_dump(mode="json"))
+    digest = idem.request_hash(body)
     if body.decision_id is not None:
         replay = idem.stored_answers(svc.store, [body.decision_id], digest)
         if replay is not None:

@@ -108,6 +108,12 @@ class ConstructRequest(Strict):
     nav: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(
         None, description="net asset value: sizes in currency are weight × nav"
     )
+    re_solve: bool = Field(
+        False,
+        description="also explain by re-running the construction: each count limit moved one "
+        "slot (count_prices, two constructs per limit) and cash by arithmetic with repairs "
+        "checked by constructing (cash_arithmetic); off: both null, the answer's duals only",
+    )
 
 
 class ConstructResponse(BaseModel):
