@@ -42,7 +42,7 @@ def floored_positions(universe: Universe, limits: Limits) -> dict[int, tuple[flo
     if column is not None:
         for position in np.flatnonzero(np.nan_to_num(column) > 0):
             found[int(position)] = (float(column[position]), ColumnFloor.limit)
-    index = {str(asset): k for k, asset in enumerate(universe.assets)}
+    index = {str(asset): k for k, asset in enumerate(universe.assets.to_numpy(dtype=object))}
     unknown = [name for name in limits.asset_floors if name not in index]
     if unknown:
         hint = did_you_mean(unknown[0], index)
@@ -114,7 +114,7 @@ def floor_rules(
     """The floor and relation rules over the program's members."""
     if not len(members):
         return []
-    assets = tuple(str(a) for a in universe.assets[members])
+    assets = tuple(str(a) for a in universe.assets.to_numpy(dtype=object)[members])
     size = len(members)
     rules: list[Rule] = []
     slot = {int(p): k for k, p in enumerate(members)}

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+import pandas as pd
 
 import portcon.sizing.min_cvar  # noqa: F401  (registers the min_cvar sizing mode)
 from portcon._text import listing
@@ -106,7 +107,7 @@ class Program:
     @cached_property
     def assets(self) -> tuple[str, ...]:
         """Labels of the member assets."""
-        return tuple(str(a) for a in self.universe.assets[self.members])
+        return tuple(asset_labels(self.universe)[self.members].tolist())
 
     def require_objective(self) -> SizingObjective:
         """The sizing objective, for a program with members (one without has none)."""
@@ -166,11 +167,12 @@ def compile_program(
     check_floored(universe, limits, floored, exclusions)
     pinned = np.array(sorted({*found.pinned, *floored}), dtype=int)
     raw = _raw_sizes(universe, limits, sizing, market, members)
+    names = asset_labels(universe)
     while len(members) and np.any(
         negligible := (raw <= NEGLIGIBLE_SHARE * raw.max()) & ~np.isin(members, pinned)
     ):
         for position, size in zip(members[negligible], raw[negligible], strict=True):
-            exclusions[str(universe.assets[position])] = (
+            exclusions[names[position]] = (
                 sizing.exclusion(universe.score[position])
                 if size <= 0
                 else f"not held: its {sizing.phrase} is below {NEGLIGIBLE_SHARE:g} of the largest"
@@ -194,10 +196,10 @@ def compile_program(
         refined = sizing.refine(objective, rules, selected)
         regularised = with_regularisation(refined, universe, limits, members)
         objective = with_costs(regularised, universe, limits, members)
-    member_assets = {str(universe.assets[int(p)]) for p in members}
+    member_assets = set(names[members].tolist())
     notes = {asset: note for asset, note in found.notes.items() if asset in member_assets}
     for position, (_, _, sentence) in found.pinned.items():
-        notes[str(universe.assets[position])] = sentence
+        notes[names[position]] = sentence
     priority = found.priority[members]
     return Program(
         universe,
@@ -213,6 +215,15 @@ def compile_program(
         count_notes=notes,
         held_priority=priority,
     )
+
+
+def asset_labels(universe: Universe) -> np.ndarray:
+    """The asset labels as a numpy array of ``str`` (pandas' own string Index is slow to walk
+    element by element: ~0.3 ms per pass over 500 assets)."""
+    names = universe.assets.to_numpy(dtype=object)
+    if pd.api.types.is_string_dtype(universe.assets):
+        return names
+    return np.array([str(name) for name in names], dtype=object)
 
 
 def with_costs(
@@ -245,7 +256,7 @@ def _candidates(universe: Universe, market: MarketData, members: np.ndarray) -> 
         score=universe.score[members],
         volatility=volatility,
         market=market,
-        assets=tuple(str(a) for a in universe.assets[members]),
+        assets=tuple(asset_labels(universe)[members].tolist()),
         bucket=None if universe.bucket is None else universe.bucket[members],
         held=None if universe.current_weight is None else universe.current_weight[members] > 0,
     )
@@ -296,7 +307,7 @@ def _rules(
     objective: SizingObjective | None,
     market: MarketData,
 ) -> list[Rule]:
-    assets = tuple(str(a) for a in universe.assets[members])
+    assets = tuple(asset_labels(universe)[members].tolist())
     size = len(assets)
     rules = budget_and_short_rules(universe, limits, members, assets)
     rules.extend(_caps(universe, limits, members, assets))

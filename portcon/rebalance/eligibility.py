@@ -63,8 +63,9 @@ def eligibility(universe: Universe, limits: Limits) -> Eligibility:
     held = universe.held
     candidate = np.zeros(universe.size, dtype=bool)
     found = Eligibility(candidate=candidate, priority=np.zeros(universe.size, dtype=bool))
+    labels = universe.assets.to_numpy(dtype=object)  # pandas' string Index is slow to index
     for position in range(universe.size):
-        asset = str(universe.assets[position])
+        asset = str(labels[position])
         if _fixed(universe, position, found):
             continue
         if held[position]:

@@ -17,7 +17,7 @@ def held_rules(
 ) -> list[Rule]:
     """Pins (fixed weights, minimum holding) and grace caps over the program's members."""
     index = {int(position): k for k, position in enumerate(members)}
-    assets = tuple(str(a) for a in universe.assets[members])
+    assets = tuple(str(a) for a in universe.assets.to_numpy(dtype=object)[members])
     size = len(members)
     rules: list[Rule] = []
     for kind in (FixedWeight, MinimumHolding):

@@ -17,24 +17,27 @@ def floor_violations(
     w: np.ndarray, universe: Universe, limits: Limits, tolerance: float
 ) -> list[str]:
     """Every hard floor or relation the weights break by more than ``tolerance``."""
-    names = [str(a) for a in universe.assets]
     found = []
     column = universe.floor_weight
     if column is not None:
-        for k, floor in enumerate(column):
-            if not np.isnan(floor) and w[k] < floor - tolerance:
-                found.append(f"floor_weight {names[k]}: {w[k]:.10f} < {floor:.10f}")
-    for name, floor in limits.asset_floors.items():
-        weight = float(w[names.index(name)]) if name in names else 0.0
-        if weight < floor - tolerance:
-            found.append(f"asset_floors {name}: {weight:.10f} < {floor:.10f}")
+        with np.errstate(invalid="ignore"):
+            under = ~np.isnan(column) & (w < column - tolerance)
+        for k in np.flatnonzero(under):  # words only for the floors broken
+            name, floor = str(universe.assets[int(k)]), column[k]
+            found.append(f"floor_weight {name}: {w[k]:.10f} < {floor:.10f}")
+    if limits.asset_floors:
+        position = {str(a): k for k, a in enumerate(universe.assets.to_numpy(dtype=object))}
+        for name, floor in limits.asset_floors.items():
+            weight = float(w[position[name]]) if name in position else 0.0
+            if weight < floor - tolerance:
+                found.append(f"asset_floors {name}: {weight:.10f} < {floor:.10f}")
     for kind, every, named in (
         ("bucket", limits.min_bucket_allocation, limits.bucket_floors),
         ("sector", limits.min_sector_allocation, limits.sector_floors),
     ):
         labels = universe.bucket if kind == "bucket" else universe.sector
-        if labels is None:
-            continue
+        if labels is None or (every is None and not named):
+            continue  # no floor of this kind
         for group in sorted(set(labels)):
             floor = named.get(group, every)
             total = float(w[labels == group].sum())

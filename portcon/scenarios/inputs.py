@@ -112,7 +112,9 @@ def _apply(inputs: Inputs, scenario: Scenario) -> Inputs:
                 raise ValueError(f"exclude: unknown asset {asset!r}")
         frame = frame[~np.isin(labels, list(scenario.exclude))]
         excluded = (*excluded, *scenario.exclude)
-    unknown = sorted(set(scenario.include) - set(frame.index.astype(str)))
+    unknown = (
+        sorted(set(scenario.include) - set(frame.index.astype(str))) if scenario.include else []
+    )
     if unknown:
         raise ValueError(f"include: unknown asset(s) {unknown}")
     return replace(inputs, scores=frame, limits=limits, market=market, excluded=excluded)

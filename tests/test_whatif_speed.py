@@ -1,0 +1,154 @@
+"""The what-if speed work changed how the independent checks run (whole arrays, words only for
+what is broken), not what they say: each is compared with a plain per-asset loop written here,
+on random held books whose weights break every kind of rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from portcon.limits import Limits
+from portcon.report.check_floors import floor_violations
+from portcon.report.check_held import held_violations
+from portcon.universe import Universe
+
+TOLERANCE = 1e-8
+
+
+def _held_reference(w: np.ndarray, universe: Universe, limits: Limits) -> list[str]:
+    """The per-asset rules of a held book, one asset at a time (turnover and trade size are
+    whole-book rules, left out: the cases below set neither)."""
+    found: list[str] = []
+    n = universe.size
+    current = universe.current_weight if universe.current_weight is not None else np.zeros(n)
+    fixed = universe.fixed_weight if universe.fixed_weight is not None else np.full(n, np.nan)
+    days, below = universe.days_held, universe.days_below_threshold
+    confidence = universe.trending_confidence
+    keep = limits.min_score_threshold
+    entry = max([t for t in (keep, limits.min_score_new_position) if t is not None], default=None)
+    for i in range(n):
+        name, weight, score = str(universe.assets[i]), float(w[i]), float(universe.score[i])
+        if not np.isnan(fixed[i]):
+            if abs(weight - fixed[i]) > TOLERANCE:
+                found.append(f"fixed_weight {name}: {weight} instead of {fixed[i]}")
+            continue
+        held = current[i] != 0
+        if held and limits.min_holding_days is not None and days is not None:
+            if days[i] < limits.min_holding_days:
+                frozen = min(current[i], limits.max_single_position or 1.0)
+                if universe.max_weight is not None and not np.isnan(universe.max_weight[i]):
+                    frozen = min(frozen, universe.max_weight[i])
+                if abs(weight - frozen) > TOLERANCE:
+                    found.append(f"min_holding_days {name}: {weight} instead of {frozen}")
+                continue
+        if weight == 0:
+            continue
+        if not held:
+            if entry is not None and score < entry:
+                field = "min_score_threshold" if entry == keep else "min_score_new_position"
+                found.append(f"{field} {name}: score {score} opened at {weight}")
+            floor = limits.min_confidence_new
+            if floor is not None and confidence is not None and confidence[i] < floor:
+                found.append(f"min_confidence_new {name}: opened at {weight}")
+            continue
+        floor = limits.min_confidence_existing
+        if floor is not None and confidence is not None and confidence[i] < floor:
+            found.append(f"min_confidence_existing {name}: held at {weight}")
+        if keep is None or score >= keep:
+            continue
+        grace = limits.grace_period_days
+        if grace is None or below is None or below[i] >= grace:
+            found.append(f"min_score_threshold {name}: score {score} held at {weight}")
+            continue
+        cap = current[i] * (limits.grace_decay_rate if below[i] >= 1 else 1.0)
+        if weight > cap + TOLERANCE:
+            found.append(f"grace {name}: {weight} above {cap}")
+    return found
+
+
+def _held_book(rng: np.random.Generator, n: int) -> tuple[Universe, np.ndarray]:
+    assets = [f"X{i:03d}" for i in range(n)]
+    held = rng.random(n) < 0.5
+    current = np.where(held, rng.uniform(0.005, 0.05, n), 0.0)
+    fixed = np.where(rng.random(n) < 0.1, rng.uniform(0.0, 0.04, n), np.nan)
+    frame = pd.DataFrame(
+        {
+            "score": rng.uniform(0.0, 1.0, n),
+            "current_weight": current / max(1.0, current.sum()),
+            "days_held": np.where(held, rng.integers(0, 40, n), 0),
+            "days_below_threshold": np.where(held, rng.integers(0, 6, n), 0),
+            "trending_confidence": rng.uniform(0.0, 1.0, n),
+            "fixed_weight": fixed,
+            "max_weight": np.where(rng.random(n) < 0.3, rng.uniform(0.01, 0.05, n), np.nan),
+        },
+        index=assets,
+    )
+    universe = Universe.from_scores(frame)
+    weights = np.where(rng.random(n) < 0.5, 0.0, rng.uniform(0.0, 0.05, n))
+    copy = rng.random(n) < 0.3  # some weights exactly at their fixed weight or current weight
+    weights = np.where(copy & ~np.isnan(fixed), fixed, weights)
+    weights = np.where(copy & np.isnan(fixed), universe.current_weight, weights)
+    return universe, weights
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_held_check_says_what_a_loop_over_assets_says(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    universe, weights = _held_book(rng, 60)
+    limits = Limits(
+        max_single_position=float(rng.choice([0.03, 0.2])),
+        min_score_threshold=float(rng.uniform(0.2, 0.5)),
+        min_score_new_position=[None, 0.6][seed % 2],
+        min_holding_days=[None, 10][(seed // 2) % 2],
+        grace_period_days=[None, 3][(seed // 4) % 2],
+        grace_decay_rate=0.5,
+        min_confidence_new=[None, 0.3][seed % 3 == 0],
+        min_confidence_existing=[None, 0.2][seed % 3 == 1],
+    )
+    expected = _held_reference(weights, universe, limits)
+    assert len(expected) > 3  # the case breaks rules, so the words are compared too
+    assert held_violations(weights, universe, limits, TOLERANCE) == expected
+
+
+def _floors_reference(w: np.ndarray, universe: Universe, limits: Limits) -> list[str]:
+    names = [str(a) for a in universe.assets]
+    found = []
+    for k, floor in enumerate(universe.floor_weight):
+        if not np.isnan(floor) and w[k] < floor - TOLERANCE:
+            found.append(f"floor_weight {names[k]}: {w[k]:.10f} < {floor:.10f}")
+    for name, floor in limits.asset_floors.items():
+        weight = float(w[names.index(name)]) if name in names else 0.0
+        if weight < floor - TOLERANCE:
+            found.append(f"asset_floors {name}: {weight:.10f} < {floor:.10f}")
+    for group in sorted(set(universe.bucket)):
+        floor = limits.bucket_floors.get(group, limits.min_bucket_allocation)
+        total = float(w[universe.bucket == group].sum())
+        if floor is not None and total < floor - TOLERANCE:
+            found.append(f"bucket floor {group}: {total:.10f} < {floor:.10f}")
+    return found
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_floor_check_says_what_a_loop_over_assets_says(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    n = 40
+    assets = [f"Y{i:02d}" for i in range(n)]
+    frame = pd.DataFrame(
+        {
+            "score": rng.uniform(0.1, 1.0, n),
+            "bucket": [f"B{i % 4}" for i in range(n)],
+            "floor_weight": np.where(rng.random(n) < 0.4, rng.uniform(0.001, 0.02, n), np.nan),
+        },
+        index=assets,
+    )
+    universe = Universe.from_scores(frame)
+    weights = rng.uniform(0.0, 0.02, n)
+    limits = Limits(
+        asset_floors={assets[1]: 0.015, assets[7]: 0.001},
+        min_bucket_allocation=[None, 0.13][seed % 2],
+        bucket_floors={"B2": 0.2} if seed % 3 else {},
+    )
+    expected = _floors_reference(weights, universe, limits)
+    assert expected
+    assert floor_violations(weights, universe, limits, TOLERANCE) == expected
