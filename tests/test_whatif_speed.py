@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from portcon import FactorModel, Scenario, construct, whatif
 from portcon.limits import Limits
 from portcon.report.check_floors import floor_violations
 from portcon.report.check_held import held_violations
+from portcon.scenarios.inputs import Inputs, shocked
 from portcon.universe import Universe
 
 TOLERANCE = 1e-8
@@ -34,14 +36,14 @@ def _held_reference(w: np.ndarray, universe: Universe, limits: Limits) -> list[s
                 found.append(f"fixed_weight {name}: {weight} instead of {fixed[i]}")
             continue
         held = current[i] != 0
-        if held and limits.min_holding_days is not None and days is not None:
-            if days[i] < limits.min_holding_days:
-                frozen = min(current[i], limits.max_single_position or 1.0)
-                if universe.max_weight is not None and not np.isnan(universe.max_weight[i]):
-                    frozen = min(frozen, universe.max_weight[i])
-                if abs(weight - frozen) > TOLERANCE:
-                    found.append(f"min_holding_days {name}: {weight} instead of {frozen}")
-                continue
+        pinned_days = limits.min_holding_days is not None and days is not None
+        if held and pinned_days and days[i] < limits.min_holding_days:
+            frozen = min(current[i], limits.max_single_position or 1.0)
+            if universe.max_weight is not None and not np.isnan(universe.max_weight[i]):
+                frozen = min(frozen, universe.max_weight[i])
+            if abs(weight - frozen) > TOLERANCE:
+                found.append(f"min_holding_days {name}: {weight} instead of {frozen}")
+            continue
         if weight == 0:
             continue
         if not held:
@@ -152,3 +154,73 @@ def test_floor_check_says_what_a_loop_over_assets_says(seed: int) -> None:
     expected = _floors_reference(weights, universe, limits)
     assert expected
     assert floor_violations(weights, universe, limits, TOLERANCE) == expected
+
+
+def _wide_model_book() -> tuple[pd.DataFrame, Limits, dict[str, object]]:
+    """Scores of 30 assets and a factor model of 45, in another order."""
+    rng = np.random.default_rng(3)
+    covered = [f"Z{i:02d}" for i in range(45)]
+    held = covered[:30]
+    frame = pd.DataFrame(
+        {"score": rng.uniform(0.5, 1.0, 30), "bucket": [f"B{i % 3}" for i in range(30)]},
+        index=held,
+    )
+    order = list(rng.permutation(covered))
+    factors = ["F1", "F2", "F3"]
+    loadings = pd.DataFrame(rng.normal(0, 0.2, (45, 3)), order, factors)
+    factor_cov = pd.DataFrame(np.diag([0.04, 0.02, 0.03]), factors, factors)
+    model = FactorModel(loadings, factor_cov, pd.Series(rng.uniform(0.01, 0.03, 45), order))
+    limits = Limits(
+        sizing_mode="score_weighted",
+        max_single_position=0.1,
+        max_bucket_allocation=0.4,
+        min_score_threshold=None,
+        max_portfolio_volatility=0.12,
+    )
+    return frame, limits, {"factor_model": model}
+
+
+def test_scenarios_on_a_wider_factor_model_equal_fresh_constructs_bit_for_bit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The base's model is aligned once on the base's assets and reused; each answer is still
+    the one construct gives on the scenario's inputs with the caller's (wider) model."""
+    frame, limits, market = _wide_model_book()
+    copies = []
+    real = FactorModel.subset
+
+    def counting(model: FactorModel, assets: pd.Index) -> FactorModel:
+        chosen = real(model, assets)
+        copies.extend([assets] if chosen is not model else [])
+        return chosen
+
+    monkeypatch.setattr(FactorModel, "subset", counting)
+    scenarios = [
+        Scenario(name="cap", limits={"max_single_position": 0.07}),
+        Scenario(name="scores", score_shocks=[{"buckets": ["B1"], "multiply": 1.3}]),
+        Scenario(name="halt", exclude=["Z03", "Z17"]),
+        Scenario(name="risk", volatility_shocks=[{"buckets": ["B2"], "multiply": 1.5}]),
+    ]
+    report = whatif(frame, limits, scenarios, **market)
+    # the base's model aligned once; "halt" has fewer assets and "risk" its own model
+    assert len(copies) == 3
+    base = Inputs.from_arguments(frame, limits, market)
+    for scenario in [None, *scenarios]:
+        inputs = base if scenario is None else shocked(base, scenario)
+        fresh = construct(inputs.scores, inputs.limits, **inputs.market)
+        got = report.portfolio("base" if scenario is None else scenario.name)
+        assert got is not None
+        assert np.array_equal(fresh.weights.to_numpy(), got.weights.to_numpy())
+        assert fresh.notes == got.notes
+
+
+def test_a_factor_model_restricted_to_its_own_assets_is_itself_and_others_are_copied() -> None:
+    _, _, market = _wide_model_book()
+    model = market["factor_model"]
+    assert isinstance(model, FactorModel)
+    assert model.subset(pd.Index(list(model.assets), name="asset")) is model
+    reordered = model.subset(model.assets[::-1])
+    assert reordered is not model
+    assert np.array_equal(
+        reordered.loadings.to_numpy(), model.loadings.to_numpy()[::-1]
+    )  # rows follow the labels asked for

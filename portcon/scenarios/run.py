@@ -75,11 +75,44 @@ def construct_on(inputs: Inputs, base: Inputs | None = None) -> Portfolio:
 
     started = time.perf_counter()
     scores, limits, market = inputs.construct_arguments()
+    if base is not None:
+        market = _with_aligned_model(inputs, base, market)
     prepared = None if base is None else _reusable(inputs, base)
     if prepared is None:
         return construct(scores, limits, **market)
     _, universe, notes = prepared
     return construct_on_universe(universe, notes, limits, started=started, **market)
+
+
+def _with_aligned_model(inputs: Inputs, base: Inputs, market: dict[str, Any]) -> dict[str, Any]:
+    """``market`` with the base's factor model replaced by the same model already restricted
+    to the base universe's assets (once per base), when the scenario keeps the base's assets
+    and factor model: aligning it again is then free (``FactorModel.subset`` of the same
+    labels is the model itself), and the numbers are those of aligning the original."""
+    model = market.get("factor_model")
+    if model is None or model is not base.market.get("factor_model"):
+        return market
+    if not inputs.scores.index.equals(base.scores.index):
+        return market
+    if base not in _ALIGNED:
+        _ALIGNED[base] = _aligned_model(model, _base_universe(base))
+    aligned = _ALIGNED[base]
+    return market if aligned is None else {**market, "factor_model": aligned}
+
+
+def _aligned_model(model: Any, prepared: BaseUniverse | None) -> Any:
+    """The model over the base universe's assets, or None when construct would refuse the
+    model (a label twice, an asset missing): it then says why itself."""
+    if prepared is None or not model.assets.is_unique:
+        return None
+    assets = prepared[1].assets
+    if not assets.isin(model.assets).all():
+        return None
+    return model.subset(assets)
+
+
+# the base's factor model aligned on the base universe (None: not aligned), per base Inputs
+_ALIGNED: weakref.WeakKeyDictionary[Inputs, Any] = weakref.WeakKeyDictionary()
 
 
 def _reusable(inputs: Inputs, base: Inputs) -> BaseUniverse | None:
