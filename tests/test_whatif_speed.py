@@ -224,3 +224,95 @@ def test_a_factor_model_restricted_to_its_own_assets_is_itself_and_others_are_co
     assert np.array_equal(
         reordered.loadings.to_numpy(), model.loadings.to_numpy()[::-1]
     )  # rows follow the labels asked for
+
+
+MODES = ["score_weighted", "min_variance", "mean_variance", "max_sharpe", "risk_parity", "kelly"]
+
+
+def _pooled_programs() -> list[object]:
+    """The compiled DPP programs of pooled models, after solving books of several modes."""
+    import cvxpy as cp
+
+    from portcon.optimizer import model as model_module
+
+    frame, limits, market = _wide_model_book()
+    rng = np.random.default_rng(5)
+    mu = pd.Series(rng.normal(0.06, 0.04, len(frame)), frame.index)
+    model_module.clear_cache()
+    for mode in MODES:
+        fields = {"sizing_mode": mode, "max_turnover": None}
+        construct(frame, limits.replace(**fields), expected_returns=mu, **market)
+    programs = []
+    for models in model_module._pool._models._idle.values():
+        for model in models:
+            for problem in [model.problem, *model._per_solver.values()]:
+                assert isinstance(problem, cp.Problem)
+                if problem._cache.param_prog is not None:
+                    programs.append((model, problem._cache.param_prog))
+    return programs
+
+
+def test_the_faster_objective_vector_is_cvxpys_bit_for_bit() -> None:
+    """On every pooled program of six sizing modes, re-bound to random values (some 0, some
+    negative where allowed): q, its constant, A, b and P equal cvxpy's own data bit for bit."""
+    from cvxpy.reductions.dcp2cone.cone_matrix_stuffing import ParamConeProg
+
+    from portcon.optimizer.dpp_data import apply_parameters
+
+    programs = _pooled_programs()
+    assert len(programs) >= len(MODES)
+    rng = np.random.default_rng(11)
+    for model, program in programs:
+        for _ in range(3):
+            for parameter in model.context.parameters.values():
+                value = np.asarray(parameter.value, dtype=float)
+                scaled = value * rng.uniform(0.5, 1.5, value.shape)
+                scaled = np.where(rng.random(value.shape) < 0.1, 0.0, scaled)
+                parameter.value = scaled if value.shape else float(scaled)
+            expected = ParamConeProg.apply_parameters(program, quad_obj=program.P is not None)
+            got = apply_parameters(program, quad_obj=program.P is not None)
+            assert len(got) == len(expected)
+            for mine, theirs in zip(got, expected, strict=True):
+                if hasattr(theirs, "toarray"):
+                    assert np.array_equal(mine.indptr, theirs.indptr)
+                    assert np.array_equal(mine.indices, theirs.indices)
+                    mine, theirs = mine.data, theirs.data
+                assert mine.shape == theirs.shape
+                assert mine.tobytes() == np.asarray(theirs).tobytes()  # signs of zero too
+
+
+def test_the_faster_objective_vector_sums_several_terms_as_cvxpy_does() -> None:
+    """A program written here whose objective coefficients each sum several parameter terms
+    (of either sign, some 0): the same bits as cvxpy's own data, and the same solution."""
+    import cvxpy as cp
+    from cvxpy.reductions.dcp2cone.cone_matrix_stuffing import ParamConeProg
+
+    from portcon.optimizer import dpp_data
+
+    x = cp.Variable(7)
+    a, b, c = cp.Parameter(7), cp.Parameter(7), cp.Parameter()
+    objective = (a + 3 * b) @ x - a @ x / 7 + c * cp.sum(x) + cp.sum_squares(x) + 2 * c
+    problem = cp.Problem(cp.Minimize(objective), [x >= -1, x <= 1])
+    rng = np.random.default_rng(2)
+
+    def rebind() -> None:
+        a.value = np.where(rng.random(7) < 0.2, 0.0, rng.normal(0, 1, 7))
+        b.value = np.where(rng.random(7) < 0.2, 0.0, rng.normal(0, 1e-3, 7))
+        c.value = float(rng.choice([0.0, rng.normal()]))
+
+    rebind()
+    problem.solve(solver="CLARABEL")
+    program = problem._cache.param_prog
+    assert program.q.nnz > 7  # several terms per coefficient
+    for _ in range(20):
+        rebind()
+        expected = ParamConeProg.apply_parameters(program, quad_obj=True)[1:3]
+        got = dpp_data.apply_parameters(program, quad_obj=True)[1:3]
+        for mine, theirs in zip(got, expected, strict=True):
+            assert mine.shape == theirs.shape
+            assert mine.tobytes() == theirs.tobytes()
+    problem.solve(solver="CLARABEL")
+    before = x.value.copy()
+    dpp_data.install(problem)
+    problem.solve(solver="CLARABEL")
+    assert before.tobytes() == x.value.tobytes()

@@ -15,7 +15,7 @@ from cvxpy.constraints.nonpos import Inequality
 
 from portcon.constraints.base import Block, RowBlock, Sense, TurnoverBlock, multipliers
 from portcon.errors import InfeasibleError, SolverError
-from portcon.optimizer import time_budget
+from portcon.optimizer import dpp_data, time_budget
 from portcon.optimizer.model import Model, checkout
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program
@@ -154,6 +154,8 @@ def solve(program: Program, model: Model) -> Solution:
         except (cp.error.SolverError, cp.error.DCPError, ValueError, ArithmeticError):
             status = "solver error"
             continue
+        if model.dpp:
+            dpp_data.install(problem)  # the next solves build the same data faster
         elapsed = time.perf_counter() - chain_started
         status = problem.status
         if status == cp.INFEASIBLE and attempt.solver == "CLARABEL":
