@@ -51,11 +51,15 @@ def sizing_data(portfolio: Portfolio) -> dict[str, Any]:
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows of ``frame`` (its index as the first column) with JSON-safe values."""
-    table = frame.reset_index()
-    names = [str(name) for name in table.columns]
-    columns = [_column(table[name]) for name in table.columns]
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+    """The rows of ``frame`` (its index as the first column, named as ``reset_index`` names
+    it) with JSON-safe values; one object array for the whole frame, not a Series a column."""
+    index = frame.index
+    names = [str("index" if index.name is None else index.name), *map(str, frame.columns)]
+    rows = frame.to_numpy(dtype=object).tolist()
+    return [
+        dict(zip(names, [json_safe(value) for value in (label, *row)], strict=True))
+        for label, row in zip(index.tolist(), rows, strict=True)
+    ]
 
 
 def _column(series: pd.Series) -> list[Any]:
