@@ -8,7 +8,6 @@ together or not at all.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -20,6 +19,7 @@ import sqlalchemy as sa
 from portcon.service import jsonio
 from portcon.service import tables as t
 from portcon.service.settings import normalise_database_url
+from portcon.service.writer_lock import WriterLock
 
 OUTBOX_LOCK = 7_401_301  # PostgreSQL advisory lock: events get their seq in commit order
 
@@ -95,11 +95,10 @@ class Store:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self.is_postgresql = engine.dialect.name == "postgresql"
-        # SQLite has one writer at a time; threads that collide wait in its busy handler,
-        # whose sleeps grow to 100 ms each (seconds under load). One writer per process at a
-        # time, queued on a lock, keeps each commit a few milliseconds.
+        # SQLite writers queue on a lock (threads and worker processes) instead of sleeping
+        # in SQLite's busy handler: see writer_lock.py
         self._write_lock: AbstractContextManager[Any] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+            WriterLock(engine.url.database) if engine.dialect.name == "sqlite" else nullcontext()
         )
 
     def ping(self) -> None:
