@@ -270,20 +270,26 @@ def test_the_faster_objective_vector_is_cvxpys_bit_for_bit() -> None:
                 scaled = np.where(rng.random(value.shape) < 0.1, 0.0, scaled)
                 parameter.value = scaled if value.shape else float(scaled)
             expected = ParamConeProg.apply_parameters(program, quad_obj=program.P is not None)
-            got = apply_parameters(program, quad_obj=program.P is not None)
-            assert len(got) == len(expected)
-            for mine, theirs in zip(got, expected, strict=True):
-                if hasattr(theirs, "toarray"):
-                    assert np.array_equal(mine.indptr, theirs.indptr)
-                    assert np.array_equal(mine.indices, theirs.indices)
-                    mine, theirs = mine.data, theirs.data
-                assert mine.shape == theirs.shape
-                assert mine.tobytes() == np.asarray(theirs).tobytes()  # signs of zero too
+            _assert_same_data(apply_parameters(program, quad_obj=program.P is not None), expected)
+
+
+def _assert_same_data(got: tuple[object, ...], expected: tuple[object, ...]) -> None:
+    """The same solver data: sparse matrices entry for entry, arrays byte for byte."""
+    assert len(got) == len(expected)
+    for mine, theirs in zip(got, expected, strict=True):
+        assert type(mine) is type(theirs)
+        assert mine.shape == theirs.shape
+        if hasattr(theirs, "toarray"):
+            assert np.array_equal(mine.indptr, theirs.indptr)
+            assert np.array_equal(mine.indices, theirs.indices)
+            mine, theirs = mine.data, theirs.data
+        assert mine.tobytes() == np.asarray(theirs).tobytes()
 
 
 def test_the_faster_objective_vector_sums_several_terms_as_cvxpy_does() -> None:
     """A program written here whose objective coefficients each sum several parameter terms
-    (of either sign, some 0): the same bits as cvxpy's own data, and the same solution."""
+    (of either sign, some 0) and whose rows and right-hand sides hold parameters: the same
+    bits as cvxpy's own data, and the same solution."""
     import cvxpy as cp
     from cvxpy.reductions.dcp2cone.cone_matrix_stuffing import ParamConeProg
 
@@ -292,7 +298,8 @@ def test_the_faster_objective_vector_sums_several_terms_as_cvxpy_does() -> None:
     x = cp.Variable(7)
     a, b, c = cp.Parameter(7), cp.Parameter(7), cp.Parameter()
     objective = (a + 3 * b) @ x - a @ x / 7 + c * cp.sum(x) + cp.sum_squares(x) + 2 * c
-    problem = cp.Problem(cp.Minimize(objective), [x >= -1, x <= 1])
+    rows = [x >= -1, x <= 1, cp.multiply(a, x) + b <= c + 2, cp.sum(x) == c]
+    problem = cp.Problem(cp.Minimize(objective), rows)
     rng = np.random.default_rng(2)
 
     def rebind() -> None:
@@ -306,11 +313,8 @@ def test_the_faster_objective_vector_sums_several_terms_as_cvxpy_does() -> None:
     assert program.q.nnz > 7  # several terms per coefficient
     for _ in range(20):
         rebind()
-        expected = ParamConeProg.apply_parameters(program, quad_obj=True)[1:3]
-        got = dpp_data.apply_parameters(program, quad_obj=True)[1:3]
-        for mine, theirs in zip(got, expected, strict=True):
-            assert mine.shape == theirs.shape
-            assert mine.tobytes() == theirs.tobytes()
+        expected = ParamConeProg.apply_parameters(program, quad_obj=True)
+        _assert_same_data(dpp_data.apply_parameters(program, quad_obj=True), expected)
     problem.solve(solver="CLARABEL")
     before = x.value.copy()
     dpp_data.install(problem)
