@@ -196,7 +196,7 @@ def hard_instances():
             )
         )
     fg = DATA / "frangioni_gentile"
-    for name in ("pard200_a", "pard200_b"):
+    for name in ("pard200_a", "pard200_b", "pard200_c"):
         if not (fg / f"{name}.txt").is_file():
             continue
         lines = (fg / f"{name}.txt").read_text().split()

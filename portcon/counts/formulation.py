@@ -10,16 +10,20 @@ annual units.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
 
 from portcon.constraints.base import ModelContext
+from portcon.counts.diagonal import stronger_split
 from portcon.counts.rules import Counts
 from portcon.errors import LimitsError
+from portcon.market import MarketData
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
+from portcon.sizing.objectives import SizingObjective
 
 ANCHOR_POINTS = 6
 TINY = 1e-12
@@ -60,7 +64,8 @@ def build_model(program: Program, counts: Counts, relaxation: Solution) -> ScipM
     for name, value in values.items():
         ctx.add_parameter(name, value)
     held = cp.Variable(ctx.size, boolean=True, name="held")
-    perspective = program.require_objective().perspective(ctx, held, anchors(counts, relaxation))
+    sizing = with_stronger_split(program.require_objective())
+    perspective = sizing.perspective(ctx, held, anchors(counts, relaxation))
     if perspective is None:
         raise LimitsError(
             f"position-count limits are not available with sizing_mode '{limits.sizing_mode}' "
@@ -72,6 +77,23 @@ def build_model(program: Program, counts: Counts, relaxation: Solution) -> ScipM
     scale = objective_scale(relaxation)
     problem = cp.Problem(cp.Minimize(objective / scale), [*constraints, *cones])
     return ScipModel(problem, held, override, scale)
+
+
+def with_stronger_split(objective: SizingObjective) -> SizingObjective:
+    """``objective`` with its risk model re-split so the perspective covers more of Σ
+    (:mod:`portcon.counts.diagonal`); Σ itself, and so the objective, is unchanged."""
+    market = getattr(objective, "market", None)
+    if not isinstance(market, MarketData) or not market.has_risk:
+        return objective
+    if not dataclasses.is_dataclass(objective) or "market" not in {
+        f.name for f in dataclasses.fields(objective)
+    }:
+        return objective
+    exposures, specific = stronger_split(*market.require_risk())
+    if exposures is market.exposures:
+        return objective
+    split = dataclasses.replace(market, exposures=exposures, specific=specific)
+    return dataclasses.replace(objective, market=split)
 
 
 def model_constraints(

@@ -7,14 +7,17 @@ heuristic of :mod:`portcon.counts.heuristic` when it crashes, hangs or finds not
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
+import threading
 import time
+from typing import cast
 
 import cvxpy as cp
 import numpy as np
 from cvxpy.lin_ops import lin_utils
 
-from portcon.counts import isolate, perspective
+from portcon.counts import isolate, local_search, perspective
 from portcon.counts.deadline import Deadline
 from portcon.counts.formulation import (
     TINY,
@@ -61,7 +64,7 @@ def select(program: Program, counts: Counts, relaxation: Solution, deadline: Dea
     """
     method = program.limits.mip_method
     notes: list[str] = []
-    answer = None
+    answer = searched = None
     if len(program.members) > MIP_LARGEST and method == MipMethod.AUTO:
         notes.append(
             f"{len(program.members)} candidates (more than {MIP_LARGEST}): the heuristic chose "
@@ -71,7 +74,7 @@ def select(program: Program, counts: Counts, relaxation: Solution, deadline: Dea
         answer = perspective.proven_support(program, counts, relaxation)
         failure = ""
         if answer is None:
-            answer, failure = solve_scip(program, counts, relaxation, deadline)
+            answer, failure, searched = scip_and_search(program, counts, relaxation, deadline)
         if answer is None and method == MipMethod.EXACT:
             time_budget.check("SCIP had chosen the held names")
             raise SolverError(
@@ -82,9 +85,9 @@ def select(program: Program, counts: Counts, relaxation: Solution, deadline: Dea
         if answer is None:
             notes.append(f"{failure}; the labelled heuristic chose the support instead")
     if answer is None:
-        selection = heuristic(program, counts, relaxation, deadline)
+        selection = searched or heuristic(program, counts, relaxation, deadline)
     else:
-        selection = _improved(program, counts, relaxation, deadline, answer, method)
+        selection = _improved(program, counts, relaxation, deadline, answer, method, searched)
     selection = prefer_scores(program, counts, selection, deadline)
     selection = dataclasses.replace(selection, notes=(*notes, *selection.notes))
     return with_gap(selection, relaxation)
@@ -97,8 +100,10 @@ def _improved(
     deadline: Deadline,
     answer: Selection,
     method: MipMethod,
+    searched: Selection | None = None,
 ) -> Selection:
-    """SCIP's answer, or the heuristic's support when SCIP stopped early and it is better.
+    """SCIP's answer, or the local search's (else the heuristic's) support when SCIP stopped
+    early and it is better.
 
     SCIP stopping at the requested gap (``gaplimit``) has done what was asked: its incumbent
     is within ``mip_gap`` of the optimum, so the heuristic is not run.
@@ -108,7 +113,7 @@ def _improved(
     value = support_value(program, answer.held, counts)
     answer = dataclasses.replace(answer, objective=value)
     try:
-        other = heuristic(program, counts, relaxation, deadline)
+        other = searched or heuristic(program, counts, relaxation, deadline)
     except (SolverError, InfeasibleError):
         return answer
     stopped = f"SCIP stopped ({answer.status}) with gap {answer.gap:.3g}"
@@ -116,9 +121,13 @@ def _improved(
         return dataclasses.replace(
             other,
             bound=max(answer.bound, other.bound),
-            notes=(f"{stopped}; the heuristic found a better support, which is used",),
+            notes=(f"{stopped}; the {_finder(other)} found a better support, which is used",),
         )
     return dataclasses.replace(answer, notes=(f"{stopped}; its incumbent is used",))
+
+
+def _finder(selection: Selection) -> str:
+    return "local search" if selection.status == local_search.STATUS else "heuristic"
 
 
 def with_gap(selection: Selection, relaxation: Solution) -> Selection:
@@ -162,6 +171,71 @@ def run_scip(
     }
     outcome = isolate.run(job, time_budget.cap(seconds + GRACE_SECONDS))
     return outcome.result, outcome.failure
+
+
+def scip_and_search(
+    program: Program, counts: Counts, relaxation: Solution, deadline: Deadline
+) -> tuple[Selection | None, str, Selection | None]:
+    """SCIP's support (or None and why not), and the local search's, run side by side.
+
+    SCIP runs in its worker process; meanwhile this process runs the local search of
+    :mod:`portcon.counts.local_search` (programs of more than ``local_search.SMALLEST``
+    members whose objective it can state), which stops when SCIP answers or SCIP's share of
+    the time is spent. Its support is re-valued on the program and labelled heuristic.
+
+    Raises
+    ------
+    InfeasibleError
+        When SCIP proves the count rules infeasible with the other limits.
+    """
+    if not local_search.applies(program, counts):
+        return (*solve_scip(program, counts, relaxation, deadline), None)
+    box: dict[str, object] = {}
+    answered = threading.Event()
+    context = contextvars.copy_context()
+
+    def scip() -> None:
+        try:
+            box["scip"] = context.run(solve_scip, program, counts, relaxation, deadline)
+        except BaseException as error:  # re-raised in the caller's thread
+            box["error"] = error
+        finally:
+            answered.set()
+
+    exact = program.limits.mip_method == MipMethod.EXACT
+    until = deadline.share(0.95 if exact else SCIP_SHARE)
+    thread = threading.Thread(target=scip, name="portcon-scip", daemon=True)
+    thread.start()
+    found = local_search.incumbent(program, counts, relaxation, until, stop=answered.is_set)
+    thread.join()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    answer, failure = cast(tuple[Selection | None, str], box["scip"])
+    return answer, failure, _searched(program, counts, relaxation, found)
+
+
+def _searched(
+    program: Program, counts: Counts, relaxation: Solution, found: local_search.Incumbent | None
+) -> Selection | None:
+    """The local search's support as a heuristic selection, valued on the program itself."""
+    if found is None:
+        return None
+    value = support_value(program, found.held, counts)
+    if value is None:
+        return None
+    note = (
+        f"the local search over supports chose it ({found.solves} supports valued in "
+        f"{found.seconds:.1f} s)"
+    )
+    return Selection(
+        held=found.held,
+        path=SolutionPath.HEURISTIC,
+        gap=float("nan"),
+        bound=relaxation.objective,
+        status=local_search.STATUS,
+        notes=(note,),
+        objective=value,
+    )
 
 
 def solve_scip(
