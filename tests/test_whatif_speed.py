@@ -320,3 +320,44 @@ def test_the_faster_objective_vector_sums_several_terms_as_cvxpy_does() -> None:
     dpp_data.install(problem)
     problem.solve(solver="CLARABEL")
     assert before.tobytes() == x.value.tobytes()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_eligibility_admits_and_explains_as_the_per_asset_rules_do(seed: int) -> None:
+    """New assets that pass every entry rule are admitted in one array operation; everything
+    else still goes through the per-asset rules. Same candidates, reasons (in the same order),
+    pins, grace and notes as walking every asset through those rules."""
+    from portcon.rebalance import eligibility as module
+
+    rng = np.random.default_rng(200 + seed)
+    universe, _ = _held_book(rng, 60)
+    limits = Limits(
+        max_single_position=0.2,
+        min_score_threshold=[None, 0.3][seed % 2],
+        min_score_new_position=[None, 0.5][(seed // 2) % 2],
+        min_holding_days=[None, 10][seed % 3 == 0],
+        grace_period_days=[None, 3][seed % 4 == 1],
+        min_confidence_new=[None, 0.4][(seed // 3) % 2],
+        min_confidence_existing=[None, 0.2][seed % 5 == 0],
+    )
+    expected = module.Eligibility(
+        candidate=np.zeros(universe.size, dtype=bool),
+        priority=np.zeros(universe.size, dtype=bool),
+    )
+    keep, enter = limits.min_score_threshold, module._entry_threshold(limits)
+    for position in range(universe.size):
+        asset = str(universe.assets[position])
+        if module._fixed(universe, position, expected):
+            continue
+        if universe.held[position]:
+            module._held(universe, limits, position, asset, keep, expected)
+        else:
+            module._new(universe, limits, position, asset, enter, expected)
+    got = module.eligibility(universe, limits)
+    assert np.array_equal(got.candidate, expected.candidate)
+    assert np.array_equal(got.priority, expected.priority)
+    assert list(got.exclusions.items()) == list(expected.exclusions.items())
+    assert list(got.pinned.items()) == list(expected.pinned.items())
+    assert list(got.grace.items()) == list(expected.grace.items())
+    assert list(got.notes.items()) == list(expected.notes.items())
+    assert got.candidate.any()

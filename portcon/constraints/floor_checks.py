@@ -114,15 +114,15 @@ def floor_rules(
     """The floor and relation rules over the program's members."""
     if not len(members):
         return []
-    assets = tuple(str(a) for a in universe.assets.to_numpy(dtype=object)[members])
-    size = len(members)
     rules: list[Rule] = []
-    slot = {int(p): k for k, p in enumerate(members)}
-    for kind in (ColumnFloor, AssetFloor):
-        chosen = sorted(slot[p] for p, (_, source) in floored.items() if source == kind.limit)
-        if chosen:
-            floors = np.array([floored[int(members[k])][0] for k in chosen])
-            rules.append(per_asset_floor(kind, assets, np.array(chosen), floors, size))
+    if floored:
+        assets = tuple(str(a) for a in universe.assets.to_numpy(dtype=object)[members])
+        slot = {int(p): k for k, p in enumerate(members)}
+        for kind in (ColumnFloor, AssetFloor):
+            chosen = sorted(slot[p] for p, (_, source) in floored.items() if source == kind.limit)
+            if chosen:
+                floors = np.array([floored[int(members[k])][0] for k in chosen])
+                rules.append(per_asset_floor(kind, assets, np.array(chosen), floors, len(members)))
     rules.extend(_group_floors(universe, limits, members))
     if limits.group_relations:
         relations = parsed_relations(limits.group_relations)

@@ -64,7 +64,9 @@ def eligibility(universe: Universe, limits: Limits) -> Eligibility:
     candidate = np.zeros(universe.size, dtype=bool)
     found = Eligibility(candidate=candidate, priority=np.zeros(universe.size, dtype=bool))
     labels = universe.assets.to_numpy(dtype=object)  # pandas' string Index is slow to index
-    for position in range(universe.size):
+    opens = _opens(universe, limits, held, enter)
+    found.candidate[opens] = True  # new assets that pass every entry rule: nothing to say
+    for position in np.flatnonzero(~opens).tolist():
         asset = str(labels[position])
         if _fixed(universe, position, found):
             continue
@@ -73,6 +75,19 @@ def eligibility(universe: Universe, limits: Limits) -> Eligibility:
         else:
             _new(universe, limits, position, asset, enter, found)
     return found
+
+
+def _opens(universe: Universe, limits: Limits, held: np.ndarray, enter: float | None) -> np.ndarray:
+    """True for assets neither held nor fixed that :func:`_new` would simply admit."""
+    opens = ~held
+    if universe.fixed_weight is not None:
+        opens &= np.isnan(universe.fixed_weight)
+    if enter is not None:
+        opens &= ~(universe.score < enter)
+    floor = limits.min_confidence_new
+    if floor is not None and universe.trending_confidence is not None:
+        opens &= ~(universe.trending_confidence < floor)
+    return opens
 
 
 def _entry_threshold(limits: Limits) -> float | None:

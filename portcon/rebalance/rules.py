@@ -16,6 +16,8 @@ def held_rules(
     found: Eligibility, universe: Universe, limits: Limits, members: np.ndarray
 ) -> list[Rule]:
     """Pins (fixed weights, minimum holding) and grace caps over the program's members."""
+    if not found.pinned and not found.grace:
+        return []  # none of either: no per-member lookups to build
     index = {int(position): k for k, position in enumerate(members)}
     assets = tuple(str(a) for a in universe.assets.to_numpy(dtype=object)[members])
     size = len(members)
