@@ -30,7 +30,7 @@ from portcon.estimators import (
 )
 from portcon.estimators._data import check_magnitude, check_returns, check_unique, real_table
 from portcon.estimators.covariance import _Covariance
-from portcon.estimators.factor_model import check_covariance, nearest_psd
+from portcon.estimators.factor_model import nearest_psd
 from portcon.limits import CovarianceEstimator, ExpectedReturnEstimator, Limits, SizingMode
 from portcon.universe import Universe
 
@@ -220,7 +220,7 @@ def _aligned_covariance(covariance: pd.DataFrame, assets: pd.Index) -> pd.DataFr
 
 def _from_covariance(covariance: pd.DataFrame, repair: bool, notes: list[str]) -> FactorModel:
     try:
-        check_covariance(covariance)
+        return FactorModel.from_covariance(covariance)  # checks Σ in its one eigh
     except InputError as error:
         repairable = "semidefinite" in str(error) or "symmetric" in str(error)
         if not (repair and repairable):

@@ -18,12 +18,14 @@ import dataclasses
 import numpy as np
 
 from portcon.constraints.base import Block, RowBlock, Sense, slack
+from portcon.optimizer import factor_kkt
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution
 
 ACTIVE = 1e-7
 LEANING = 1e-4  # a row this close to its bound, with a smaller slack than price, starts active
 LARGEST = 1500  # dense KKT systems beyond this size cost more than they are worth
+LARGEST_SPARSE = 20_000  # a factor-form Hessian's KKT system is solved sparse (factor_kkt.py)
 STEPS = 8
 ROUNDS = 12
 CONVERGED = 1e-14
@@ -43,7 +45,7 @@ def polish(program: Program, solution: Solution, complementary: bool = True) -> 
     not, and it is kept when its residual is at most the larger of the old one and 1e-10.
     """
     weights = solution.weights
-    if len(weights) > LARGEST or program.require_objective().hessian(weights) is None:
+    if not _curved(program, weights):
         return solution
     if not all(block.smooth for block in solution.blocks):
         return solution  # a turnover row has no gradient where a weight stays put
@@ -90,10 +92,15 @@ def pinned(block: Block, solution: Solution) -> bool:
 
 def row_asset(block: Block, row: int) -> int | None:
     """The single asset a per-asset bound row fixes, or None for a general row."""
+    selected = _bound_assets(block)
+    return None if selected is None else int(selected[row])
+
+
+def _bound_assets(block: Block) -> np.ndarray | None:
+    """The asset each row of a per-asset bound block fixes, or None for general rows."""
     if not isinstance(block, RowBlock) or block.sense == Sense.EQ:
         return None
-    selected = block.selected_assets()
-    return None if selected is None else int(selected[row])
+    return block.selected_assets()
 
 
 def initial_active(solution: Solution) -> set[Row]:
@@ -122,11 +129,13 @@ def _solve_on(
     blocks = solution.blocks
     fixed: dict[int, tuple[Row, float]] = {}
     general: list[Row] = []
+    per_block: dict[int, tuple[np.ndarray | None, np.ndarray]] = {}  # once per block, not row
     for k, r in sorted(active):
-        block = blocks[k]
-        asset = row_asset(block, r)
-        if asset is not None:
-            fixed.setdefault(asset, ((k, r), float(block.bound_values(solution.bounds)[r])))
+        if k not in per_block:
+            per_block[k] = (_bound_assets(blocks[k]), blocks[k].bound_values(solution.bounds))
+        assets, bounds = per_block[k]
+        if assets is not None:
+            fixed.setdefault(int(assets[r]), ((k, r), float(bounds[r])))
         else:
             general.append((k, r))
     free = np.array([i for i in range(len(solution.weights)) if i not in fixed], dtype=int)
@@ -147,14 +156,10 @@ def _solve_on(
         residual = np.concatenate([stationarity[free], gaps])
         if residual.size == 0 or np.max(np.abs(residual)) < CONVERGED:
             break
-        hessian = program.require_objective().hessian(point)
-        if hessian is None:  # polish() runs only for objectives with a Hessian
+        active_rows = [(blocks[k], value) for (k, _), value in zip(general, lam, strict=True)]
+        step = _step(program, active_rows, point, (gradients, free, residual))
+        if step is None:
             return None, []
-        for (k, _), multiplier in zip(general, lam, strict=True):
-            curvature = blocks[k].curvature(point, np.array([multiplier]))
-            if curvature is not None:
-                hessian = hessian + curvature
-        step = _newton_step(hessian, gradients, free, residual)
         point[free] += step[: len(free)]
         lam += step[len(free) :]
     gradients = row_gradients(blocks, general, point)
@@ -228,6 +233,41 @@ def _paid(blocks: list[Block], point: np.ndarray, prices: list[np.ndarray]) -> n
         (block.pullback(point, price) for block, price in zip(blocks, prices, strict=True)),
         np.zeros(len(point)),
     )
+
+
+def _curved(program: Program, weights: np.ndarray) -> bool:
+    """True when the objective states its curvature at a size the polish can afford: in factor
+    form up to LARGEST_SPARSE weights (no N × N matrix), as a dense Hessian up to LARGEST."""
+    objective = program.require_objective()
+    if objective.hessian_parts(weights) is not None:
+        return len(weights) <= LARGEST_SPARSE
+    return len(weights) <= LARGEST and objective.hessian(weights) is not None
+
+
+def _step(
+    program: Program,
+    rows: list[tuple[Block, float]],
+    point: np.ndarray,
+    system: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray | None:
+    """The Newton step at ``point`` for (row gradients, free weights, residual): sparse on the
+    objective's factor form when no active row adds curvature of its own (a cone row), else
+    on the dense Hessian (None past LARGEST, or without a Hessian)."""
+    objective = program.require_objective()
+    parts = objective.hessian_parts(point)
+    curvatures: list[np.ndarray] = []
+    for block, value in rows:
+        curvature = block.curvature(point, np.array([value]))
+        if curvature is not None:
+            curvatures.append(curvature)
+    if parts is not None and not curvatures:
+        sparse = factor_kkt.newton_step(parts, *system)
+        if sparse is not None or len(point) > LARGEST:
+            return sparse
+    hessian = objective.hessian(point) if len(point) <= LARGEST else None
+    if hessian is None:  # polish() runs only for objectives with a Hessian
+        return None
+    return _newton_step(sum(curvatures, hessian), *system)
 
 
 def _newton_step(

@@ -63,6 +63,14 @@ class SizingObjective(ABC):
         """∇²f at ``weights``, or None where f is not twice differentiable (no polishing)."""
         return None
 
+    def hessian_parts(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """∇²f as diag(d) + V Vᵀ: (d per asset, V assets × k), or None (then :meth:`hessian`).
+
+        A factor-model objective states its curvature without an N × N matrix, so the polish
+        can solve its KKT systems sparse (optimizer/factor_kkt.py).
+        """
+        return None
+
     def perspective(
         self, ctx: ModelContext, held: cp.Variable, anchors: np.ndarray
     ) -> tuple[cp.Expression, list[cp.Constraint]] | None:
