@@ -361,3 +361,81 @@ def test_eligibility_admits_and_explains_as_the_per_asset_rules_do(seed: int) ->
     assert list(got.grace.items()) == list(expected.grace.items())
     assert list(got.notes.items()) == list(expected.notes.items())
     assert got.candidate.any()
+
+
+def _scored_book(extra: dict[str, list]) -> tuple[pd.DataFrame, Limits, dict[str, object]]:
+    frame, limits, market = _wide_model_book()
+    for column, values in extra.items():
+        frame[column] = values
+    return frame, limits, market
+
+
+HELD = {
+    "current_weight": [0.03 if i % 3 == 0 else 0.0 for i in range(30)],
+    "days_held": [12 if i % 3 == 0 else 0 for i in range(30)],
+}
+RESCORED = [
+    Scenario(name="B1 up", score_shocks=[{"buckets": ["B1"], "multiply": 1.4}]),
+    Scenario(name="Z05 set", score_shocks=[{"assets": ["Z05"], "set": 2.0}]),
+    Scenario(
+        name="B0 down, cap",
+        score_shocks=[{"buckets": ["B0"], "add": -0.3}],
+        limits={"max_single_position": 0.08},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("extra", "fields", "reused"),
+    [
+        ({}, {}, True),
+        (HELD, {}, True),  # no score_decay_factor: nothing is aged
+        (HELD, {"score_decay_factor": 0.9}, False),  # held scores age
+        ({"sector_override": ["Energy" if i % 7 == 0 else "" for i in range(30)]}, {}, False),
+    ],
+)
+def test_score_shocks_start_from_the_base_universe_only_where_that_is_exact(
+    monkeypatch: pytest.MonkeyPatch, extra: dict[str, list], fields: dict, reused: bool
+) -> None:
+    """A scenario that changes nothing but scores takes the base's prepared universe with its
+    scores swapped in, unless preparing the scores reads them (ageing) or may (sectors
+    overridden). Either way each answer and its notes equal a fresh construct, bit for bit."""
+    import portcon.construction as construction
+
+    frame, limits, market = _scored_book(extra)
+    limits = limits.replace(**fields)
+    calls: list[object] = []
+    real = construction.prepare_universe
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(construction, "prepare_universe", counting)
+    report = whatif(frame, limits, RESCORED, **market)
+    assert report.failures.empty
+    # the base's universe once (its own construct reuses it), then one per scenario if not
+    assert len(calls) == (1 if reused else 1 + len(RESCORED))
+    monkeypatch.setattr(construction, "prepare_universe", real)
+    base = Inputs.from_arguments(frame, limits, market)
+    for scenario in [None, *RESCORED]:
+        inputs = base if scenario is None else shocked(base, scenario)
+        fresh = construct(inputs.scores, inputs.limits, **inputs.market)
+        got = report.portfolio("base" if scenario is None else scenario.name)
+        assert got is not None
+        assert np.array_equal(fresh.weights.to_numpy(), got.weights.to_numpy())
+        assert fresh.notes == got.notes
+        assert fresh.explanations.equals(got.explanations)
+
+
+def test_a_score_shock_that_breaks_the_scores_is_refused_as_construct_refuses_it() -> None:
+    frame, limits, market = _wide_model_book()
+    huge = Scenario(name="huge", score_shocks=[{"assets": ["Z02"], "set": 1e300}])
+    report = whatif(frame, limits, [huge], **market)
+    base = Inputs.from_arguments(frame, limits, market)
+    inputs = shocked(base, huge)
+    with pytest.raises(Exception) as refusal:
+        construct(inputs.scores, inputs.limits, **inputs.market)
+    row = report.failures.set_index("scenario").loc["huge"]
+    assert row["error"] == type(refusal.value).__name__
+    assert row["message"] == str(refusal.value)

@@ -41,12 +41,16 @@ class Inputs:
         Keyword arguments of :func:`portcon.construct` for market data.
     excluded
         Assets a scenario removed (weight 0, reason "excluded by the scenario").
+    rescored
+        The frame these scores were copied from when a scenario changed nothing in it but
+        the ``score`` column (score shocks alone); None otherwise.
     """
 
     scores: pd.DataFrame
     limits: Limits
     market: dict[str, Any] = field(default_factory=dict)
     excluded: tuple[str, ...] = ()
+    rescored: pd.DataFrame | None = None
 
     @classmethod
     def from_arguments(
@@ -117,7 +121,16 @@ def _apply(inputs: Inputs, scenario: Scenario) -> Inputs:
     )
     if unknown:
         raise ValueError(f"include: unknown asset(s) {unknown}")
-    return replace(inputs, scores=frame, limits=limits, market=market, excluded=excluded)
+    only_scores = bool(scenario.score_shocks) and scenario.current is None
+    only_scores = only_scores and not scenario.touches_risk and not scenario.exclude
+    return replace(
+        inputs,
+        scores=frame,
+        limits=limits,
+        market=market,
+        excluded=excluded,
+        rescored=inputs.scores if only_scores else None,
+    )
 
 
 def _current(frame: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:

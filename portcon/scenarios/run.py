@@ -5,14 +5,15 @@ A scenario's inputs are the base's with its shocks applied; they go through the 
 shocked inputs. Speed comes from the model pool (portcon/optimizer/model.py): a scenario
 that keeps the base's structure (same members, same rules; other scores, caps, risk numbers)
 re-binds the Parameters of the base's compiled model, and only structural changes compile.
-A scenario that keeps the base's scores frame (limit changes only) also skips validating
-them again: it starts construct's flow from the base's universe (same answer, bit for bit).
+A scenario that keeps the base's scores frame (limit changes) or changes only its scores
+also skips preparing them again: it starts construct's flow from the base's universe (its
+scores swapped in), and the base's factor model is aligned once (portcon/scenarios/reuse.py;
+same answer, bit for bit).
 """
 
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from portcon.scenarios.include import with_inclusions
 from portcon.scenarios.inputs import Inputs, shocked
 from portcon.scenarios.model import Scenario, ScenarioError, check_unique, load_scenarios
 from portcon.scenarios.report import ScenarioReport
-from portcon.universe import Universe
+from portcon.scenarios.reuse import base_universe_for, with_aligned_model
 
 BASE = "base"
 ScenarioLike = Scenario | Mapping[str, Any]
@@ -66,91 +67,23 @@ class Outcome:
 def construct_on(inputs: Inputs, base: Inputs | None = None) -> Portfolio:
     """:func:`portcon.construct` on the inputs.
 
-    When ``inputs`` keep the scores frame of ``base`` (a scenario that changes only limits,
-    none that the universe's preparation reads), the base's validated universe is reused
-    and construct's flow runs from there (:func:`portcon.construction.construct_on_universe`):
-    the same answer without validating the same scores again.
+    When preparing ``inputs`` would give the base's universe (limit changes none that the
+    preparation reads) or that universe with other scores (score shocks), it is taken from
+    the base and construct's flow runs from there
+    (:func:`portcon.construction.construct_on_universe`): the same answer without validating
+    the same table again (:mod:`portcon.scenarios.reuse`).
     """
     from portcon.construction import construct, construct_on_universe
 
     started = time.perf_counter()
     scores, limits, market = inputs.construct_arguments()
     if base is not None:
-        market = _with_aligned_model(inputs, base, market)
-    prepared = None if base is None else _reusable(inputs, base)
+        market = with_aligned_model(inputs, base, market)
+    prepared = None if base is None else base_universe_for(inputs, base)
     if prepared is None:
         return construct(scores, limits, **market)
     _, universe, notes = prepared
     return construct_on_universe(universe, notes, limits, started=started, **market)
-
-
-def _with_aligned_model(inputs: Inputs, base: Inputs, market: dict[str, Any]) -> dict[str, Any]:
-    """``market`` with the base's factor model replaced by the same model already restricted
-    to the base universe's assets (once per base), when the scenario keeps the base's assets
-    and factor model: aligning it again is then free (``FactorModel.subset`` of the same
-    labels is the model itself), and the numbers are those of aligning the original."""
-    model = market.get("factor_model")
-    if model is None or model is not base.market.get("factor_model"):
-        return market
-    if not inputs.scores.index.equals(base.scores.index):
-        return market
-    if base not in _ALIGNED:
-        _ALIGNED[base] = _aligned_model(model, _base_universe(base))
-    aligned = _ALIGNED[base]
-    return market if aligned is None else {**market, "factor_model": aligned}
-
-
-def _aligned_model(model: Any, prepared: BaseUniverse | None) -> Any:
-    """The model over the base universe's assets, or None when construct would refuse the
-    model (a label twice, an asset missing): it then says why itself."""
-    if prepared is None or not model.assets.is_unique:
-        return None
-    assets = prepared[1].assets
-    if not assets.isin(model.assets).all():
-        return None
-    return model.subset(assets)
-
-
-# the base's factor model aligned on the base universe (None: not aligned), per base Inputs
-_ALIGNED: weakref.WeakKeyDictionary[Inputs, Any] = weakref.WeakKeyDictionary()
-
-
-def _reusable(inputs: Inputs, base: Inputs) -> BaseUniverse | None:
-    """The base's prepared universe when preparing ``inputs`` would give the same, else None:
-    the same scores frame and returns, and limits agreeing on UNIVERSE_FIELDS."""
-    if inputs.scores is not base.scores:
-        return None
-    if inputs.market.get("returns") is not base.market.get("returns"):
-        return None
-    prepared = _base_universe(base)
-    if prepared is None or prepared[0] != _universe_key(inputs.limits):
-        return None
-    return prepared
-
-
-# the base's (UNIVERSE_FIELDS values, validated universe, its notes), kept per base Inputs
-# (one per worker and run); None when preparing it failed (construct then says why itself)
-BaseUniverse = tuple[tuple[Any, ...], Universe, tuple[str, ...]]
-_UNIVERSES: weakref.WeakKeyDictionary[Inputs, BaseUniverse | None] = weakref.WeakKeyDictionary()
-
-
-def _base_universe(base: Inputs) -> BaseUniverse | None:
-    """The base scores' universe, prepared once per base by construct's own preparation."""
-    from portcon.construction import prepare_universe
-
-    if base not in _UNIVERSES:
-        try:
-            universe, notes = prepare_universe(base.scores, base.limits, base.market.get("returns"))
-            _UNIVERSES[base] = (_universe_key(base.limits), universe, notes)
-        except Exception:  # construct on these scores raises it, as a PortconError
-            _UNIVERSES[base] = None
-    return _UNIVERSES.get(base)
-
-
-def _universe_key(limits: Any) -> tuple[Any, ...]:
-    from portcon.construction import UNIVERSE_FIELDS
-
-    return tuple(getattr(limits, name) for name in UNIVERSE_FIELDS)
 
 
 def run_one(inputs: Inputs, scenario: Scenario | None) -> Outcome:
