@@ -352,7 +352,7 @@ def _caps(
     rules: list[Rule] = []
     if cap is not None and (~tighter).any():
         keep = np.flatnonzero(~tighter)
-        capped = tuple(assets[k] for k in keep)
+        capped = assets if len(keep) == size else tuple(assets[k] for k in keep)
         derivatives = {LimitKey(SinglePositionCap.limit): np.ones(len(keep))}
         rules.append(
             SinglePositionCap(
