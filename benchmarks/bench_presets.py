@@ -8,7 +8,8 @@ printed with the ratio. The machine's load average is printed with the numbers.
 
 Target (issue 15): median < 50 ms, p99 < 150 ms per construct with counts on.
 
-Run: ``.venv/bin/python benchmarks/bench_presets.py [--repeats 20] [--perturbed 3] [--no-proof]``
+Run: ``.venv/bin/python benchmarks/bench_presets.py [--repeats 20] [--perturbed 3] [--no-proof]
+[--preset crisis]``
 (``--no-proof``: SCIP for every count step, the path before the perspective proof).
 """
 
@@ -73,19 +74,21 @@ def main() -> None:
         action="store_true",
         help="switch off the perspective relaxation's proof (every count step runs SCIP)",
     )
+    parser.add_argument("--preset", action="append", help="only these presets (repeatable)")
     args = parser.parse_args()
+    names = args.preset or list(portcon.PRESETS)
     if args.no_proof:
         perspective.ENABLED = False
     scored = books(args.perturbed)
     # warm-up: imports, the SCIP worker's start, first compilations
-    for name in portcon.PRESETS:
+    for name in names:
         timed(scored[0], portcon.Limits.preset(name))
         timed(scored[0], counts_off(name))
     print(f"load average before: {os.getloadavg()}")
     print(f"{len(scored)} books × {args.repeats} constructs per preset (ms)")
     header = "preset        median    p90     p99    convex median  ratio  paths"
     print(header)
-    for name in portcon.PRESETS:
+    for name in names:
         limits, plain = portcon.Limits.preset(name), counts_off(name)
         counted, convex, paths = [], [], collections.Counter()
         for _ in range(args.repeats):

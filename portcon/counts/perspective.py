@@ -23,7 +23,7 @@ import cvxpy as cp
 import numpy as np
 
 from portcon.constraints.base import ModelContext
-from portcon.counts import relaxed_objective
+from portcon.counts import cap_cuts, relaxed_objective
 from portcon.counts.formulation import TINY, objective_scale
 from portcon.counts.heuristic import admissible, support_value
 from portcon.counts.rules import Counts
@@ -142,11 +142,35 @@ def candidate_supports(program: Program, counts: Counts, held_share: np.ndarray)
             greedy[i] = True
             if not admissible(program, greedy, counts, complete=False):
                 greedy[i] = False
-        if admissible(program, greedy, counts) and not any(
-            np.array_equal(greedy, c) for c in candidates
-        ):
-            candidates.append(greedy)
+        for support in (greedy, spread_greedy(program, counts, held_share)):
+            if admissible(program, support, counts) and not any(
+                np.array_equal(support, c) for c in candidates
+            ):
+                candidates.append(support)
     return candidates
+
+
+def spread_greedy(program: Program, counts: Counts, held_share: np.ndarray) -> np.ndarray:
+    """Greedy by z that takes a member of a bucket not yet held first (then z, then score):
+    where z spreads positions over buckets under a bucket cap, the support that fills the cap
+    uses as many buckets as it can (the `crisis` preset)."""
+    chosen = np.zeros(len(held_share), dtype=bool)
+    if counts.buckets is None:
+        return chosen
+    scores = program.universe.score[program.members]
+    labels = {label: k for k, label in enumerate(dict.fromkeys(counts.buckets))}
+    bucket = np.array([labels[label] for label in counts.buckets])
+    per_bucket = np.zeros(len(labels), dtype=int)
+    left = list(np.flatnonzero(held_share > FRACTIONAL))
+    while left:
+        left.sort(key=lambda i: (per_bucket[bucket[i]], -round(held_share[i], 6), -scores[i]))
+        i = left.pop(0)
+        chosen[i] = True
+        if admissible(program, chosen, counts, complete=False):
+            per_bucket[bucket[i]] += 1
+        else:
+            chosen[i] = False
+    return chosen
 
 
 def solve_relaxed(
@@ -215,6 +239,7 @@ def structure(program: Program, counts: Counts) -> Hashable:
         None
         if counts.priority is None or not keep_row(counts)
         else tuple(np.flatnonzero(counts.priority)),
+        cap_cuts.structure(program, counts),
     )
 
 
@@ -274,7 +299,8 @@ def own_values(
 ) -> dict[str, float | np.ndarray]:
     """The relaxed program's own Parameter values: the count rules' and the objective's."""
     objective = relaxed_objective.values(program.require_objective(), values, scale)
-    return {**count_values(counts), **objective}
+    cuts = cap_cuts.cut_values(program, counts) if cap_cuts.cap_rows(program, counts) else {}
+    return {**count_values(counts), **objective, **cuts}
 
 
 def build_relaxed(program: Program, counts: Counts, scale: float) -> RelaxedModel:
@@ -297,6 +323,7 @@ def build_relaxed(program: Program, counts: Counts, scale: float) -> RelaxedMode
     constraints = [block.build(ctx) for block in program.blocks]
     constraints += [ctx.cash >= 0, held >= 0, held <= 1, *cones]
     constraints += relaxed_count_rows(ctx, held, counts, own)
+    constraints += cap_cuts.cut_constraints(program, counts, ctx, held, own)
     problem = cp.Problem(cp.Minimize(objective), constraints)
     if not problem.is_dcp(dpp=True):  # type: ignore[call-arg]
         raise RuntimeError("portcon built a relaxed perspective program that is not DPP; a bug")
