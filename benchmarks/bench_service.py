@@ -7,7 +7,7 @@ and sizing calculations per second (each position sized counts one: one per sing
 one per decision of a batch, one per asset of a construct).
 
 Scenarios: ``calculate-position-size`` (one decision against a 20-position book), its batch
-form (100 decisions per request), ``construct`` at N = 50 and 500, convex and with a
+form (100 and 500 decisions per request), ``construct`` at N = 50 and 500, convex and with a
 position-count limit (max_total_positions, the mixed-integer path, with a 0.2 s search).
 The server runs ``--workers`` processes (2 by default: the machine has 2 cores).
 
@@ -146,6 +146,12 @@ def main() -> None:
     scenarios: list[tuple[str, str, Callable[[int], dict[str, Any]], int]] = [
         ("calculate-position-size (1 decision)", "calculate-position-size", single, 1),
         ("calculate-position-size/batch (100)", "calculate-position-size/batch", batch, 100),
+        (
+            "calculate-position-size/batch (500)",
+            "calculate-position-size/batch",
+            lambda i: batch(i, 500),
+            500,
+        ),
         ("construct N=50 convex", "construct", construct(50, False), 50),
         ("construct N=500 convex", "construct", construct(500, False), 500),
         ("construct N=50 max_total_positions", "construct", construct(50, True), 50),
