@@ -42,6 +42,8 @@ def floored_positions(universe: Universe, limits: Limits) -> dict[int, tuple[flo
     if column is not None:
         for position in np.flatnonzero(np.nan_to_num(column) > 0):
             found[int(position)] = (float(column[position]), ColumnFloor.limit)
+    if not limits.asset_floors:
+        return found
     index = {str(asset): k for k, asset in enumerate(universe.assets.to_numpy(dtype=object))}
     unknown = [name for name in limits.asset_floors if name not in index]
     if unknown:
