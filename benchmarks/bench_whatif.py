@@ -3,9 +3,11 @@
 Printed: per-scenario time of ``portcon.whatif`` (serial) against, in the same run,
 (a) a fresh ``construct`` per scenario with the model pool cleared before each (what a run
 without model reuse pays: one DPP compilation per scenario), (b) a plain ``construct`` per
-scenario (which itself re-binds pooled models), and (c) the solver's own time; the number of
-models compiled during the serial run; scenarios per second serial, on a local process pool
-and on a 2-worker Dask LocalCluster (processes, 127.0.0.1).
+scenario (which itself re-binds pooled models), and (c) the solver's own time, read two ways:
+Clarabel's ``solve_time`` (which includes its setup) and the wall time inside Clarabel's
+calls (its constructor, which also reads the data in, and ``solve``); the number of models
+compiled during the serial run; scenarios per second serial, on a local process pool and on
+a 2-worker Dask LocalCluster (processes, 127.0.0.1).
 
 Run: ``.venv/bin/python benchmarks/bench_whatif.py [--scenarios 1000] [--n 500] [--serial]``
 (``--serial``: skip the process pool and Dask runs). The load average is printed first: on a
