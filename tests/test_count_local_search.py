@@ -145,7 +145,8 @@ def test_the_local_search_finds_the_best_support_of_every_one(monkeypatch, seed)
         monkeypatch, scores, _limits(target, most), covariance=covariance, expected_returns=mu
     )
     monkeypatch.setattr(local_search, "SMALLEST", 0)
-    found = local_search.incumbent(program, counts, relaxation, time.perf_counter() + 0.5)
+    monkeypatch.setattr(local_search, "STALE_KICKS", 30)  # ends by kicks, not by the clock
+    found = local_search.incumbent(program, counts, relaxation, time.perf_counter() + 600)
     assert found is not None
     sigma, m = covariance.to_numpy(), mu.to_numpy()
     values = [

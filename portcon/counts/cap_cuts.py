@@ -52,7 +52,11 @@ def _members(program: Program, rows: list[tuple[int, int]]) -> sp.csr_array:
     if not rows:
         return sp.csr_array((0, size))
     blocks = program.blocks
-    picked = [sp.csr_array(blocks[index].coefficients)[[row]] for index, row in rows]
+    picked = []
+    for index, row in rows:
+        block = blocks[index]
+        assert isinstance(block, RowBlock)
+        picked.append(sp.csr_array(block.coefficients)[[row]])
     return sp.csr_array(sp.vstack(picked))
 
 
@@ -63,7 +67,9 @@ def cut_values(program: Program, counts: Counts) -> dict[str, np.ndarray]:
     members = _members(program, rows)
     slopes, bounds = np.zeros(len(rows)), np.zeros(len(rows))
     for position, (index, row) in enumerate(rows):
-        cap = float(program.blocks[index].bound_values(values)[row])  # type: ignore[union-attr]
+        block = program.blocks[index]
+        assert isinstance(block, RowBlock)
+        cap = float(block.bound_values(values)[row])
         inside = members.indices[members.indptr[position] : members.indptr[position + 1]]
         largest = float(np.max(np.maximum(counts.upper[inside], 0.0)))
         if largest <= 1e-12 or cap <= 0:

@@ -36,6 +36,8 @@ KICK_SIZES = (1, 2, 3)  # members replaced by a kick
 IMPROVEMENT = 1e-9  # relative: a move must lower the objective by more than this
 SEED = 0
 STALLED = 50  # kicks in a row without an admissible, feasible support end the search
+STALE_SECONDS, STALE_FACTOR = 15.0, 2.0  # the search ends when its best is this old
+STALE_KICKS = 1000  # ... or after this many kicks without a better support
 SMALLEST = 100  # members; up to this SCIP (or the proof) is fast enough alone
 STATUS = "local search"
 
@@ -211,16 +213,20 @@ def incumbent(
         held, found = search.descend(held, found)
         if best is None or found.objective < best[1].objective:
             best, found_after = (held, found), time.perf_counter() - started
-    failures = 0
+    failures = fruitless = 0
     while best is not None and not search.out_of_time() and failures < STALLED:
+        stale = time.perf_counter() - started > max(STALE_SECONDS, STALE_FACTOR * found_after)
+        if stale or fruitless >= STALE_KICKS:
+            break  # no better support for a while: leave the processor to SCIP
         kicked = search.kick(*best)
         if kicked is None:
             failures += 1
             continue
-        failures = 0
+        failures, fruitless = 0, fruitless + 1
         held, found = search.descend(*kicked)
         if found.objective < best[1].objective - IMPROVEMENT * max(abs(best[1].objective), 1e-12):
             best, found_after = (held, found), time.perf_counter() - started
+            fruitless = 0
     if best is None:
         return None
     seconds = time.perf_counter() - started

@@ -163,7 +163,9 @@ def spread_greedy(program: Program, counts: Counts, held_share: np.ndarray) -> n
     per_bucket = np.zeros(len(labels), dtype=int)
     left = list(np.flatnonzero(held_share > FRACTIONAL))
     while left:
-        left.sort(key=lambda i: (per_bucket[bucket[i]], -round(held_share[i], 6), -scores[i]))
+        left.sort(
+            key=lambda i: (per_bucket[bucket[i]], -float(np.round(held_share[i], 6)), -scores[i])
+        )
         i = left.pop(0)
         chosen[i] = True
         if admissible(program, chosen, counts, complete=False):
