@@ -221,11 +221,31 @@ def test_sparse_newton_step_equals_the_dense_solve(seed) -> None:
     assert np.max(np.abs(step - expected)) <= 1e-10 * max(1.0, np.max(np.abs(expected)))
 
 
-def test_sparse_newton_step_declines_a_singular_system() -> None:
+def test_dependent_rows_take_the_least_norm_prices_as_lstsq_does() -> None:
+    """The budget row twice: Δλ is not unique; numpy's lstsq on the dense system (the polish
+    before issue 15) takes the least-norm one, and so must the sparse step (1e-10)."""
     parts, gradients, free, residual = _kkt_system(0)
-    doubled = np.vstack([gradients, gradients[:1]])  # the budget row twice: no unique prices
-    extended = np.concatenate([residual, [0.0]])
-    assert factor_kkt.newton_step(parts, doubled, free, extended) is None
+    doubled = np.vstack([gradients, gradients[:1]])
+    extended = np.concatenate([residual, [residual[len(free)]]])  # the same gap twice
+    step = factor_kkt.newton_step(parts, doubled, free, extended)
+    diagonal, low_rank = parts
+    hessian = (np.diag(diagonal) + low_rank @ low_rank.T)[np.ix_(free, free)]
+    jacobian = doubled[:, free]
+    system = np.block([[hessian, jacobian.T], [jacobian, np.zeros((4, 4))]])
+    expected = np.linalg.lstsq(system, -extended, rcond=None)[0]
+    assert step is not None
+    assert np.max(np.abs(step - expected)) <= 1e-10 * max(1.0, np.max(np.abs(expected)))
+    assert step[-1] == pytest.approx(step[len(free)], rel=1e-12)  # split evenly
+
+
+def test_sparse_newton_step_declines_when_the_move_is_not_unique() -> None:
+    parts, gradients, free, residual = _kkt_system(0)
+    diagonal, low_rank = parts
+    diagonal[free[:2]] = 0.0  # two weights without curvature, tied only by the budget row
+    low_rank[free[:2]] = 0.0
+    budget_only = gradients[:1]
+    shortened = residual[: len(free) + 1]
+    assert factor_kkt.newton_step((diagonal, low_rank), budget_only, free, shortened) is None
 
 
 @pytest.mark.parametrize(
