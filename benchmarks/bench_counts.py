@@ -55,6 +55,9 @@ HARD_REFERENCE = {
     "CST K=5 q=0.75": 8.005937395e-05,
     "CST K=5 q=0.9": 1.177581449e-04,
     "CST K=5 q=0.97": 2.007570954e-04,
+    "CST K=10 q=0.75": 6.540591249e-05,
+    "CST K=10 q=0.9": 9.507819073e-05,
+    "CST K=10 q=0.97": 1.755214259e-04,
 }
 
 
@@ -271,14 +274,16 @@ def run_hard(only: str | None) -> None:
 
 
 def checked_objective(scores, limits: dict, market: dict, portfolio: portcon.Portfolio) -> float:
-    """½ wᵀΣw of the answer, after checking every limit of the instance on its weights."""
+    """The answer's objective from its weights (½ wᵀΣw; −μᵀw + ½γ wᵀΣw for mean-variance),
+    after checking every limit of the instance on them."""
     covariance = market["covariance"]
     w = portfolio.weights.reindex(covariance.index).fillna(0.0).to_numpy()
     mu = market["expected_returns"].reindex(covariance.index).to_numpy()
     held = w > 1e-9
     assert abs(w.sum() - 1.0) <= 1e-6, "not fully invested"
     assert np.all(w >= -1e-9), "a short position"
-    assert mu @ w >= limits["min_expected_return"] - 1e-7, "return floor broken"
+    if limits.get("min_expected_return") is not None:
+        assert mu @ w >= limits["min_expected_return"] - 1e-7, "return floor broken"
     if limits.get("max_total_positions"):
         assert held.sum() <= limits["max_total_positions"], "too many names"
     floor = np.full(len(w), limits.get("min_position_size") or 0.0)
@@ -288,7 +293,10 @@ def checked_objective(scores, limits: dict, market: dict, portfolio: portcon.Por
         cap = scores["max_weight"].reindex(covariance.index).to_numpy()
     assert np.all(w[held] >= floor[held] - 1e-7), "a held weight under its floor"
     assert np.all(w <= cap + 1e-7), "a weight over its cap"
-    return float(0.5 * w @ covariance.to_numpy() @ w)
+    variance = float(w @ covariance.to_numpy() @ w)
+    if limits["sizing_mode"] == "mean_variance":
+        return float(-mu @ w + 0.5 * limits["risk_aversion"] * variance)
+    return 0.5 * variance
 
 
 BOUND_LIMITS = dict(
