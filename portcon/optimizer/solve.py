@@ -15,7 +15,7 @@ from cvxpy.constraints.nonpos import Inequality
 
 from portcon.constraints.base import Block, RowBlock, Sense, TurnoverBlock, multipliers
 from portcon.errors import InfeasibleError, SolverError
-from portcon.optimizer import dpp_data, time_budget
+from portcon.optimizer import clarabel_direct, dpp_data, time_budget
 from portcon.optimizer.model import Model, checkout
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program
@@ -144,13 +144,7 @@ def solve(program: Program, model: Model) -> Solution:
             with warnings.catch_warnings():
                 # an inaccurate status is handled by the chain, not shown to the user
                 warnings.simplefilter("ignore", UserWarning)
-                problem.solve(
-                    solver=attempt.solver,
-                    ignore_dpp=not model.dpp,
-                    warm_start=False,  # the same input gives the same answer, whatever came before
-                    **attempt.options,
-                    **time_budget.solver_options(attempt.solver),
-                )
+                _solve_with(problem, attempt, model.dpp)
         except (cp.error.SolverError, cp.error.DCPError, ValueError, ArithmeticError):
             status = "solver error"
             continue
@@ -183,6 +177,21 @@ def solve(program: Program, model: Model) -> Solution:
         status=status,
         solver=tried[-1],
         tried=tried,
+    )
+
+
+def _solve_with(problem: cp.Problem, attempt: Attempt, dpp: bool) -> None:
+    """``problem.solve`` by ``attempt``; a pooled model already compiled for Clarabel is
+    solved by :mod:`clarabel_direct` (the same bits, less time reading the data in)."""
+    options = {**attempt.options, **time_budget.solver_options(attempt.solver)}
+    if dpp and attempt.solver == clarabel_direct.CLARABEL and clarabel_direct.applies(problem):
+        clarabel_direct.solve(problem, options)
+        return
+    problem.solve(
+        solver=attempt.solver,
+        ignore_dpp=not dpp,
+        warm_start=False,  # the same input gives the same answer, whatever came before
+        **options,
     )
 
 
