@@ -126,28 +126,39 @@ def applies(program: Program, counts: Counts) -> bool:
     return relaxed_objective.form(program.require_objective()) is not None
 
 
-def candidate_supports(program: Program, counts: Counts, held_share: np.ndarray) -> list:
-    """Supports read off the relaxed z: z > ½, then (for fractional z) greedy by z, score."""
-    candidates = []
+def candidate_supports(
+    program: Program, counts: Counts, held_share: np.ndarray
+) -> Iterator[np.ndarray]:
+    """Supports read off the relaxed z, each built only when the ones before did not prove:
+    z > ½, then (for fractional z) the bucket-spreading greedy, then greedy by z and score."""
+    seen: list[np.ndarray] = []
+
+    def fresh(support: np.ndarray) -> bool:
+        if not admissible(program, support, counts) or any(
+            np.array_equal(support, c) for c in seen
+        ):
+            return False
+        seen.append(support)
+        return True
+
     rounded = held_share > 0.5
-    if admissible(program, rounded, counts):
-        candidates.append(rounded)
-    if np.any((held_share > FRACTIONAL) & (held_share < 1.0 - FRACTIONAL)):
-        scores = program.universe.score[program.members]
-        order = np.lexsort((-scores, -np.round(held_share, 6)))
-        greedy = np.zeros(len(held_share), dtype=bool)
-        for i in order:
-            if held_share[i] <= FRACTIONAL:
-                break
-            greedy[i] = True
-            if not admissible(program, greedy, counts, complete=False):
-                greedy[i] = False
-        for support in (greedy, spread_greedy(program, counts, held_share)):
-            if admissible(program, support, counts) and not any(
-                np.array_equal(support, c) for c in candidates
-            ):
-                candidates.append(support)
-    return candidates
+    if fresh(rounded):
+        yield rounded
+    if not np.any((held_share > FRACTIONAL) & (held_share < 1.0 - FRACTIONAL)):
+        return
+    scores = program.universe.score[program.members]
+    order = np.lexsort((-scores, -np.round(held_share, 6)))
+    greedy = np.zeros(len(held_share), dtype=bool)
+    for i in order:
+        if held_share[i] <= FRACTIONAL:
+            break
+        greedy[i] = True
+        if not admissible(program, greedy, counts, complete=False):
+            greedy[i] = False
+    spread = spread_greedy(program, counts, held_share)
+    for support in (spread, greedy):
+        if fresh(support):
+            yield support
 
 
 def spread_greedy(program: Program, counts: Counts, held_share: np.ndarray) -> np.ndarray:
