@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,10 +33,13 @@ class GroupCap(Rule):
     exempt: frozenset[int] = frozenset()  # members outside the cap (bucket overrides)
 
     def _capped(self) -> list[tuple[str, list[str]]]:
-        groups = list(dict.fromkeys(self.labels))
-        plain = [g for g in groups if g not in self.overrides] if self.global_cap else []
-        named = [g for g in groups if g in self.overrides]
-        return [(self.global_field, plain), (self.override_field, named)]
+        return _capped(
+            list(dict.fromkeys(self.labels)),
+            self.global_field,
+            self.global_cap,
+            self.override_field,
+            self.overrides,
+        )
 
     def _bounds(self, field: str, groups: list[str]) -> np.ndarray:
         if field == self.global_field:
@@ -52,27 +57,66 @@ class GroupCap(Rule):
         }
 
     def blocks(self) -> list[RowBlock]:
-        blocks = []
-        for field, groups in self._capped():
-            if not groups:
-                continue
-            membership = np.array([self.labels == g for g in groups], dtype=float)
-            if self.exempt:
-                membership[:, sorted(self.exempt)] = 0.0
-            if field == self.global_field:
-                derivatives = {LimitKey(field): np.ones(len(groups))}
-            else:
-                derivatives = {
-                    LimitKey(field, g): np.eye(len(groups))[k] for k, g in enumerate(groups)
-                }
-            blocks.append(
-                RowBlock(
-                    rule=field,
-                    subjects=tuple(groups),
-                    sense=Sense.LE,
-                    coefficients=sp.csr_array(membership),
-                    parameter=self._parameter(field),
-                    bound_derivatives=derivatives,
-                )
+        """The rows of every capped group, one block per field (built once per layout and
+        kept: between what-if scenarios the groups rarely change, only their caps)."""
+        return list(
+            _blocks(
+                self.kind,
+                tuple(self.labels.tolist()),
+                self.global_field,
+                bool(self.global_cap),
+                self.override_field,
+                frozenset(self.overrides),
+                self.exempt,
             )
-        return blocks
+        )
+
+
+def _capped(
+    groups: list[str],
+    global_field: str,
+    global_cap: object,
+    override_field: str,
+    overrides: Collection[str],
+) -> list[tuple[str, list[str]]]:
+    """The groups each field caps, groups in order of first appearance."""
+    plain = [g for g in groups if g not in overrides] if global_cap else []
+    named = [g for g in groups if g in overrides]
+    return [(global_field, plain), (override_field, named)]
+
+
+@functools.lru_cache(maxsize=64)
+def _blocks(
+    kind: GroupKind,
+    labels: tuple[str, ...],
+    global_field: str,
+    capped_globally: bool,
+    override_field: str,
+    overridden: frozenset[str],
+    exempt: frozenset[int],
+) -> tuple[RowBlock, ...]:
+    blocks = []
+    members = np.empty(len(labels), dtype=object)
+    members[:] = labels
+    groups = list(dict.fromkeys(labels))
+    for field, capped in _capped(groups, global_field, capped_globally, override_field, overridden):
+        if not capped:
+            continue
+        membership = np.array([members == g for g in capped], dtype=float)
+        if exempt:
+            membership[:, sorted(exempt)] = 0.0
+        if field == global_field:
+            derivatives = {LimitKey(field): np.ones(len(capped))}
+        else:
+            derivatives = {LimitKey(field, g): np.eye(len(capped))[k] for k, g in enumerate(capped)}
+        blocks.append(
+            RowBlock(
+                rule=field,
+                subjects=tuple(capped),
+                sense=Sense.LE,
+                coefficients=sp.csr_array(membership),
+                parameter=f"{field}:{kind}",
+                bound_derivatives=derivatives,
+            )
+        )
+    return tuple(blocks)

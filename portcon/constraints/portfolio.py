@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,17 +39,22 @@ class TargetAllocation(Rule):
         return {self.limit: float(self.target if self.invested is None else self.invested)}
 
     def blocks(self) -> list[RowBlock]:
-        return [
-            RowBlock(
-                rule=self.limit,
-                subjects=("portfolio",),
-                sense=Sense.EQ,
-                coefficients=sp.csr_array(np.ones((1, self.size))),
-                parameter=self.limit,
-                bound_derivatives={} if self.invested else {LimitKey(self.limit): np.ones(1)},
-                includes_cash=self.rollover,
-            )
-        ]
+        return [_budget_row(self.size, self.rollover, bool(self.invested))]
+
+
+@functools.lru_cache(maxsize=16)
+def _budget_row(size: int, rollover: bool, invested: bool) -> RowBlock:
+    """The budget row (built once per layout and kept; its bound is a Parameter)."""
+    limit = TargetAllocation.limit
+    return RowBlock(
+        rule=limit,
+        subjects=("portfolio",),
+        sense=Sense.EQ,
+        coefficients=sp.csr_array(np.ones((1, size))),
+        parameter=limit,
+        bound_derivatives={} if invested else {LimitKey(limit): np.ones(1)},
+        includes_cash=rollover,
+    )
 
 
 @dataclass(frozen=True, eq=False)
