@@ -25,6 +25,7 @@ import numpy as np
 from portcon.constraints.base import ModelContext
 from portcon.counts import cap_cuts, relaxed_objective
 from portcon.counts.formulation import TINY, objective_scale
+from portcon.counts.greedy import Tracker
 from portcon.counts.heuristic import admissible, support_value
 from portcon.counts.rules import Counts
 from portcon.counts.selection import Selection
@@ -146,6 +147,9 @@ def candidate_supports(
         yield rounded
     if not np.any((held_share > FRACTIONAL) & (held_share < 1.0 - FRACTIONAL)):
         return
+    spread = spread_greedy(program, counts, held_share)
+    if fresh(spread):
+        yield spread
     scores = program.universe.score[program.members]
     order = np.lexsort((-scores, -np.round(held_share, 6)))
     greedy = np.zeros(len(held_share), dtype=bool)
@@ -155,35 +159,31 @@ def candidate_supports(
         greedy[i] = True
         if not admissible(program, greedy, counts, complete=False):
             greedy[i] = False
-    spread = spread_greedy(program, counts, held_share)
-    for support in (spread, greedy):
-        if fresh(support):
-            yield support
+    if fresh(greedy):
+        yield greedy
 
 
 def spread_greedy(program: Program, counts: Counts, held_share: np.ndarray) -> np.ndarray:
     """Greedy by z that takes a member of a bucket not yet held first (then z, then score):
     where z spreads positions over buckets under a bucket cap, the support that fills the cap
     uses as many buckets as it can (the `crisis` preset)."""
-    chosen = np.zeros(len(held_share), dtype=bool)
     if counts.buckets is None:
-        return chosen
+        return np.zeros(len(held_share), dtype=bool)
     scores = program.universe.score[program.members]
     labels = {label: k for k, label in enumerate(dict.fromkeys(counts.buckets))}
     bucket = np.array([labels[label] for label in counts.buckets])
     per_bucket = np.zeros(len(labels), dtype=int)
-    left = list(np.flatnonzero(held_share > FRACTIONAL))
+    tracker = Tracker(program, counts)  # the count rules and floors, one member at a time
+    left = [int(i) for i in np.flatnonzero(held_share > FRACTIONAL)]
     while left:
         left.sort(
             key=lambda i: (per_bucket[bucket[i]], -float(np.round(held_share[i], 6)), -scores[i])
         )
         i = left.pop(0)
-        chosen[i] = True
-        if admissible(program, chosen, counts, complete=False):
+        if tracker.fits(i):
+            tracker.add(i)
             per_bucket[bucket[i]] += 1
-        else:
-            chosen[i] = False
-    return chosen
+    return tracker.held
 
 
 def solve_relaxed(
