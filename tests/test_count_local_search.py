@@ -214,3 +214,8 @@ def test_construct_on_a_singular_book_answers_with_a_checked_support() -> None:
     reference.solve(solver="CLARABEL")
     assert portfolio.objective == pytest.approx(reference.value / unit, rel=1e-6)
     assert portfolio.mip_bound <= portfolio.objective
+    gap = (portfolio.objective - portfolio.mip_bound) / abs(portfolio.objective)
+    assert portfolio.mip_gap == pytest.approx(gap, abs=1e-9)
+    assert portfolio.path in ("mixed_integer", "heuristic")
+    if portfolio.path == "heuristic":  # never silent: the notes say what chose the support
+        assert any("local search" in note or "heuristic" in note for note in portfolio.notes)
