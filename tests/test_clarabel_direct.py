@@ -55,16 +55,21 @@ def _clarabel_problems() -> list[tuple[model_module.Model, cp.Problem]]:
 
 
 def _state(problem: cp.Problem) -> list[object]:
-    """Everything a solve leaves on the problem that portcon could read, as bytes."""
+    """Everything a solve leaves on the problem that portcon could read: types, shapes, bytes."""
     values: list[object] = [problem.status, problem.solver_stats.num_iters]
     values.append(np.asarray(problem.value, dtype=float).tobytes())
     for variable in problem.variables():
-        values.append(np.asarray(variable.value, dtype=float).tobytes())
+        values.append(_typed(variable.value))
     for constraint in problem.constraints:
         duals = constraint.dual_value
         parts = duals if isinstance(duals, list) else [duals]
-        values.extend(np.asarray(part, dtype=float).tobytes() for part in parts)
+        values.extend(_typed(part) for part in parts)
     return values
+
+
+def _typed(value: object) -> tuple[object, ...]:
+    numbers = np.asarray(value)
+    return (type(value), numbers.dtype, numbers.shape, numbers.tobytes())
 
 
 def _rebind(model: model_module.Model, rng: np.random.Generator) -> None:

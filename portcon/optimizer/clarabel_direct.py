@@ -71,13 +71,16 @@ def solve(problem: cp.Problem, options: dict[str, Any]) -> None:
 
 
 class _ReadOnce:
-    """Clarabel's result with ``x`` and ``z`` read once: its binding builds a new list of
-    every element at each read (~70 µs for z at N = 500), and cvxpy reads z three times."""
+    """Clarabel's result with ``x`` and ``z`` read once, as float arrays: its binding builds
+    a new list of every element at each read (~70 µs for z at N = 500) and cvxpy reads z
+    three times, then turns each slice of the lists into an array. The same float64 values
+    either way; the values cvxpy unpacks are views of these arrays (of the same types and
+    shapes, tested), one pair of arrays per solve."""
 
     def __init__(self, solution: Any) -> None:
         self._solution = solution
-        self.x = solution.x
-        self.z = solution.z
+        self.x = np.array(solution.x)
+        self.z = np.array(solution.z)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._solution, name)
