@@ -131,3 +131,45 @@ def test_a_problem_last_compiled_for_another_solver_is_left_to_cvxpy() -> None:
     assert not clarabel_direct.applies(problem)
     problem.solve(solver="CLARABEL", ignore_dpp=True)  # compiled without DPP: not reusable
     assert not clarabel_direct.applies(problem)
+
+
+def _listed(matrix: object) -> tuple[object, ...]:
+    """What Clarabel's binding reads of a matrix."""
+    return (
+        matrix.data.tolist(),
+        matrix.indices.tolist(),
+        matrix.indptr.tolist(),
+        tuple(matrix.shape),
+        bool(matrix.has_canonical_format),
+    )
+
+
+def test_the_upper_triangle_is_scipys_triu_entry_for_entry() -> None:
+    """Random square matrices (some with explicit zeros, empty columns, or not canonical,
+    which go to scipy), and every pooled program's P: what Clarabel reads is the same."""
+    import scipy.sparse as sp
+    from cvxpy.settings import P as DATA_P
+
+    rng = np.random.default_rng(9)
+    matrices = []
+    for size in (1, 2, 7, 40):
+        for density in (0.0, 0.2, 1.0):
+            dense = np.where(rng.random((size, size)) < density, rng.normal(size=(size, size)), 0)
+            matrix = sp.csc_array(dense)
+            matrices.append(matrix)
+            with_zero = matrix.copy()
+            if with_zero.nnz:
+                with_zero.data[0] = 0.0  # an explicit zero, kept by triu
+            matrices.append(with_zero)
+    unsorted = sp.csc_array(
+        (np.array([1.0, 2.0, 3.0]), np.array([1, 0, 1]), np.array([0, 2, 3])), shape=(2, 2)
+    )
+    unsorted.has_sorted_indices = False
+    matrices.append(unsorted)
+    for _, problem in _clarabel_problems():
+        data = problem.get_problem_data("CLARABEL")[0]
+        matrices.append(data[DATA_P])
+    assert any(m.shape[0] > 100 for m in matrices)
+    for matrix in matrices:
+        expected = _listed(sp.triu(matrix).tocsc())
+        assert _listed(clarabel_direct.upper_triangle(matrix)) == expected

@@ -92,7 +92,7 @@ def _solve_via_data(solver: Any, data: dict[str, Any], options: dict[str, Any]) 
 
     q = data[DATA_C]
     quadratic = data[DATA_P] if DATA_P in data else sp.csc_array((q.size, q.size))
-    upper = sp.triu(quadratic).tocsc()
+    upper = upper_triangle(quadratic)
     cones = dims_to_solver_cones(data[ConicSolver.DIMS])
     settings = solver.parse_solver_opts(False, dict(options))
     return clarabel.DefaultSolver(
@@ -103,6 +103,24 @@ def _solve_via_data(solver: Any, data: dict[str, Any], options: dict[str, Any]) 
         cones,
         settings,
     ).solve()
+
+
+def upper_triangle(matrix: Any) -> Any:
+    """``scipy.sparse.triu(matrix).tocsc()``, the same entries in the same order, without its
+    COO round trip for a square CSC matrix in canonical form (sorted rows, no duplicates):
+    its entries on or above the diagonal, explicit zeros kept as triu keeps them."""
+    if not (
+        getattr(matrix, "format", None) == "csc"
+        and matrix.shape[0] == matrix.shape[1]
+        and matrix.has_canonical_format
+    ):
+        return sp.triu(matrix).tocsc()
+    indptr = matrix.indptr
+    columns = np.repeat(np.arange(matrix.shape[1]), np.diff(indptr))
+    kept = matrix.indices <= columns
+    counts = np.bincount(columns[kept], minlength=matrix.shape[1])
+    starts = np.concatenate(([0], np.cumsum(counts))).astype(indptr.dtype)
+    return sp.csc_array((matrix.data[kept], matrix.indices[kept], starts), shape=matrix.shape)
 
 
 def _listed(vector: Any) -> list[float]:
