@@ -34,17 +34,21 @@ def selected(selection: Selection, frame: pd.DataFrame, field: str) -> np.ndarra
     if selection.all:
         return np.ones(len(frame), dtype=bool)
     mask = np.zeros(len(frame), dtype=bool)
-    labels = frame.index.astype(str)
-    for asset in selection.assets:
-        hit = labels == asset
-        if not hit.any():
-            raise ValueError(f"{field}.assets: unknown asset {asset!r}")
-        mask |= hit
+    if selection.assets:  # the labels as text only when asked for, once
+        labels = frame.index.astype(str)
+        for asset in selection.assets:
+            hit = labels == asset
+            if not hit.any():
+                raise ValueError(f"{field}.assets: unknown asset {asset!r}")
+            mask |= hit
     for kind, names in (("bucket", selection.buckets), ("sector", selection.sectors)):
+        if not names:
+            continue
+        if kind not in frame:
+            raise ValueError(f"{field}.{kind}s: the scores have no {kind} column")
+        groups = frame[kind].astype(str).to_numpy()
         for name in names:
-            if kind not in frame:
-                raise ValueError(f"{field}.{kind}s: the scores have no {kind} column")
-            hit = frame[kind].astype(str).to_numpy() == name
+            hit = groups == name
             if not hit.any():
                 raise ValueError(f"{field}.{kind}s: unknown {kind} {name!r}")
             mask |= hit
