@@ -118,3 +118,27 @@ def test_the_kept_budget_row_equals_one_built_afresh(
         )
         (got,) = rule.blocks()
         _assert_same_block(got, expected)
+
+
+def test_the_shared_identity_is_the_identity_and_stays_so_after_solves() -> None:
+    """identity(n) is kept per size and shared by the per-asset blocks of every program; a
+    construct (which builds, solves, polishes and explains with it) leaves it unchanged."""
+    import pandas as pd
+
+    from portcon import construct
+    from portcon.constraints.base import identity
+    from portcon.limits import Limits
+
+    def same(matrix: object, size: int) -> bool:
+        fresh = sp.eye_array(size, format="csr")
+        return all(
+            getattr(matrix, part).dtype == getattr(fresh, part).dtype
+            and getattr(matrix, part).tobytes() == getattr(fresh, part).tobytes()
+            for part in ("data", "indices", "indptr")
+        ) and (matrix.shape == fresh.shape)
+
+    assert identity(12) is identity(12)
+    assert same(identity(12), 12)
+    scores = pd.DataFrame({"score": np.linspace(0.5, 1.0, 12)}, index=[f"I{i}" for i in range(12)])
+    construct(scores, Limits(max_single_position=0.1, min_score_threshold=None))
+    assert same(identity(12), 12)

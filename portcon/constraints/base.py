@@ -10,6 +10,7 @@ share of the KKT stationarity identity — nothing is looked up by position or b
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -233,8 +234,9 @@ class Rule(ABC):
         """The constraint rows this rule adds."""
 
 
+@functools.lru_cache(maxsize=32)
 def identity(size: int) -> sp.csr_array:
-    """The ``size × size`` identity as a CSR array."""
+    """The ``size × size`` identity as a CSR array (one per size, shared: never written to)."""
     return sp.eye_array(size, format="csr")
 
 
