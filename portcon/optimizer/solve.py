@@ -45,8 +45,10 @@ def _complementary(problem: cp.Problem) -> bool:
     for constraint in problem.constraints:
         if not isinstance(constraint, Inequality):
             continue
-        slack = -np.asarray(constraint.expr.value, dtype=float)
         dual = np.asarray(constraint.dual_value, dtype=float)
+        if not np.any(dual > UNRESOLVED):
+            continue  # no row can pass the test below: its slack need not be evaluated
+        slack = -np.asarray(constraint.expr.value, dtype=float)
         if np.any(np.minimum(slack, dual) > UNRESOLVED):
             return False
     return True
