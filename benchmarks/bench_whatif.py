@@ -2,7 +2,8 @@
 
 Printed: per-scenario time of ``portcon.whatif`` (serial) against, in the same run,
 (a) a fresh ``construct`` per scenario with the model pool cleared before each (what a run
-without model reuse pays: one DPP compilation per scenario), (b) a plain ``construct`` per
+without model reuse pays: one DPP compilation per scenario; timed half before the what-if
+run and half after it, since the load drifts, and in CPU time too), (b) a plain ``construct`` per
 scenario (which itself re-binds pooled models), and (c) the solver's own time, read two ways:
 Clarabel's ``solve_time`` (which includes its setup) and the wall time inside Clarabel's
 calls (its constructor, which also reads the data in, and ``solve``); the number of models
