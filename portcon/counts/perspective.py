@@ -23,7 +23,7 @@ import cvxpy as cp
 import numpy as np
 
 from portcon.constraints.base import ModelContext
-from portcon.counts import cap_cuts, relaxed_objective
+from portcon.counts import cap_cuts, lean_clarabel, relaxed_objective
 from portcon.counts.formulation import TINY, objective_scale
 from portcon.counts.greedy import Tracker
 from portcon.counts.heuristic import admissible, support_value
@@ -197,7 +197,8 @@ def solve_relaxed(
     objective = program.require_objective()
     with _checkout(program, counts, scale) as model:
         try:
-            time_budget.solve_within(model.problem, SOLVER, "the perspective relaxation")
+            time_budget.check("the perspective relaxation")
+            model.problem.solve(solver=lean_clarabel.SOLVER, **time_budget.solver_options(SOLVER))
         except TimeLimitError:
             raise
         except (SolverError, cp.error.SolverError, InfeasibleError):

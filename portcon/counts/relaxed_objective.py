@@ -92,14 +92,17 @@ def expression(
     """``objective`` / scale with its separable squares in perspective form (DPP).
 
     ``parameter(name)`` is the relaxed program's Parameter ``PREFIX + name`` (the program
-    Parameter ``name`` divided as :func:`values` says; ``UNIT`` is 1 / scale).
+    Parameter ``name`` divided as :func:`values` says; ``UNIT`` is 1 / scale). Every N-long
+    linear term (Σ t, μᵀw, Σ w) enters the objective as a scalar variable fixed by a row
+    (:func:`scalar`): the same program, without cvxpy's dense objective coefficients.
     """
     name = form(objective)
     p, w = parameter, ctx.weights
     if name in ("proportional", "tiered_deviation"):
         squares, cone = perspective_sum(cp.multiply(p("sizing.scale"), w), held)
         if name == "tiered_deviation":  # ½ (w − r)²/r = ½ w²/r − w + ½ r
-            return 0.5 * squares - p(UNIT) * cp.sum(w), cone
+            invested, row = scalar(cp.sum(w))
+            return 0.5 * squares - p(UNIT) * invested, [*cone, row]
         return 0.5 * squares + p("sizing.cash_penalty") * ctx.cash, cone
     if name == "minimum_variance":
         squares, cone = perspective_sum(cp.multiply(p(RISK_SPECIFIC), w), held)
@@ -108,17 +111,33 @@ def expression(
     if name in ("mean_variance", "quadratic_kelly"):
         squares, cone = perspective_sum(cp.multiply(p("sizing.risk_specific"), w), held)
         risk = cp.sum_squares(p("sizing.risk_exposures").T @ w) + squares
-        gain = -p("sizing.mu") @ w + risk
+        gain, row = scalar(p("sizing.mu") @ w)
+        cone = [*cone, row]
         if name == "mean_variance":
-            return gain + p("sizing.cash_penalty") * ctx.cash, cone
-        return gain, cone
+            return -gain + risk + p("sizing.cash_penalty") * ctx.cash, cone
+        return -gain + risk, cone
     raise RuntimeError(f"no relaxed form for {type(objective).__name__}; a bug")
+
+
+def scalar(term: cp.Expression) -> tuple[cp.Variable, cp.Constraint]:
+    """``term`` as a scalar variable v with the row v = ``term``.
+
+    cvxpy's DPP compilation stores the objective's linear coefficients as a dense matrix of
+    (variables in the objective) × (every Parameter entry of the problem): with an N-long
+    linear term in the objective, N × (N k + …) numbers (776 MB at N = 1000 with 10 factors).
+    With v in the objective it is one row; the row v = term is stored sparse. As
+    :func:`portcon.sizing.risk_objectives._linear_term` does on the convex path.
+    """
+    value = cp.Variable()
+    return value, value == term
 
 
 def perspective_sum(
     scaled: cp.Expression, held: cp.Variable
-) -> tuple[cp.Expression, list[cp.Constraint]]:
-    """Σ t with t_i ≥ v_i² / z_i for v = ``scaled`` (rotated cones ‖(2v, t − z)‖ ≤ t + z)."""
+) -> tuple[cp.Variable, list[cp.Constraint]]:
+    """Σ t with t_i ≥ v_i² / z_i for v = ``scaled`` (rotated cones ‖(2v, t − z)‖ ≤ t + z),
+    as a scalar variable (:func:`scalar`)."""
     squares = cp.Variable(held.shape[0], nonneg=True, name="perspective")
     cone = cp.SOC(squares + held, cp.vstack([2 * scaled, squares - held]), axis=0)
-    return cp.sum(squares), [cone]
+    total, row = scalar(cp.sum(squares))
+    return total, [cone, row]

@@ -1,0 +1,186 @@
+"""The perspective relaxation without N × N work (issue 15): same bound, lean first compile.
+
+Two changes to the relaxed program of counts/perspective.py: its N-long linear terms (Σ t, μᵀw,
+Σ w) enter the objective as scalar variables fixed by rows (counts/relaxed_objective.scalar),
+and its SOC rows are reordered by a row gather instead of cvxpy's sparse product
+(counts/lean_clarabel.py). The references here are the formulation as it was before (its
+objective copied verbatim below) solved by cvxpy's own Clarabel interface.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+import pytest
+from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import CLARABEL
+
+import portcon
+from portcon.constraints.base import RISK_EXPOSURES, RISK_SPECIFIC
+from portcon.counts import flow, lean_clarabel, perspective, relaxed_objective
+from portcon.counts.formulation import objective_scale
+from tests.test_counts import RULES, _frame
+from tests.test_factor_path import factor_book
+
+# Clarabel's default relative gap tolerance is 1e-8; the two forms are the same program, met by
+# different iterates, so their optima agree to it (measured: 4e-10 at N = 1000).
+SAME_BOUND = 1e-8
+MEMORY_N = 1200
+
+
+class _Stop(BaseException):
+    """Ends a construct once the count step's inputs are captured."""
+
+
+def _count_inputs(monkeypatch, frame: pd.DataFrame, limits: dict, **extra) -> tuple:
+    """(program, counts, relaxation) that construct hands the count step, without running it."""
+    seen: list[tuple] = []
+
+    def capture(program, counts, relaxation, deadline):
+        seen.append((program, counts, relaxation))
+        raise _Stop
+
+    monkeypatch.setattr(flow, "select", capture)
+    with pytest.raises(_Stop):
+        portcon.construct(frame, limits, **extra)
+    monkeypatch.undo()
+    return seen[0]
+
+
+def _factor_inputs(monkeypatch, n: int, seed: int, mode: str = "mean_variance") -> tuple:
+    model, mu, buckets = factor_book(n, seed)
+    scores = pd.DataFrame({"score": 0.8, "bucket": buckets})
+    limits = dict(
+        sizing_mode=mode,
+        risk_aversion=2.0,
+        target_allocation=1.0,
+        min_score_threshold=None,
+        max_single_position=0.05 if n > 100 else 0.2,
+        max_bucket_allocation=0.15 if n > 100 else 0.5,
+        max_total_positions=max(6, n // 40),
+        min_position_size=0.01,
+    )
+    return _count_inputs(monkeypatch, scores, limits, factor_model=model, expected_returns=mu)
+
+
+def _old_expression(objective, ctx, held, parameter):
+    """counts/relaxed_objective.expression as it was before issue 15 (verbatim)."""
+    name = relaxed_objective.form(objective)
+    p, w = parameter, ctx.weights
+    unit = relaxed_objective.UNIT
+    if name in ("proportional", "tiered_deviation"):
+        squares, cone = _old_perspective_sum(cp.multiply(p("sizing.scale"), w), held)
+        if name == "tiered_deviation":
+            return 0.5 * squares - p(unit) * cp.sum(w), cone
+        return 0.5 * squares + p("sizing.cash_penalty") * ctx.cash, cone
+    if name == "minimum_variance":
+        squares, cone = _old_perspective_sum(cp.multiply(p(RISK_SPECIFIC), w), held)
+        factor = cp.sum_squares(p(RISK_EXPOSURES).T @ w)
+        return 0.5 * (factor + squares) + p("sizing.cash_penalty") * ctx.cash, cone
+    squares, cone = _old_perspective_sum(cp.multiply(p("sizing.risk_specific"), w), held)
+    risk = cp.sum_squares(p("sizing.risk_exposures").T @ w) + squares
+    gain = -p("sizing.mu") @ w + risk
+    if name == "mean_variance":
+        return gain + p("sizing.cash_penalty") * ctx.cash, cone
+    return gain, cone
+
+
+def _old_perspective_sum(scaled, held):
+    squares = cp.Variable(held.shape[0], nonneg=True, name="perspective")
+    cone = cp.SOC(squares + held, cp.vstack([2 * scaled, squares - held]), axis=0)
+    return cp.sum(squares), [cone]
+
+
+def _books(monkeypatch) -> list[tuple[str, tuple]]:
+    """Random books of every relaxed form: three factor books (mean-variance, min-variance,
+    Kelly), score-weighted books under three count rules and a tiered-deviation one."""
+    books = [
+        ("mean_variance", _factor_inputs(monkeypatch, 60, seed=11)),
+        ("min_variance", _factor_inputs(monkeypatch, 60, seed=12, mode="min_variance")),
+        ("kelly", _factor_inputs(monkeypatch, 60, seed=13, mode="kelly")),
+    ]
+    rules = ["max_total_positions", "min_position_size", "max_positions_per_bucket"]
+    for seed, rule in enumerate([*rules, "min_buckets_represented"]):
+        limits = dict(RULES[rule], sizing_mode="score_weighted", min_score_threshold=0.0)
+        if rule == "min_buckets_represented":  # tiered deviation: residual to cash
+            limits.update(residual_strategy="cash", target_allocation=0.9)
+        books.append((rule, _count_inputs(monkeypatch, _frame(seed, 10), limits)))
+    return books
+
+
+def _scale(program, relaxation) -> float:
+    """The objective scale of the count step; for tiered deviation at least ½ Σ r, since its
+    relaxed objective leaves that constant out and is ~1e-11 at the convex optimum (Clarabel
+    then stops for insufficient progress, in either form)."""
+    objective = program.require_objective()
+    return max(objective_scale(relaxation), relaxed_objective.constant(objective))
+
+
+def test_the_reformulated_relaxation_gives_the_bound_it_gave_before(monkeypatch) -> None:
+    forms = set()
+    for label, (program, counts, relaxation) in _books(monkeypatch):
+        forms.add(relaxed_objective.form(program.require_objective()))
+        scale = _scale(program, relaxation)
+        perspective.clear_cache()
+        new = perspective.solve_relaxed(program, counts, scale)
+        perspective.clear_cache()
+        with monkeypatch.context() as patched:
+            patched.setattr(relaxed_objective, "expression", _old_expression)
+            patched.setattr(lean_clarabel, "SOLVER", "CLARABEL")
+            old = perspective.solve_relaxed(program, counts, scale)
+        perspective.clear_cache()
+        assert new is not None and old is not None, label
+        assert new[0] == pytest.approx(old[0], rel=SAME_BOUND, abs=1e-12), label
+        assert np.array_equal(new[1] > 0.5, old[1] > 0.5), label  # the same rounded support
+    assert forms == set(relaxed_objective.TERMS)  # every relaxed form is compared
+
+
+def test_the_gather_gives_cvxpys_matrix_and_solution_bit_for_bit(monkeypatch) -> None:
+    """LeanClarabel's restructured A equals cvxpy's product, and the solves agree exactly."""
+    for label, (program, counts, relaxation) in _books(monkeypatch):
+        scale = _scale(program, relaxation)
+        solutions = []
+        for solver in (lean_clarabel.SOLVER, "CLARABEL"):
+            model = perspective.build_relaxed(program, counts, scale)
+            model.bind(program, counts, scale)
+            model.problem.solve(solver=solver)
+            solutions.append(
+                (model.problem.value, model.held.value.copy(), model.context.weights.value.copy())
+            )
+        (value_a, held_a, weights_a), (value_b, held_b, weights_b) = solutions
+        assert value_a == value_b, label
+        assert np.array_equal(held_a, held_b) and np.array_equal(weights_a, weights_b), label
+
+        model = perspective.build_relaxed(program, counts, scale)
+        model.bind(program, counts, scale)
+        _, chain, _ = model.problem.get_problem_data(solver="CLARABEL")
+        stuffed = model.problem
+        for reduction in chain.reductions[:-1]:  # up to the solver: the unformatted program
+            stuffed, _ = reduction.apply(stuffed)
+        ours = lean_clarabel.LeanClarabel.format_constraints(stuffed, CLARABEL.EXP_CONE_ORDER)
+        theirs = CLARABEL.format_constraints(stuffed, CLARABEL.EXP_CONE_ORDER)
+        a, b = ours.A.tocsc(), theirs.A.tocsc()
+        a.sort_indices()
+        b.sort_indices()
+        assert a.shape == b.shape, label
+        assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices), label
+        assert np.array_equal(a.data, b.data), label
+
+
+def test_the_first_compile_at_moderate_n_stays_lean(monkeypatch) -> None:
+    """At N = 1200 the relaxed program's first build, compile and solve used to peak at ~1.1 GB
+    (the SOC product's column workspace, ~100 N × N float matrices, and the dense objective
+    coefficients, ~25); it must stay under three N × N matrices of floats."""
+    program, counts, relaxation = _factor_inputs(monkeypatch, MEMORY_N, seed=5)
+    perspective.clear_cache()
+    tracemalloc.start()
+    try:
+        relaxed = perspective.solve_relaxed(program, counts, objective_scale(relaxation))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        perspective.clear_cache()
+    assert relaxed is not None
+    assert peak < 3 * 8 * MEMORY_N**2, f"peak {peak / 1e6:.1f} MB"
