@@ -28,8 +28,8 @@ from typing import Any
 
 import cvxpy as cp
 from cvxpy.lin_ops import lin_utils
-from cvxpy.reductions.solvers.conic_solvers.scip_conif import SCIP as SCIP_INTERFACE
 
+from portcon.counts.scip_model import LeanScip
 from portcon.counts.worker import READY
 
 # The function the worker runs on each job, "module:function". Tests point it elsewhere (for
@@ -204,7 +204,7 @@ def solve_problem(job: dict[str, Any]) -> dict[str, Any]:
     problem: cp.Problem = job["problem"]
     lin_utils.ID_COUNTER.count = max(lin_utils.ID_COUNTER.count, int(job["id_floor"]))
     data, chain, inverse = problem.get_problem_data(solver="SCIP", ignore_dpp=True)
-    interface = SCIP_INTERFACE()
+    interface = LeanScip()
     model = Model()
     model.hideOutput(True)
     if job.get("emphasis"):
