@@ -78,6 +78,7 @@ def _create_key(arguments: argparse.Namespace) -> int:
 def _serve(arguments: argparse.Namespace) -> int:
     import uvicorn
 
+    from portcon.service import workers
     from portcon.service.migrations import upgrade
     from portcon.service.settings import normalise_database_url
     from portcon.service.storage import make_engine
@@ -96,14 +97,19 @@ def _serve(arguments: argparse.Namespace) -> int:
         os.environ["PORTCON_REQUIRE_API_KEY"] = "1"
     made = _metrics_folder(arguments.workers)
     try:
-        uvicorn.run(
-            "portcon.service.app:create_app",
-            factory=True,
-            host=arguments.host,
-            port=arguments.port,
-            workers=arguments.workers,
-            log_level="warning",
-        )
+        if arguments.workers > 1 and workers.available():
+            # one socket per process: uvicorn's shared socket left all of a client's
+            # keep-alive connections on one worker (service/workers.py)
+            workers.serve(arguments.host, arguments.port, arguments.workers)
+        else:
+            uvicorn.run(
+                workers.APP,
+                factory=True,
+                host=arguments.host,
+                port=arguments.port,
+                workers=arguments.workers,
+                log_level="warning",
+            )
     finally:
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)
