@@ -28,6 +28,7 @@ from tests.test_factor_path import factor_book
 # different iterates, so their optima agree to it (measured: 4e-10 at N = 1000).
 SAME_BOUND = 1e-8
 MEMORY_N = 1200
+PROOF = "the perspective relaxation's bound proved this support"
 
 
 class _Stop(BaseException):
@@ -219,3 +220,33 @@ def test_the_lean_scip_model_is_cvxpys_model(monkeypatch, tmp_path) -> None:
         assert ours == theirs, label
         cones += ours.count("soc_t_") > 0
     assert cones >= 3  # the cone rows, where the two differ in work, are compared
+
+
+def test_past_the_scip_size_the_perspective_proof_is_tried_before_the_heuristic(
+    monkeypatch,
+) -> None:
+    """Beyond MIP_LARGEST members (here lowered to 5) SCIP is not run; a support the relaxation
+    proves is used as it is below that size (same weights), else the heuristic chooses."""
+    from portcon.counts import mip
+
+    def no_scip(*args, **kwargs):
+        raise AssertionError("SCIP must not run past MIP_LARGEST")
+
+    proven = heuristic = 0
+    for rule in ["max_total_positions", "min_position_size", "max_positions_per_bucket"]:
+        for seed in range(3):
+            frame = _frame(seed, 10)
+            limits = dict(RULES[rule], sizing_mode="score_weighted", min_score_threshold=0.0)
+            below = portcon.construct(frame, limits)
+            with monkeypatch.context() as patched:
+                patched.setattr(mip, "MIP_LARGEST", 5)
+                patched.setattr(mip, "scip_and_search", no_scip)
+                above = portcon.construct(frame, limits)
+            if any(PROOF in note for note in above.notes):
+                proven += 1
+                assert any(PROOF in note for note in below.notes), (rule, seed)
+                assert np.array_equal(above.weights.to_numpy(), below.weights.to_numpy())
+            else:
+                heuristic += 1
+                assert any("the heuristic chose it" in note for note in above.notes), (rule, seed)
+    assert proven >= 2 and proven + heuristic == 9

@@ -32,7 +32,7 @@ from portcon.optimizer import time_budget
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution, SolutionPath
 
-MIP_LARGEST = 3000  # members; beyond this "auto" goes straight to the heuristic
+MIP_LARGEST = 3000  # members; beyond this "auto" tries the perspective proof, then the heuristic
 SCIP_SHARE = 0.7  # of the count step's time budget; the rest is for the tie pass or fallback
 GRACE_SECONDS = 2.0  # a worker silent this long past its share is killed
 
@@ -48,7 +48,8 @@ def select(program: Program, counts: Counts, relaxation: Solution, deadline: Dea
     When the relaxed perspective program proves its rounded support within ``mip_gap``
     (:mod:`portcon.counts.perspective`), SCIP is not run.
 
-    The heuristic runs when ``mip_method = "heuristic"``, beyond 3000 members with ``auto``,
+    The heuristic runs when ``mip_method = "heuristic"``, beyond 3000 members with ``auto``
+    (after the perspective relaxation's proof, which is tried there too, SCIP is not),
     when SCIP is missing, crashes, or finds nothing within its share of the time; when SCIP
     stops early it also runs, and the better support is kept. Everything stops by
     ``deadline``. The gap and bound are recomputed on the chosen support (see
@@ -66,10 +67,12 @@ def select(program: Program, counts: Counts, relaxation: Solution, deadline: Dea
     notes: list[str] = []
     answer = searched = None
     if len(program.members) > MIP_LARGEST and method == MipMethod.AUTO:
-        notes.append(
-            f"{len(program.members)} candidates (more than {MIP_LARGEST}): the heuristic chose "
-            "the support"
-        )
+        answer = perspective.proven_support(program, counts, relaxation)
+        if answer is None:
+            notes.append(
+                f"{len(program.members)} candidates (more than {MIP_LARGEST}) and the "
+                "perspective relaxation did not prove a support: the heuristic chose it"
+            )
     elif method != MipMethod.HEURISTIC:
         answer = perspective.proven_support(program, counts, relaxation)
         failure = ""
