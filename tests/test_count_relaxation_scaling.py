@@ -250,3 +250,119 @@ def test_past_the_scip_size_the_perspective_proof_is_tried_before_the_heuristic(
                 heuristic += 1
                 assert any("the heuristic chose it" in note for note in above.notes), (rule, seed)
     assert proven >= 2 and proven + heuristic == 9
+
+
+def _old_exclusion_reasons(program, held, counts, overridden=None) -> dict[int, tuple[str, str]]:
+    """counts/support.exclusion_reasons before issue 15 (verbatim): O(N) work per member."""
+    limits, assets = counts.limits, program.assets
+    used = 0 if overridden is None else int(overridden.sum())
+    spare = limits.max_bucket_overrides - used if counts.overridable is not None else 0
+    reasons: dict[int, tuple[str, str]] = {}
+    new_held = int(np.sum(held & counts.new))
+    for member in np.flatnonzero(~held):
+        partner = next(
+            (
+                (j if i == member else i, c)
+                for i, j, c in counts.pairs
+                if member in (i, j) and held[j if i == member else i]
+            ),
+            None,
+        )
+        bucket = None if counts.buckets is None else counts.buckets[member]
+        bucket_limit = counts.bucket_limits.get(bucket) if bucket is not None else None
+        counted = held & (counts.new if limits.allow_bucket_overflow else True)
+        in_bucket = 0 if bucket is None else int(np.sum(counted & (counts.buckets == bucket)))
+        if partner is not None:
+            other, correlation = partner
+            reasons[int(member)] = (
+                "correlation_limit",
+                f"correlation {correlation:.2f} with {assets[other]} above correlation_limit "
+                f"{limits.correlation_limit:.2f}",
+            )
+        elif (
+            bucket_limit is not None
+            and in_bucket >= bucket_limit
+            and (counts.new[member] or not limits.allow_bucket_overflow)
+            and not (spare > 0 and counts.overridable is not None and counts.overridable[member])
+        ):
+            field = (
+                "bucket_position_limits"
+                if bucket in limits.bucket_position_limits
+                else "max_positions_per_bucket"
+            )
+            sentence = f"{bucket} already has {in_bucket} positions ({field})"
+            if limits.allow_bucket_overflow and bucket is not None:  # say what the count is
+                existing = int(np.sum(~counts.new & (counts.buckets == bucket)))
+                named = limits.bucket_position_limits.get(bucket)
+                allowed = limits.max_positions_per_bucket if named is None else named
+                left = f"{bucket_limit}, all taken" if bucket_limit else "none"
+                sentence = (
+                    f"{bucket} already has {existing} existing positions, {allowed} allowed "
+                    f"({field}); allow_bucket_overflow keeps them, slots left for new ones: {left}"
+                )
+            if counts.overridable is not None and counts.overridable[member]:
+                sentence += f" and all {limits.max_bucket_overrides} bucket overrides are used"
+            reasons[int(member)] = (field, sentence)
+        elif (
+            limits.max_new_positions is not None
+            and counts.new[member]
+            and new_held >= limits.max_new_positions
+        ):
+            reasons[int(member)] = (
+                "max_new_positions",
+                f"max_new_positions={limits.max_new_positions} reached",
+            )
+        elif limits.max_total_positions is not None and held.sum() >= limits.max_total_positions:
+            reasons[int(member)] = (
+                "max_total_positions",
+                f"max_total_positions={limits.max_total_positions} reached",
+            )
+        elif counts.lower[member] > counts.upper[member]:
+            reasons[int(member)] = (
+                "min_position_size",
+                f"its minimum size {100 * counts.lower[member]:.1f}% is above what the limits "
+                f"allow it ({100 * counts.upper[member]:.1f}%)",
+            )
+        elif counts.lower[member] > 0:
+            reasons[int(member)] = (
+                "min_position_size",
+                "the count search chose a support without it (held, it would need at least "
+                f"{100 * counts.lower[member]:.1f}%)",
+            )
+    return reasons
+
+
+def test_exclusion_reasons_equal_the_per_member_version(monkeypatch) -> None:
+    """support.exclusion_reasons (counts per bucket and the held partners found once) gives the
+    reasons and sentences the per-member loop gave, on every count rule, random supports."""
+    from portcon.counts import support
+    from tests.test_counts import _correlation
+
+    rng = np.random.default_rng(21)
+    checked = 0
+    fields: set[str] = set()
+    for rule, rule_limits in RULES.items():
+        for overflow in (False, True):
+            frame = _frame(3, 12, current=True)
+            limits = dict(rule_limits, sizing_mode="score_weighted", min_score_threshold=0.0)
+            limits["allow_bucket_overflow"] = overflow
+            extra = {}
+            if rule == "correlation_limit":
+                correlation = _correlation(3, 12)
+                extra["correlation"] = pd.DataFrame(
+                    correlation, index=frame.index, columns=frame.index
+                )
+            try:
+                program, counts, _ = _count_inputs(monkeypatch, frame, limits, **extra)
+            except pytest.fail.Exception:
+                continue  # the convex answer met the counts: no count step
+            for _ in range(6):
+                held = rng.random(len(counts.lower)) < rng.uniform(0.2, 0.8)
+                overridden = held & (rng.random(len(held)) < 0.3)
+                for used in (None, overridden):
+                    expected = _old_exclusion_reasons(program, held, counts, used)
+                    assert support.exclusion_reasons(program, held, counts, used) == expected
+                    fields |= {field for field, _ in expected.values()}
+                    checked += 1
+    assert checked >= 8 * 12
+    assert {"correlation_limit", "max_positions_per_bucket", "max_total_positions"} <= fields

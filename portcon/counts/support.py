@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,19 +143,18 @@ def exclusion_reasons(
     spare = limits.max_bucket_overrides - used if counts.overridable is not None else 0
     reasons: dict[int, tuple[str, str]] = {}
     new_held = int(np.sum(held & counts.new))
+    held_total = int(held.sum())
+    partners = held_partners(held, counts.pairs)
+    counted = held & (counts.new if limits.allow_bucket_overflow else True)
+    in_buckets = existing_in = Counter[str]()
+    if counts.buckets is not None:
+        in_buckets = Counter(counts.buckets[counted].tolist())
+        existing_in = Counter(counts.buckets[~counts.new].tolist())
     for member in np.flatnonzero(~held):
-        partner = next(
-            (
-                (j if i == member else i, c)
-                for i, j, c in counts.pairs
-                if member in (i, j) and held[j if i == member else i]
-            ),
-            None,
-        )
+        partner = partners.get(int(member))
         bucket = None if counts.buckets is None else counts.buckets[member]
         bucket_limit = counts.bucket_limits.get(bucket) if bucket is not None else None
-        counted = held & (counts.new if limits.allow_bucket_overflow else True)
-        in_bucket = 0 if bucket is None else int(np.sum(counted & (counts.buckets == bucket)))
+        in_bucket = 0 if bucket is None else in_buckets[bucket]
         if partner is not None:
             other, correlation = partner
             reasons[int(member)] = (
@@ -174,7 +175,7 @@ def exclusion_reasons(
             )
             sentence = f"{bucket} already has {in_bucket} positions ({field})"
             if limits.allow_bucket_overflow and bucket is not None:  # say what the count is
-                existing = int(np.sum(~counts.new & (counts.buckets == bucket)))
+                existing = existing_in[bucket]
                 named = limits.bucket_position_limits.get(bucket)
                 allowed = limits.max_positions_per_bucket if named is None else named
                 left = f"{bucket_limit}, all taken" if bucket_limit else "none"
@@ -194,7 +195,7 @@ def exclusion_reasons(
                 "max_new_positions",
                 f"max_new_positions={limits.max_new_positions} reached",
             )
-        elif limits.max_total_positions is not None and held.sum() >= limits.max_total_positions:
+        elif limits.max_total_positions is not None and held_total >= limits.max_total_positions:
             reasons[int(member)] = (
                 "max_total_positions",
                 f"max_total_positions={limits.max_total_positions} reached",
@@ -212,3 +213,17 @@ def exclusion_reasons(
                 f"{100 * counts.lower[member]:.1f}%)",
             )
     return reasons
+
+
+def held_partners(
+    held: np.ndarray, pairs: Sequence[tuple[int, int, float]]
+) -> dict[int, tuple[int, float]]:
+    """Each member's first pair (in ``pairs`` order) whose other member is held:
+    member → (that member, their correlation)."""
+    partners: dict[int, tuple[int, float]] = {}
+    for i, j, correlation in pairs:
+        if held[j]:
+            partners.setdefault(int(i), (int(j), correlation))
+        if held[i]:
+            partners.setdefault(int(j), (int(i), correlation))
+    return partners
