@@ -116,12 +116,13 @@ def test_solving_past_the_cap_is_a_503_and_stores_nothing(tmp_path):
 
 def test_waiting_past_the_cap_for_a_solver_thread_is_overloaded():
     release = threading.Event()
-    busy = [deadline._pool.submit(release.wait) for _ in range(deadline.SOLVER_THREADS)]
+    threads = 3
+    busy = [deadline._pool(threads).submit(release.wait) for _ in range(threads)]
     try:
         with pytest.raises(deadline.OverloadedError) as refused:
-            deadline.within(0.05, lambda: 1)
+            deadline.within(0.05, lambda: 1, threads)
         assert refused.value.status == 503 and refused.value.retryable
     finally:
         release.set()
     assert all(future.result(timeout=5) for future in busy)
-    assert deadline.within(1.0, lambda: 2) == 2
+    assert deadline.within(1.0, lambda: 2, threads) == 2

@@ -81,3 +81,14 @@ def test_a_dead_worker_is_replaced(tmp_path):
             time.sleep(0.1)
         assert set(_kelly_counts(folder)) - set(first), "no new worker answered"
         assert httpx.get(f"{server.url}/health", timeout=30).status_code == 200
+
+
+def test_solver_threads_from_the_environment(monkeypatch):
+    from portcon.service.settings import Settings
+
+    assert Settings.from_env().solver_threads == Settings().solver_threads
+    monkeypatch.setenv("PORTCON_SOLVER_THREADS", "3")
+    assert Settings.from_env().solver_threads == 3
+    monkeypatch.setenv("PORTCON_SOLVER_THREADS", "0")
+    with pytest.raises(ValueError, match="PORTCON_SOLVER_THREADS"):
+        Settings.from_env()

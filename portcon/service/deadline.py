@@ -17,7 +17,7 @@ request waited for a thread, and waits for it at most the cap and a short grace:
 
 from __future__ import annotations
 
-import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,8 +29,8 @@ from portcon.optimizer.time_budget import time_limit
 from portcon.service.failures import RequestRefusedError
 
 T = TypeVar("T")
-SOLVER_THREADS = max(4, 2 * (os.cpu_count() or 1))
-_pool = ThreadPoolExecutor(SOLVER_THREADS, thread_name_prefix="portcon-solve")
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
 GRACE_SECONDS = 0.5  # past the cap: a solver stopping at its own limit finishes its iteration
 
 
@@ -46,8 +46,9 @@ class OverloadedError(RequestRefusedError):
     retryable = True
 
 
-def within(seconds: float, work: Callable[[], T]) -> T:
-    """``work()`` on a solver thread, its answer if it comes within ``seconds``.
+def within(seconds: float, work: Callable[[], T], threads: int = 1) -> T:
+    """``work()`` on one of ``threads`` solver threads (per process), its answer if it comes
+    within ``seconds``.
 
     Raises
     ------
@@ -67,7 +68,7 @@ def within(seconds: float, work: Callable[[], T]) -> T:
         with time_limit(left):
             return work()
 
-    future: Future[T] = _pool.submit(bounded)
+    future: Future[T] = _pool(threads).submit(bounded)
     try:
         return future.result(timeout=seconds + GRACE_SECONDS)
     except TimeLimitError:
@@ -76,6 +77,13 @@ def within(seconds: float, work: Callable[[], T]) -> T:
         if future.cancel():
             raise _overloaded(seconds) from None
         raise _timed_out(seconds) from None
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    with _pools_lock:
+        if threads not in _pools:
+            _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="portcon-solve")
+        return _pools[threads]
 
 
 def _overloaded(seconds: float) -> OverloadedError:

@@ -84,7 +84,7 @@ def construct_portfolio(body: ConstructRequest, svc: Svc) -> Response:
         answer["trades"] = None if trades is None else _records(trades)
         return answer, limits
 
-    answer, limits = within(svc.settings.max_solve_seconds, solve)
+    answer, limits = within(svc.settings.max_solve_seconds, solve, svc.settings.solver_threads)
     answer["decision_id"] = decision_id
     answer["nav"] = body.nav
     answer["processing_time_ms"] = 1000 * (time.perf_counter() - started)

@@ -89,6 +89,7 @@ def _size(
         lambda: size_decisions(
             decisions, state, parameters, constraints, field=field, mip_time_limit=limit
         ),
+        svc.settings.solver_threads,
     )
     elapsed = 1000 * (time.perf_counter() - started)
     answers = [_answer(one, batch, state, parameters, elapsed) for one in batch.decisions]

@@ -76,7 +76,7 @@ def whatif(body: WhatIfRequest, svc: Svc) -> FastJSONResponse:
         frame, limits, market = construct_arguments(body, svc.settings, svc.store)
         return run_whatif(frame, limits, body.scenarios, **market).to_dict()
 
-    answer = within(svc.settings.max_solve_seconds, solve)
+    answer = within(svc.settings.max_solve_seconds, solve, svc.settings.solver_threads)
     answer["decision_id"] = decision_id
     answer["processing_time_ms"] = 1000 * (time.perf_counter() - started)
     record = DecisionRecord(decision_id, "whatif", digest, answer, answer["processing_time_ms"])
