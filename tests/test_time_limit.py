@@ -120,3 +120,21 @@ def test_a_service_request_past_its_cap_stops_its_solve():
             break
         time.sleep(0.1)
     assert ended and ended[0] - started < 10.0  # without the budget: 20 s of SCIP
+
+
+def test_scip_out_of_a_share_the_budget_cut_is_a_time_limit():
+    """SCIP finding nothing in a time the budget cut below mip_time_limit is the budget's
+    doing (TimeLimitError); in its full mip_time_limit, or for another reason, it is not."""
+    from types import SimpleNamespace
+
+    from portcon.counts import mip
+    from portcon.counts.deadline import Deadline
+
+    program = SimpleNamespace(limits=portcon.Limits(mip_time_limit=20.0))
+    ran_out = "SCIP found no portfolio within 0.2 s (timelimit)"
+    with time_budget.time_limit(5.0):
+        with pytest.raises(portcon.TimeLimitError, match=r"5 s time_limit.*0\.2 s of its 20 s"):
+            mip._check_budget_cut(program, Deadline(0.2), ran_out)
+        mip._check_budget_cut(program, Deadline(20.0), ran_out)  # its whole mip_time_limit
+        mip._check_budget_cut(program, Deadline(0.2), "the SCIP worker crashed")
+    mip._check_budget_cut(program, Deadline(0.2), ran_out)  # no budget: not a time limit

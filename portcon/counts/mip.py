@@ -80,6 +80,7 @@ def select(program: Program, counts: Counts, relaxation: Solution, deadline: Dea
             answer, failure, searched = scip_and_search(program, counts, relaxation, deadline)
         if answer is None and method == MipMethod.EXACT:
             time_budget.check("SCIP had chosen the held names")
+            _check_budget_cut(program, deadline, failure)
             raise SolverError(
                 f"{failure}; raise mip_time_limit or set mip_method = 'auto' to allow the "
                 "heuristic",
@@ -94,6 +95,23 @@ def select(program: Program, counts: Counts, relaxation: Solution, deadline: Dea
     selection = prefer_scores(program, counts, selection, deadline)
     selection = dataclasses.replace(selection, notes=(*notes, *selection.notes))
     return with_gap(selection, relaxation)
+
+
+def _check_budget_cut(program: Program, deadline: Deadline, failure: str) -> None:
+    """Raise TimeLimitError when SCIP ran out of a time that the call's ``time_limit`` had
+    cut below ``mip_time_limit``: then the budget, not the count limit, stopped it.
+
+    Raises
+    ------
+    TimeLimitError
+        When a budget is set, it shortened the count step, and SCIP stopped on time.
+    """
+    cut = deadline.seconds < program.limits.mip_time_limit
+    if time_budget.remaining() is not None and cut and "timelimit" in failure:
+        raise time_budget.limit_error(
+            f"SCIP had chosen the held names (it had {deadline.seconds:.2g} s of its "
+            f"{program.limits.mip_time_limit:g} s mip_time_limit)"
+        )
 
 
 def _improved(

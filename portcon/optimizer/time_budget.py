@@ -80,11 +80,18 @@ def check(stage: str) -> None:
     """
     budget = _deadline.get()
     if budget is not None and time.perf_counter() >= budget[0]:
-        raise TimeLimitError(
-            f"the {budget[1]:g} s time_limit ran out before {stage}; nothing was returned. "
-            "Raise time_limit, or lower mip_time_limit if position counts take the time",
-            status="time limit",
-        )
+        raise limit_error(stage)
+
+
+def limit_error(stage: str) -> TimeLimitError:
+    """The :class:`TimeLimitError` of this budget running out before ``stage``."""
+    budget = _deadline.get()
+    seconds = f"{budget[1]:g} s " if budget is not None else ""
+    return TimeLimitError(
+        f"the {seconds}time_limit ran out before {stage}; nothing was returned. "
+        "Raise time_limit, or lower mip_time_limit if position counts take the time",
+        status="time limit",
+    )
 
 
 def solver_options(solver: str) -> dict[str, float]:
