@@ -18,6 +18,7 @@ import pytest
 import portcon
 from portcon.optimizer import time_budget
 from portcon.service import deadline
+from portcon.service.settings import Settings
 
 SLOW_COUNTS = {
     "sizing_mode": "min_variance",
@@ -114,7 +115,7 @@ def test_a_service_request_past_its_cap_stops_its_solve():
 
     started = time.perf_counter()
     with pytest.raises(deadline.SolveTimeoutError):
-        deadline.within(1.0, work)
+        deadline.within(1.0, work, Settings().solver_threads)
     for _ in range(100):
         if ended:
             break

@@ -46,7 +46,7 @@ class OverloadedError(RequestRefusedError):
     retryable = True
 
 
-def within(seconds: float, work: Callable[[], T], threads: int = 1) -> T:
+def within(seconds: float, work: Callable[[], T], threads: int) -> T:
     """``work()`` on one of ``threads`` solver threads (per process), its answer if it comes
     within ``seconds``.
 
