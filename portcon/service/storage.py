@@ -12,12 +12,14 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 
 from portcon.service import jsonio
 from portcon.service import tables as t
+from portcon.service.bulk_rows import insert_rows, json_text, stamp_value, uuid4_texts
 from portcon.service.settings import normalise_database_url
 from portcon.service.writer_lock import WriterLock
 
@@ -117,16 +119,17 @@ class Store:
         now = utc_now()
         try:
             with self._write_lock, self.engine.begin() as connection:
-                connection.execute(sa.insert(t.decisions), [_decision_row(r, now) for r in records])
-                rows = [_position_row(r.decision_id, p, now) for r in records for p in r.positions]
-                if rows:
-                    connection.execute(sa.insert(t.position_sizing_history), rows)
-                events = [_event_row(r.decision_id, e, now) for r in records for e in r.events]
+                stamp = partial(stamp_value, connection.dialect, now=now)
+                decisions = _decision_rows(records, stamp(t.decisions.c.created_at))
+                insert_rows(connection, t.decisions, DECISION_COLUMNS, decisions)
+                positions = _position_rows(records, stamp(t.position_sizing_history.c.created_at))
+                insert_rows(connection, t.position_sizing_history, POSITION_COLUMNS, positions)
+                events = _event_rows(records, stamp(t.events.c.created_at))
                 if events:
                     if self.is_postgresql:
                         lock = sa.text("SELECT pg_advisory_xact_lock(:key)")
                         connection.execute(lock, {"key": OUTBOX_LOCK})
-                    connection.execute(sa.insert(t.events), events)
+                    insert_rows(connection, t.events, EVENT_COLUMNS, events)
         except sa.exc.IntegrityError as error:
             if self.find_many([r.decision_id for r in records]):
                 raise DuplicateDecisionError(records[0].decision_id) from error
@@ -248,47 +251,79 @@ class Store:
         return None if row is None else (row.kind, list(row.instruments), row.correlation_data)
 
 
-def _decision_row(record: DecisionRecord, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "decision_id": record.decision_id,
-        "kind": record.kind,
-        "request_hash": record.request_hash,
-        "response": dict(record.response),
-        "processing_time_ms": record.processing_time_ms,
-        "created_at": now,
-    }
+DECISION_COLUMNS = (
+    "id",
+    "decision_id",
+    "kind",
+    "request_hash",
+    "response",
+    "processing_time_ms",
+    "created_at",
+)
+POSITION_COLUMNS = (
+    "id",
+    "position_id",
+    "decision_id",
+    "instrument_id",
+    "recommended_size",
+    "recommended_weight",
+    "sizing_method",
+    "kelly_fraction",
+    "confidence_score",
+    "binding",
+    "reason",
+    "explanation",
+    "created_at",
+)
+EVENT_COLUMNS = ("event_id", "event_type", "decision_id", "payload", "created_at")
 
 
-def _position_row(decision_id: str, p: PositionRecord, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "position_id": p.position_id,
-        "decision_id": decision_id,
-        "instrument_id": p.instrument_id,
-        "recommended_size": p.recommended_size,
-        "recommended_weight": p.recommended_weight,
-        "sizing_method": p.sizing_method,
-        "kelly_fraction": p.kelly_fraction,
-        "confidence_score": p.confidence_score,
-        "binding": p.binding,
-        "reason": p.reason,
-        "explanation": dict(p.explanation),
-        "created_at": now,
-    }
+def _decision_rows(records: Sequence[DecisionRecord], stamp: Any) -> list[tuple[Any, ...]]:
+    ids = uuid4_texts(len(records))
+    return [
+        (
+            row_id,
+            r.decision_id,
+            r.kind,
+            r.request_hash,
+            json_text(r.response),
+            r.processing_time_ms,
+            stamp,
+        )
+        for row_id, r in zip(ids, records, strict=True)
+    ]
 
 
-def _event_row(
-    decision_id: str, event: tuple[str, Mapping[str, Any]], now: dt.datetime
-) -> dict[str, Any]:
-    kind, payload = event
-    return {
-        "event_id": str(uuid.uuid4()),
-        "event_type": kind,
-        "decision_id": decision_id,
-        "payload": dict(payload),
-        "created_at": now,
-    }
+def _position_rows(records: Sequence[DecisionRecord], stamp: Any) -> list[tuple[Any, ...]]:
+    owned = [(r.decision_id, p) for r in records for p in r.positions]
+    ids = uuid4_texts(len(owned))
+    return [
+        (
+            row_id,
+            p.position_id,
+            decision_id,
+            p.instrument_id,
+            p.recommended_size,
+            p.recommended_weight,
+            p.sizing_method,
+            p.kelly_fraction,
+            p.confidence_score,
+            p.binding,
+            p.reason,
+            json_text(p.explanation),
+            stamp,
+        )
+        for row_id, (decision_id, p) in zip(ids, owned, strict=True)
+    ]
+
+
+def _event_rows(records: Sequence[DecisionRecord], stamp: Any) -> list[tuple[Any, ...]]:
+    owned = [(r.decision_id, e) for r in records for e in r.events]
+    ids = uuid4_texts(len(owned))
+    return [
+        (event_id, kind, decision_id, json_text(payload), stamp)
+        for event_id, (decision_id, (kind, payload)) in zip(ids, owned, strict=True)
+    ]
 
 
 def _position_out(row: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
