@@ -52,24 +52,23 @@ def sizing_data(portfolio: Portfolio) -> dict[str, Any]:
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows of ``frame`` (its index as the first column, named as ``reset_index`` names
-    it) with JSON-safe values; one object array for the whole frame, not a Series a column."""
+    it) with JSON-safe values, converted a column at a time (a float64 column in one
+    ``tolist``, its non-finite values then set to None)."""
     index = frame.index
     names = [str("index" if index.name is None else index.name), *map(str, frame.columns)]
-    rows = frame.to_numpy(dtype=object).tolist()
-    return [
-        dict(zip(names, [json_safe(value) for value in (label, *row)], strict=True))
-        for label, row in zip(index.tolist(), rows, strict=True)
-    ]
+    columns = [[json_safe(label) for label in index.tolist()]]
+    columns += [_column(frame.iloc[:, j]) for j in range(frame.shape[1])]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def _column(series: pd.Series) -> list[Any]:
     """One column as Python values: floats as floats, NaN and missing values as None."""
-    if series.dtype.kind == "f":
+    if series.dtype == np.float64:
         values = series.to_numpy()
         out: list[Any] = values.tolist()
         for i in np.flatnonzero(~np.isfinite(values)):
             out[i] = None
         return out
-    if series.dtype.kind in "iub":
+    if series.dtype in (np.int64, np.bool_):
         return list(series.tolist())
     return [json_safe(value) for value in series.tolist()]

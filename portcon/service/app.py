@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portcon.service import failures
 from portcon.service.keys import KeyChecker
@@ -39,54 +39,95 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.service = Service(settings, store, ServiceMetrics(), KeyChecker(store))
     failures.install(app)
-    app.middleware("http")(_guard)
+    app.add_middleware(Guard)
     app.include_router(routes.router, prefix=PREFIX)
     app.include_router(routes_sizing.router, prefix=PREFIX)
     app.include_router(routes_whatif.router, prefix=PREFIX)
     return app
 
 
-async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Body size and API key checks, then request metrics (count, latency, failures)."""
-    svc: Service = request.app.state.service
-    started = time.perf_counter()
-    refused = await _refusal(request, svc)
-    response = refused if refused is not None else await call_next(request)
-    route = request.scope.get("route")
-    endpoint = getattr(route, "path", None)
-    if endpoint is None:
-        endpoint = "unmatched"
-    elif not endpoint.startswith(PREFIX) and endpoint != "/openapi.json":
-        endpoint = PREFIX + endpoint  # the route as its router sees it, without the prefix
-    svc.metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
-    svc.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
-    if response.status_code >= 400:
-        svc.metrics.failures.labels(failures.error_name(request, response)).inc()
-    return response
+class Guard:
+    """Body size and API key checks, then request metrics (count, latency, failures).
+
+    A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` (``app.middleware("http")``)
+    runs each request through a task group and memory streams, a cost every quick sizing
+    paid.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check, pass on (or answer early), then count the answer."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        svc: Service = scope["app"].state.service
+        started = time.perf_counter()
+        request = Request(scope, receive)
+        refused, receive = await _refusal(request, svc, receive)
+        status = 500
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await (refused or self.app)(scope, receive, watch)
+        route = scope.get("route")
+        endpoint = getattr(route, "path", None)
+        if endpoint is None:
+            endpoint = "unmatched"
+        elif not endpoint.startswith(PREFIX) and endpoint != "/openapi.json":
+            endpoint = PREFIX + endpoint  # the route as its router sees it, without the prefix
+        svc.metrics.requests.labels(endpoint, request.method, str(status)).inc()
+        svc.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+        if status >= 400:
+            svc.metrics.failures.labels(failures.error_name(request, status)).inc()
 
 
-async def _refusal(request: Request, svc: Service) -> JSONResponse | None:
-    """An early answer (413, 401, 503) or None to go on."""
+async def _refusal(
+    request: Request, svc: Service, receive: Receive
+) -> tuple[JSONResponse | None, Receive]:
+    """An early answer (413, 401, 503) or None to go on, and the body's receive channel (a
+    chunked body read here is handed on as it was read)."""
     length = request.headers.get("content-length")
     limit = svc.settings.max_body_bytes
     too_big = f"body: more than {limit} bytes (PORTCON_MAX_BODY_BYTES)"
     if length is not None and (not length.isdigit() or int(length) > limit):
-        return _refuse(request, 413, "RequestTooLarge", too_big)
-    chunked = length is None and request.method in {"POST", "PUT"}
-    if chunked and len(await request.body()) > limit:
-        return _refuse(request, 413, "RequestTooLarge", too_big)
+        return _refuse(request, 413, "RequestTooLarge", too_big), receive
+    if length is None and request.method in {"POST", "PUT"}:
+        body = await request.body()
+        if len(body) > limit:
+            return _refuse(request, 413, "RequestTooLarge", too_big), receive
+        receive = _replay(body, receive)
     if not svc.settings.require_api_key or request.url.path in OPEN_PATHS:
-        return None
+        return None, receive
     key = request.headers.get("x-api-key") or _bearer(request.headers.get("authorization"))
     if not key:
-        return _refuse(request, 401, "Unauthorized", "an API key is required (X-API-Key)")
+        return _refuse(request, 401, "Unauthorized", "an API key is required (X-API-Key)"), receive
     try:
         valid = await run_in_threadpool(svc.keys.valid, key)
     except Exception:
-        return _refuse(request, 503, "DatabaseUnavailable", "cannot check the API key now")
+        return _refuse(request, 503, "DatabaseUnavailable", "cannot check the API key now"), receive
     if not valid:
-        return _refuse(request, 401, "Unauthorized", "the API key is not valid")
-    return None
+        return _refuse(request, 401, "Unauthorized", "the API key is not valid"), receive
+    return None, receive
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive channel that gives ``body`` first, then whatever ``receive`` gives."""
+    given = False
+
+    async def replayed() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
 
 
 def _bearer(header: str | None) -> str | None:

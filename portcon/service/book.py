@@ -65,8 +65,9 @@ def book_impact(
     risk_before = math.sqrt(max(float(before @ covariance @ before), 0.0))
     risk_after = math.sqrt(max(float(after @ covariance @ after), 0.0))
     trade = np.zeros(len(names))
+    position = {name: i for i, name in enumerate(names)}
     for decision in decisions:
-        index = names.index(decision.instrument_id)
+        index = position[decision.instrument_id]
         trade[index] = after[index] - before[index]
     trade_risk = math.sqrt(max(float(trade @ covariance @ trade), 0.0))
     correlation = 0.0

@@ -33,9 +33,9 @@ class RequestRefusedError(Exception):
         self.detail = detail
 
 
-def error_name(request: Request, response: Any) -> str:
+def error_name(request: Request, status: int) -> str:
     """The error class a failed request was answered with (for the failures metric)."""
-    return str(getattr(request.state, "error", f"HTTP {response.status_code}"))
+    return str(getattr(request.state, "error", f"HTTP {status}"))
 
 
 def body(error: str, detail: Any, retryable: bool = False, **extra: Any) -> dict[str, Any]:

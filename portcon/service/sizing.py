@@ -25,7 +25,7 @@ import pandas as pd
 from portcon.errors import InputError
 from portcon.service.answers import sizing_data
 from portcon.service.book import Book, book_impact
-from portcon.service.raw_sizes import raw_size
+from portcon.service.raw_sizes import raw_sizes
 from portcon.service.sizing_held import size_held
 from portcon.service.sizing_program import SizingCase, program_frame, program_limits
 from portcon.service.sizing_schemas import (
@@ -76,11 +76,7 @@ def size_decisions(
         Whatever :func:`portcon.construct` raises (an infeasible book, a solver failure).
     """
     _check_unique(decisions, state, field)
-    single = not field.endswith("s")
-    raws = [
-        raw_size(d, field if single else f"{field}[{i}]", parameters, state, decisions)
-        for i, d in enumerate(decisions)
-    ]
+    raws = raw_sizes(decisions, field, parameters, state)
     book = Book.of(state, decisions)
     if constraints.max_portfolio_risk is not None and book.covariance is None:
         missing = next(name for name in book.names if not book.volatility.get(name))

@@ -91,9 +91,13 @@ def _sector_rooms(
         return {}, {}
     rooms: dict[str, float] = {}
     blocked: dict[str, str] = {}
+    held_by_sector: dict[str, float] = {}
+    for other in others:
+        sector = book.sectors[other]
+        held_by_sector[sector] = held_by_sector.get(sector, 0.0) + book.held[other]
     for name in book.decisions:
         sector = book.sectors[name]
-        used = sum(book.held[o] for o in others if book.sectors[o] == sector)
+        used = held_by_sector.get(sector, 0)
         if cap - used <= 1e-12:
             blocked[name] = f"sector {sector} is full: held positions use max_sector_weight"
         else:
@@ -106,11 +110,11 @@ def _correlated(book: Book, others: list[str], limit: float | None) -> dict[str,
     if limit is None:
         return {}
     blocked = {}
+    matrix = book.correlation.to_numpy()
+    position = {name: i for i, name in enumerate(book.names)}
     for name in book.decisions:
         for other in others:
-            rho = float(
-                book.correlation.to_numpy()[book.names.index(name), book.names.index(other)]
-            )
+            rho = float(matrix[position[name], position[other]])
             if book.held[other] > 0 and rho > limit:
                 blocked[name] = f"correlation {rho:.3g} with held {other} above correlation_limit"
                 break
