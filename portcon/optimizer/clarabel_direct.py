@@ -13,10 +13,15 @@ solver settings (its Clarabel interface's own ``parse_solver_opts``), the cones,
 triangle of P, and the unpacking of the results (:meth:`cvxpy.Problem.unpack_results`).
 Only the step between, ``ClarabelConif.solve_via_data`` without a warm start, is replaced,
 and the result's ``x`` and ``z`` are read from Clarabel once (each read copies them).
+
+A pooled model re-solved for another scenario keeps its sparsity pattern and often its P:
+the lists (and P's upper triangle) of an array whose bytes equal the same array's at the
+problem's previous solve are that solve's lists (:class:`_Lists`), not made again.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import cvxpy as cp
@@ -35,13 +40,52 @@ CLARABEL = "CLARABEL"
 class _ListedMatrix:
     """A CSC matrix as Clarabel's binding reads it, its arrays as Python lists."""
 
-    def __init__(self, matrix: Any) -> None:
-        self.data = matrix.data.tolist()
-        self.indices = matrix.indices.tolist()
-        self.indptr = matrix.indptr.tolist()
+    def __init__(self, matrix: Any, lists: _Lists, name: str) -> None:
+        self.data = lists.listed(f"{name}.data", matrix.data)
+        self.indices = lists.listed(f"{name}.indices", matrix.indices)
+        self.indptr = lists.listed(f"{name}.indptr", matrix.indptr)
         self.shape = matrix.shape
         self.nnz = matrix.nnz
         self.has_canonical_format = matrix.has_canonical_format
+
+
+class _Lists:
+    """One problem's arrays as lists at its last solve, by name, with the bytes they came
+    from: an array of the same dtype, shape and bytes (so the same values, bit for bit,
+    -0.0 and NaN payloads included) gets the same list again. Also P's upper triangle, by
+    the bytes of P. A pooled model is lent to one thread at a time, so one problem's lists
+    are never read and written at once."""
+
+    def __init__(self) -> None:
+        self._lists: dict[str, tuple[tuple[Any, ...], list[Any]]] = {}
+        self._upper: tuple[tuple[Any, ...], Any] | None = None
+
+    def listed(self, name: str, array: Any) -> list[Any]:
+        array = np.asarray(array)
+        key = _fingerprint(array)
+        kept = self._lists.get(name)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        values = array.tolist()
+        self._lists[name] = (key, values)
+        return values
+
+    def upper_triangle(self, matrix: Any) -> Any:
+        if getattr(matrix, "format", None) != "csc":
+            return upper_triangle(matrix)
+        key = tuple(_fingerprint(part) for part in (matrix.data, matrix.indices, matrix.indptr))
+        key += (matrix.shape, matrix.has_canonical_format)
+        if self._upper is None or self._upper[0] != key:
+            self._upper = (key, upper_triangle(matrix))
+        return self._upper[1]
+
+
+def _fingerprint(array: np.ndarray) -> tuple[Any, ...]:
+    return (array.dtype.str, array.shape, array.tobytes())
+
+
+# each problem's lists at its last direct solve
+_LISTS: weakref.WeakKeyDictionary[cp.Problem, _Lists] = weakref.WeakKeyDictionary()
 
 
 def applies(problem: cp.Problem) -> bool:
@@ -66,7 +110,10 @@ def solve(problem: cp.Problem, options: dict[str, Any]) -> None:
         As cvxpy would: when Clarabel fails.
     """
     data, chain, inverse_data = problem.get_problem_data(CLARABEL, solver_opts=options)
-    solution = _solve_via_data(chain.solver, data, options)
+    lists = _LISTS.get(problem)
+    if lists is None:
+        lists = _LISTS[problem] = _Lists()
+    solution = _solve_via_data(chain.solver, data, options, lists)
     problem.unpack_results(_ReadOnce(solution), chain, inverse_data)
 
 
@@ -86,20 +133,24 @@ class _ReadOnce:
         return getattr(self._solution, name)
 
 
-def _solve_via_data(solver: Any, data: dict[str, Any], options: dict[str, Any]) -> Any:
-    """``ClarabelConif.solve_via_data`` (no warm start, not verbose) with listed arrays."""
+def _solve_via_data(
+    solver: Any, data: dict[str, Any], options: dict[str, Any], lists: _Lists | None = None
+) -> Any:
+    """``ClarabelConif.solve_via_data`` (no warm start, not verbose) with listed arrays
+    (those of ``lists`` where the arrays are unchanged)."""
     import clarabel
 
+    lists = _Lists() if lists is None else lists
     q = data[DATA_C]
     quadratic = data[DATA_P] if DATA_P in data else sp.csc_array((q.size, q.size))
-    upper = upper_triangle(quadratic)
+    upper = lists.upper_triangle(quadratic)
     cones = dims_to_solver_cones(data[ConicSolver.DIMS])
     settings = solver.parse_solver_opts(False, dict(options))
     return clarabel.DefaultSolver(
-        _ListedMatrix(upper),
-        _listed(q),
-        _ListedMatrix(data[DATA_A]),
-        _listed(data[DATA_B]),
+        _ListedMatrix(upper, lists, "P"),
+        lists.listed("q", q),
+        _ListedMatrix(data[DATA_A], lists, "A"),
+        lists.listed("b", data[DATA_B]),
         cones,
         settings,
     ).solve()
@@ -121,7 +172,3 @@ def upper_triangle(matrix: Any) -> Any:
     counts = np.bincount(columns[kept], minlength=matrix.shape[1])
     starts = np.concatenate(([0], np.cumsum(counts))).astype(indptr.dtype)
     return sp.csc_array((matrix.data[kept], matrix.indices[kept], starts), shape=matrix.shape)
-
-
-def _listed(vector: Any) -> list[float]:
-    return np.asarray(vector).tolist()
