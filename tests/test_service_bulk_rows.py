@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 import uuid
 
 import pytest
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 
 from portcon.service import storage
 from portcon.service import tables as t
-from portcon.service.bulk_rows import uuid4_texts
+from portcon.service.bulk_rows import ordered_ids, position_ids
 from portcon.service.migrations import upgrade
 from portcon.service.storage import DecisionRecord, PositionRecord, Store, make_engine
 from tests.service_support import Postgres, postgres_bindir
@@ -168,7 +169,7 @@ def check_same_as_core(fast: Store, reference: Store, monkeypatch: pytest.Monkey
         row_ids = connection.execute(sa.select(t.decisions.c.id)).scalars().all()
         seqs = connection.execute(sa.select(t.events.c.seq).order_by(t.events.c.seq)).all()
     assert len(set(row_ids)) == len(row_ids) == 40
-    assert all(uuid.UUID(row_id).version == 4 for row_id in row_ids)
+    assert all(uuid.UUID(row_id).version == 7 for row_id in row_ids)
     assert [e["decision_id"] for e in fast.events(limit=100)] == [r.decision_id for r in batch]
     assert len(seqs) == 40
 
@@ -202,11 +203,19 @@ def test_a_repeated_decision_id_in_bulk_stores_nothing(tmp_path):
     assert not [row for row in store.history(limit=100) if row["decision_id"].startswith("b")]
 
 
-def test_uuid4_texts_are_version_4_uuids():
-    texts = uuid4_texts(2000)
-    assert len(set(texts)) == 2000
-    for text in texts:
+def test_ordered_ids_are_version_7_uuids_in_time_order():
+    before = time.time_ns() // 1_000_000
+    first = ordered_ids(5000)
+    second = ordered_ids(3)
+    after = time.time_ns() // 1_000_000
+    assert len(set(first + second)) == 5003
+    assert first == sorted(first) and max(first) < min(second)
+    for text in first + second:
         parsed = uuid.UUID(text)
         assert str(parsed) == text
-        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
-    assert uuid4_texts(0) == []
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
+        assert before <= parsed.int >> 80 <= after  # the Unix time in milliseconds
+    assert ordered_ids(0) == []
+    ids = position_ids(4)
+    assert all(len(i) == 36 and i.startswith("pos_") and int(i[4:], 16) >= 0 for i in ids)
+    assert ids == sorted(ids) and len(set(ids)) == 4

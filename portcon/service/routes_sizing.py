@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter
 
 from portcon.service import decisions as idem
+from portcon.service.bulk_rows import position_ids
 from portcon.service.deadline import within
 from portcon.service.inputs import check_size
 from portcon.service.jsonio import FastJSONResponse
@@ -92,9 +92,14 @@ def _size(
         svc.settings.solver_threads,
     )
     elapsed = 1000 * (time.perf_counter() - started)
-    answers = [_answer(one, batch, state, parameters, elapsed) for one in batch.decisions]
+    ids = position_ids(len(batch.decisions))
+    method = parameters.sizing_method.value  # an enum's value is a slow property: read once
+    answers = [
+        _answer(one, batch, state, method, elapsed, position_id)
+        for one, position_id in zip(batch.decisions, ids, strict=True)
+    ]
     records = [
-        _record(answer, one, digest, parameters)
+        _record(answer, one, digest, method)
         for answer, one in zip(answers, batch.decisions, strict=True)
     ]
     stored, replayed = idem.commit_or_replay(svc.store, records, digest, lambda: answers)
@@ -110,8 +115,9 @@ def _answer(
     one: SizedDecision,
     batch: SizedBatch,
     state: PortfolioState,
-    parameters: SizingParameters,
+    method: str,
     elapsed: float,
+    position_id: str,
 ) -> dict[str, Any]:
     d = one.decision
     sharpe = None
@@ -119,13 +125,13 @@ def _answer(
         sharpe = d.expected_return / d.volatility
     return {
         "optimal_position": {
-            "position_id": f"pos_{uuid.uuid4().hex}",
+            "position_id": position_id,
             "decision_id": d.decision_id,
             "instrument_id": d.instrument_id,
             "recommended_size": round(one.weight * state.nav, 2),
             "recommended_weight": one.weight,
             "currency": state.currency,
-            "sizing_method_used": parameters.sizing_method.value,
+            "sizing_method_used": method,
             "confidence_score": d.confidence,
         },
         "sizing_analysis": {
@@ -142,9 +148,7 @@ def _answer(
     }
 
 
-def _record(
-    answer: dict[str, Any], one: SizedDecision, digest: str, parameters: SizingParameters
-) -> DecisionRecord:
+def _record(answer: dict[str, Any], one: SizedDecision, digest: str, method: str) -> DecisionRecord:
     position = answer["optimal_position"]
     analysis = answer["sizing_analysis"]
     event = {
@@ -178,7 +182,7 @@ def _record(
                 instrument_id=one.decision.instrument_id,
                 recommended_weight=one.weight,
                 recommended_size=position["recommended_size"],
-                sizing_method=parameters.sizing_method.value,
+                sizing_method=method,
                 kelly_fraction=one.kelly_fraction,
                 confidence_score=one.decision.confidence,
                 binding=one.explanation.get("binding"),

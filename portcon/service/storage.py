@@ -19,7 +19,14 @@ import sqlalchemy as sa
 
 from portcon.service import jsonio
 from portcon.service import tables as t
-from portcon.service.bulk_rows import insert_rows, json_text, stamp_value, uuid4_texts
+from portcon.service.bulk_rows import (
+    insert_rows,
+    json_text,
+    ordered_ids,
+    position_ids,
+    stamp_value,
+)
+from portcon.service.checkpoints import start_checkpoints
 from portcon.service.settings import normalise_database_url
 from portcon.service.writer_lock import WriterLock
 
@@ -43,7 +50,7 @@ class PositionRecord:
     confidence_score: float | None = None
     binding: str | None = None
     reason: str | None = None
-    position_id: str = field(default_factory=lambda: f"pos_{uuid.uuid4().hex}")
+    position_id: str = field(default_factory=lambda: position_ids(1)[0])
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,9 @@ def make_engine(url: str) -> sa.Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")  # a commit survives a killed process
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # checkpoints run on a thread of the Store (checkpoints.py), not inside a commit; an
+        # engine without a Store is short-lived, and SQLite checkpoints when it closes
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     return engine
@@ -102,6 +112,8 @@ class Store:
         self._write_lock: AbstractContextManager[Any] = (
             WriterLock(engine.url.database) if engine.dialect.name == "sqlite" else nullcontext()
         )
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            start_checkpoints(engine)
 
     def ping(self) -> None:
         """Raise (a SQLAlchemy error) unless the database answers."""
@@ -279,7 +291,7 @@ EVENT_COLUMNS = ("event_id", "event_type", "decision_id", "payload", "created_at
 
 
 def _decision_rows(records: Sequence[DecisionRecord], stamp: Any) -> list[tuple[Any, ...]]:
-    ids = uuid4_texts(len(records))
+    ids = ordered_ids(len(records))
     return [
         (
             row_id,
@@ -296,7 +308,7 @@ def _decision_rows(records: Sequence[DecisionRecord], stamp: Any) -> list[tuple[
 
 def _position_rows(records: Sequence[DecisionRecord], stamp: Any) -> list[tuple[Any, ...]]:
     owned = [(r.decision_id, p) for r in records for p in r.positions]
-    ids = uuid4_texts(len(owned))
+    ids = ordered_ids(len(owned))
     return [
         (
             row_id,
@@ -319,7 +331,7 @@ def _position_rows(records: Sequence[DecisionRecord], stamp: Any) -> list[tuple[
 
 def _event_rows(records: Sequence[DecisionRecord], stamp: Any) -> list[tuple[Any, ...]]:
     owned = [(r.decision_id, e) for r in records for e in r.events]
-    ids = uuid4_texts(len(owned))
+    ids = ordered_ids(len(owned))
     return [
         (event_id, kind, decision_id, json_text(payload), stamp)
         for event_id, (decision_id, (kind, payload)) in zip(ids, owned, strict=True)
