@@ -234,6 +234,7 @@ def construct_on_universe(
     started: float | None = None,
     correlation: pd.DataFrame | None = None,
     context: MarketContext | Mapping[str, Any] | None = None,
+    aligned: Callable[[Limits], MarketData] | None = None,
     **market_data: Any,
 ) -> Portfolio:
     """:func:`construct` from an already prepared universe: the rest of the same flow.
@@ -243,7 +244,7 @@ def construct_on_universe(
     :data:`UNIVERSE_FIELDS`; ``limits`` is already a :class:`Limits` and there is no
     ``current=``. The answer is then the one ``construct`` gives: the market data is aligned
     and the rest runs as in ``construct``. ``started`` is when the caller began (for the
-    timings). Errors as :func:`construct`.
+    timings). ``aligned``: see :func:`prepare_market`. Errors as :func:`construct`.
     """
 
     def run() -> Portfolio:
@@ -253,6 +254,7 @@ def construct_on_universe(
             limits,
             context,
             time.perf_counter() if started is None else started,
+            aligned=aligned,
             **market_data,
         )
         return construct_prepared(prepared, correlation)
@@ -292,18 +294,25 @@ def prepare_market(
     factor_model: FactorModel | None = None,
     expected_returns: pd.Series | None = None,
     repair_covariance: bool = False,
+    aligned: Callable[[Limits], MarketData] | None = None,
 ) -> Prepared:
     """The context applied to the limits and the market data aligned on the universe.
 
-    Raises InputError or LimitsError as :func:`construct`.
+    ``aligned``, when given, is called with the limits after the context in place of
+    :func:`prepare_market_data` and must give what it gives for them and the other arguments
+    (e.g. a result kept from an earlier call). Raises InputError or LimitsError as
+    :func:`construct`.
     """
     if isinstance(context, Mapping):
         context = MarketContext.from_mapping(context)
     limits, adjustments = apply_context(limits, context, universe)
     notes += tuple(str(adjustment) for adjustment in adjustments)
-    market = prepare_market_data(
-        universe, limits, returns, covariance, factor_model, expected_returns, repair_covariance
-    )
+    if aligned is not None:
+        market = aligned(limits)
+    else:
+        market = prepare_market_data(
+            universe, limits, returns, covariance, factor_model, expected_returns, repair_covariance
+        )
     return Prepared(universe, limits, market, notes, started)
 
 

@@ -39,6 +39,26 @@ COVARIANCE_LIMIT = 1e6
 CORRELATION_TOLERANCE = 1e-9
 UNITS_HINT = "returns are fractions (0.01 = 1%) and covariances their squares: check the units"
 
+MARKET_FIELDS = (
+    "covariance_estimator",
+    "expected_return_estimator",
+    "half_life",
+    "information_coefficient",
+    "n_factors",
+    "periods_per_year",
+    "risk_model",
+    "scenario_count",
+    "scenario_seed",
+    "sizing_mode",
+)
+"""The Limits fields :func:`prepare_market_data` reads (with those of the universe in
+:data:`MARKET_UNIVERSE_FIELDS`): under limits agreeing on these, the same sources and the same
+universe give the same market data (tested by recording what it reads)."""
+
+MARKET_UNIVERSE_FIELDS = ("assets", "score", "volatility")
+"""The Universe fields :func:`prepare_market_data` reads (``score`` only for
+``expected_return_estimator = 'scores'`` without ``expected_returns``)."""
+
 
 @dataclass(frozen=True, eq=False)
 class MarketData:

@@ -54,3 +54,143 @@ def test_the_kept_upper_triangle_is_the_triangle_of_the_matrix_handed_over() -> 
         for part in ("data", "indices", "indptr"):
             assert getattr(upper, part).tobytes() == getattr(expected, part).tobytes()
     assert lists.upper_triangle(first.copy()) is lists.upper_triangle(first)
+
+
+# --- market data aligned once per base (scenarios/reuse.base_market_for, market.MARKET_FIELDS)
+
+
+class _Recorder:
+    """Forwards attribute reads to ``target`` and records their names."""
+
+    def __init__(self, target: object, seen: set[str]) -> None:
+        self._target, self._seen = target, seen
+
+    def __getattr__(self, name: str) -> object:
+        self._seen.add(name)
+        return getattr(self._target, name)
+
+
+def _market_book(n: int = 24):
+    import pandas as pd
+
+    from portcon import FactorModel
+
+    rng = np.random.default_rng(11)
+    assets = [f"M{i:02d}" for i in range(n)]
+    frame = pd.DataFrame(
+        {"score": rng.uniform(0.5, 1.0, n), "bucket": [f"B{i % 3}" for i in range(n)]},
+        index=assets,
+    )
+    returns = pd.DataFrame(rng.normal(0.0004, 0.01, (120, n)), columns=assets)
+    loadings = pd.DataFrame(rng.normal(0, 0.3, (n, 2)), assets, ["F1", "F2"])
+    factor_cov = pd.DataFrame(np.diag([0.03, 0.02]), ["F1", "F2"], ["F1", "F2"])
+    model = FactorModel(loadings, factor_cov, pd.Series(rng.uniform(0.01, 0.04, n), assets))
+    covariance = model.covariance()
+    expected = pd.Series(rng.normal(0.05, 0.02, n), assets)
+    return frame, returns, model, covariance, expected
+
+
+def test_market_preparation_reads_only_the_fields_it_declares() -> None:
+    """prepare_market_data, over every risk source, covariance and expected-return estimator,
+    risk model and risk parity, reads no Limits field outside MARKET_FIELDS and no Universe
+    field outside MARKET_UNIVERSE_FIELDS (what the reuse of aligned market data relies on)."""
+    from portcon.construction import prepare_universe
+    from portcon.limits import Limits
+    from portcon.market import MARKET_FIELDS, MARKET_UNIVERSE_FIELDS, prepare_market_data
+
+    frame, returns, model, covariance, expected = _market_book()
+    universe, _ = prepare_universe(frame, Limits())
+    sources = [
+        {"returns": returns},
+        {"factor_model": model},
+        {"covariance": covariance},
+        {"returns": returns, "factor_model": model, "expected_returns": expected},
+    ]
+    settings = [{}, {"sizing_mode": "risk_parity"}, {"expected_return_estimator": "scores"}]
+    settings += [{"covariance_estimator": c} for c in ("sample", "oas", "ewma", "factor")]
+    settings += [{"expected_return_estimator": e} for e in ("ewma", "james_stein")]
+    settings += [{"risk_model": r} for r in ("historical", "monte_carlo", "parametric", "garch")]
+    limits_seen: set[str] = set()
+    universe_seen: set[str] = set()
+    runs = 0
+    for source in sources:
+        for setting in settings:
+            if setting.get("risk_model") == "garch" and "returns" not in source:
+                continue
+            limits = Limits(min_score_threshold=None, **setting)
+            prepare_market_data(
+                _Recorder(universe, universe_seen),  # type: ignore[arg-type]
+                _Recorder(limits, limits_seen),  # type: ignore[arg-type]
+                **source,
+            )
+            runs += 1
+    assert runs > 40
+    assert limits_seen <= set(MARKET_FIELDS), limits_seen - set(MARKET_FIELDS)
+    assert universe_seen <= set(MARKET_UNIVERSE_FIELDS), universe_seen
+    assert {"risk_model", "sizing_mode", "expected_return_estimator"} <= limits_seen
+
+
+class _Counting:
+    def __init__(self, real: object) -> None:
+        self.real, self.count = real, 0
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        self.count += 1
+        return self.real(*args, **kwargs)  # type: ignore[operator]
+
+
+def test_kept_market_data_is_what_aligning_again_gives_and_weights_are_bit_identical(
+    monkeypatch,
+) -> None:
+    """Scenarios changing limits (some of them MARKET_FIELDS) and scores, under a factor model
+    and under returns with score-based expected returns: every scenario's market data equals
+    prepare_market_data on its own freshly prepared inputs array for array, byte for byte,
+    its weights equal a fresh construct's bit for bit, and the kept data was used."""
+    import portcon
+    import portcon.market as market_module
+    from portcon.construction import prepare_universe
+    from portcon.market import prepare_market_data
+    from portcon.scenarios.inputs import Inputs, shocked
+
+    frame, returns, model, _, _ = _market_book()
+    scenarios = [
+        {"name": "cap", "limits": {"max_single_position": 0.09}},
+        {"name": "cap2", "limits": {"max_single_position": 0.11}},
+        {"name": "ppy", "limits": {"periods_per_year": 52.0}},
+        {"name": "scores", "limits": {"expected_return_estimator": "scores"}},
+        {"name": "up", "score_shocks": [{"buckets": ["B1"], "multiply": 1.2}]},
+        {"name": "down", "score_shocks": [{"buckets": ["B0"], "multiply": 0.8}]},
+        {"name": "cap3", "limits": {"max_single_position": 0.12}},
+    ]
+    books = [
+        ({"factor_model": model}, {"sizing_mode": "min_variance"}),
+        (
+            {"returns": returns},
+            {"sizing_mode": "mean_variance", "expected_return_estimator": "scores"},
+        ),
+    ]
+    for market, setting in books:
+        limits = portcon.Limits(min_score_threshold=None, max_single_position=0.1, **setting)
+        calls = _Counting(market_module.prepare_market_data)
+        monkeypatch.setattr(market_module, "prepare_market_data", calls)
+        report = portcon.whatif(frame, limits, scenarios, **market)
+        monkeypatch.setattr(market_module, "prepare_market_data", calls.real)
+        assert not len(report.failures)
+        assert 0 < calls.count < len(scenarios) + 1  # aligned once per distinct setting
+        base = Inputs.from_arguments(frame, limits, market)
+        for scenario in report.scenarios:
+            shocked_inputs = shocked(base, scenario)
+            portfolio = report.portfolio(scenario.name)
+            effective = portfolio.limits
+            universe, _ = prepare_universe(shocked_inputs.scores, effective, market.get("returns"))
+            fresh = prepare_market_data(universe, effective, **market)
+            kept = portfolio._report.program.universe_market
+            for name in ("exposures", "specific", "expected_returns", "returns", "scenarios"):
+                mine, theirs = getattr(kept, name), getattr(fresh, name)
+                assert (mine is None) == (theirs is None), (scenario.name, name)
+                if mine is not None:
+                    assert mine.dtype == theirs.dtype and mine.shape == theirs.shape
+                    assert mine.tobytes() == theirs.tobytes(), (scenario.name, name)
+            assert kept.notes == fresh.notes
+            alone = portcon.construct(shocked_inputs.scores, shocked_inputs.limits, **market)
+            assert portfolio.weights.to_numpy().tobytes() == alone.weights.to_numpy().tobytes()

@@ -5,6 +5,10 @@
   only the ``score`` column where preparing the scores does not read them (score shocks):
   its scores are then swapped into the base's universe.
 - The base's factor model aligned once on the base's assets.
+- The aligned market data (``prepare_market_data``) of a scenario on the base's universe
+  (its scores swapped in) with the base's market sources and no market context, kept for
+  the next whose effective limits agree on ``MARKET_FIELDS`` (and, with
+  ``expected_return_estimator = 'scores'`` and no ``expected_returns``, has the same scores).
 
 Each is kept per base :class:`Inputs` (one per worker and run) in a weak dictionary.
 """
@@ -13,11 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from portcon.limits import Limits
+from portcon.market import MarketData
 from portcon.scenarios.inputs import Inputs
 from portcon.universe import Universe
 
@@ -54,6 +61,69 @@ def _aligned_model(model: Any, prepared: BaseUniverse | None) -> Any:
         return None
     return model.subset(assets)
 
+
+def base_market_for(
+    inputs: Inputs, base: Inputs | None, universe: Universe, market: dict[str, Any]
+) -> Callable[[Limits], MarketData] | None:
+    """For ``construct_on_universe(aligned=...)``: ``prepare_market_data`` on ``universe``
+    (the base's prepared universe, maybe with other scores) and ``market`` (the scenario's
+    keyword market data after :func:`with_aligned_model`), its result kept per base and
+    effective :data:`~portcon.market.MARKET_FIELDS` (and the scores, where it reads them) and
+    given again to every scenario that would align the same; None when the scenario's market
+    sources or context are not the base's. Kept results have read-only arrays (shared)."""
+    if base is None or market.get("context") is not None:
+        return None
+    if base.market.get("context") is not None:
+        return None
+    if any(inputs.market.get(name) is not base.market.get(name) for name in MARKET_SOURCES):
+        return None
+    prepared = _base_universe(base)
+    if prepared is None or universe.assets is not prepared[1].assets:
+        return None
+    if universe.volatility is not prepared[1].volatility:
+        return None
+    sources = {name: market[name] for name in MARKET_SOURCES if name in market}
+    kept = _MARKETS.setdefault(base, {})
+
+    def aligned(limits: Limits) -> MarketData:
+        from portcon.market import MARKET_FIELDS, prepare_market_data
+
+        key = tuple(getattr(limits, name) for name in MARKET_FIELDS)
+        scores = universe.score if _reads_scores(limits, sources) else None
+        found = kept.get(key)
+        if found is not None and found[0] is scores:
+            return found[1]
+        result = prepare_market_data(universe, limits, **sources)
+        for part in dataclasses.fields(result):
+            value = getattr(result, part.name)
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        if len(kept) >= KEPT_MARKETS:
+            kept.pop(next(iter(kept)))
+        kept[key] = (scores, result)
+        return result
+
+    return aligned
+
+
+MARKET_SOURCES = ("returns", "covariance", "factor_model", "expected_returns", "repair_covariance")
+"""The keyword market data ``prepare_market_data`` reads."""
+KEPT_MARKETS = 8  # aligned market data kept per base (one per MARKET_FIELDS values)
+
+
+def _reads_scores(limits: Limits, sources: dict[str, Any]) -> bool:
+    """True when the expected returns come from the universe's scores."""
+    from portcon.limits.enums import ExpectedReturnEstimator
+
+    estimator = limits.expected_return_estimator
+    return estimator == ExpectedReturnEstimator.SCORES and sources.get("expected_returns") is None
+
+
+# aligned market data per base Inputs: MARKET_FIELDS values -> (the scores it read, if any;
+# the market data)
+_MARKETS: weakref.WeakKeyDictionary[
+    Inputs, dict[tuple[Any, ...], tuple[np.ndarray | None, MarketData]]
+] = weakref.WeakKeyDictionary()
 
 # the base's factor model aligned on the base universe (None: not aligned), per base Inputs
 _ALIGNED: weakref.WeakKeyDictionary[Inputs, Any] = weakref.WeakKeyDictionary()

@@ -28,7 +28,7 @@ from portcon.scenarios.include import with_inclusions
 from portcon.scenarios.inputs import Inputs, shocked
 from portcon.scenarios.model import Scenario, ScenarioError, check_unique, load_scenarios
 from portcon.scenarios.report import ScenarioReport
-from portcon.scenarios.reuse import base_universe_for, with_aligned_model
+from portcon.scenarios.reuse import base_market_for, base_universe_for, with_aligned_model
 
 BASE = "base"
 ScenarioLike = Scenario | Mapping[str, Any]
@@ -70,8 +70,9 @@ def construct_on(inputs: Inputs, base: Inputs | None = None) -> Portfolio:
     When preparing ``inputs`` would give the base's universe (limit changes none that the
     preparation reads) or that universe with other scores (score shocks), it is taken from
     the base and construct's flow runs from there
-    (:func:`portcon.construction.construct_on_universe`): the same answer without validating
-    the same table again (:mod:`portcon.scenarios.reuse`).
+    (:func:`portcon.construction.construct_on_universe`), with the market data aligned for
+    an earlier scenario when it would be aligned the same: the same answer without
+    validating the same tables again (:mod:`portcon.scenarios.reuse`).
     """
     from portcon.construction import construct, construct_on_universe
 
@@ -83,7 +84,10 @@ def construct_on(inputs: Inputs, base: Inputs | None = None) -> Portfolio:
     if prepared is None:
         return construct(scores, limits, **market)
     _, universe, notes = prepared
-    return construct_on_universe(universe, notes, limits, started=started, **market)
+    aligned = base_market_for(inputs, base, universe, market)
+    return construct_on_universe(
+        universe, notes, limits, started=started, aligned=aligned, **market
+    )
 
 
 def run_one(inputs: Inputs, scenario: Scenario | None) -> Outcome:
