@@ -194,3 +194,61 @@ def test_kept_market_data_is_what_aligning_again_gives_and_weights_are_bit_ident
             assert kept.notes == fresh.notes
             alone = portcon.construct(shocked_inputs.scores, shocked_inputs.limits, **market)
             assert portfolio.weights.to_numpy().tobytes() == alone.weights.to_numpy().tobytes()
+
+
+# --- the polish's pullback without scipy's transpose (optimizer/polish.pullback)
+
+
+def test_pullback_is_scipys_transpose_product_bit_for_bit() -> None:
+    """Random row blocks (duplicates, unsorted and explicit-zero entries, empty rows and
+    columns, signed zeros, huge and tiny values) and every block of real programs: the same
+    bytes as ``block.pullback``; other blocks and dtypes are left to ``block.pullback``."""
+    import portcon
+    from portcon.constraints.base import RowBlock, Sense
+    from portcon.optimizer.polish import pullback
+
+    rng = np.random.default_rng(12)
+    checked = 0
+    for rows, columns in [(1, 5), (3, 3), (8, 40), (40, 8), (500, 500)]:
+        for density in (0.0, 0.1, 0.6):
+            dense = np.where(
+                rng.random((rows, columns)) < density, rng.normal(size=(rows, columns)), 0.0
+            )
+            dense *= 10.0 ** rng.integers(-12, 12, size=(rows, columns))
+            matrices = [sp.csr_array(dense)]
+            if rows > 1 and columns > 1:
+                indices = np.array([1, 0, 1, 1], dtype=np.int32)
+                odd = sp.csr_array(
+                    (
+                        np.array([2.0, -0.0, 1e-300, 3.0]),
+                        indices,
+                        np.array([0, 3] + [4] * (rows - 1)),
+                    ),
+                    shape=(rows, columns),
+                )  # unsorted, duplicated, a signed zero
+                odd.has_sorted_indices = False
+                matrices.append(odd)
+            for matrix in matrices:
+                block = RowBlock("rule", tuple(f"r{i}" for i in range(rows)), Sense.LE, matrix, "p")
+                for price in (rng.normal(size=rows), np.zeros(rows), -np.zeros(rows)):
+                    point = rng.normal(size=columns)
+                    expected = block.pullback(point, price)
+                    got = pullback(block, point, price)
+                    assert got.dtype == expected.dtype and got.shape == expected.shape
+                    assert got.tobytes() == expected.tobytes()
+                    checked += 1
+    frame, _, model, _, _ = _market_book()
+    for mode in ("score_weighted", "min_variance", "risk_parity"):
+        limits = portcon.Limits(
+            min_score_threshold=None,
+            max_single_position=0.1,
+            max_bucket_allocation=0.45,
+            max_portfolio_volatility=0.3,
+            sizing_mode=mode,
+        )
+        solution = portcon.construct(frame, limits, factor_model=model)._report.solution
+        for block, price in zip(solution.blocks, solution.multipliers, strict=True):
+            expected = block.pullback(solution.weights, price)
+            assert pullback(block, solution.weights, price).tobytes() == expected.tobytes()
+            checked += 1
+    assert checked > 90

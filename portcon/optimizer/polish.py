@@ -186,7 +186,7 @@ def _pinned_part(solution: Solution) -> np.ndarray:
     constant = np.zeros(len(solution.weights))
     for k, block in enumerate(solution.blocks):
         if pinned(block, solution):
-            constant += block.pullback(solution.weights, solution.multipliers[k])
+            constant += pullback(block, solution.weights, solution.multipliers[k])
     return constant
 
 
@@ -230,9 +230,33 @@ def _gradient(program: Program, point: np.ndarray) -> np.ndarray:
 
 def _paid(blocks: list[Block], point: np.ndarray, prices: list[np.ndarray]) -> np.ndarray:
     return sum(
-        (block.pullback(point, price) for block, price in zip(blocks, prices, strict=True)),
+        (pullback(block, point, price) for block, price in zip(blocks, prices, strict=True)),
         np.zeros(len(point)),
     )
+
+
+def pullback(block: Block, point: np.ndarray, price: np.ndarray) -> np.ndarray:
+    """``block.pullback(point, price)``, for a linear block without scipy building Aᵀ.
+
+    ``coefficients.T @ price`` runs scipy's CSC product over the transpose: for each row j
+    of A in turn, ``y[i] += A[j, i] * price[j]`` over the row's entries in stored order,
+    from y = 0. ``np.bincount`` with the same products in the same order adds them in that
+    order from 0 too, so the result is the same, bit for bit (tested); building the
+    transpose cost ~30 µs per block at N = 500. Other blocks and dtypes go to ``pullback``.
+    """
+    if not isinstance(block, RowBlock) or type(block).pullback is not RowBlock.pullback:
+        return block.pullback(point, price)
+    matrix, values = block.coefficients, np.asarray(price)
+    if (
+        getattr(matrix, "format", None) != "csr"
+        or matrix.nnz == 0  # bincount of nothing is an integer array
+        or matrix.dtype != np.float64
+        or values.dtype != np.float64
+        or values.shape != (matrix.shape[0],)
+    ):
+        return block.pullback(point, price)
+    products = matrix.data * np.repeat(values, np.diff(matrix.indptr))
+    return np.bincount(matrix.indices, weights=products, minlength=matrix.shape[1])
 
 
 def _curved(program: Program, weights: np.ndarray) -> bool:
