@@ -9,6 +9,7 @@ missing values as None), which a test checks.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -52,13 +53,23 @@ def sizing_data(portfolio: Portfolio) -> dict[str, Any]:
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows of ``frame`` (its index as the first column, named as ``reset_index`` names
-    it) with JSON-safe values, converted a column at a time (a float64 column in one
-    ``tolist``, its non-finite values then set to None)."""
+    it) with JSON-safe values: one object array for the whole frame, then a column at a time
+    (float64 columns only need their non-finite values set to None)."""
     index = frame.index
     names = [str("index" if index.name is None else index.name), *map(str, frame.columns)]
-    columns = [[json_safe(label) for label in index.tolist()]]
-    columns += [_column(frame.iloc[:, j]) for j in range(frame.shape[1])]
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+    columns: list[list[Any]] = frame.to_numpy(dtype=object).T.tolist()
+    if not columns:
+        columns = [[] for _ in names[1:]]
+    for j, dtype in enumerate(frame.dtypes.tolist()):
+        column = columns[j]
+        if dtype == np.float64:
+            for i, value in enumerate(column):
+                if not math.isfinite(value):
+                    column[i] = None
+        elif dtype not in (np.int64, np.bool_):
+            columns[j] = [json_safe(value) for value in column]
+    labels = [json_safe(label) for label in index.tolist()]
+    return [dict(zip(names, row, strict=True)) for row in zip(labels, *columns, strict=True)]
 
 
 def _column(series: pd.Series) -> list[Any]:
