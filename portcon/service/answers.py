@@ -17,6 +17,7 @@ import pandas as pd
 
 from portcon._json import json_safe
 from portcon.portfolio import Portfolio
+from portcon.report import explain
 
 SIZING_KEYS = (
     "weights",
@@ -38,7 +39,7 @@ def sizing_data(portfolio: Portfolio) -> dict[str, Any]:
     weights = portfolio.weights
     return {
         "weights": dict(zip(map(str, weights.index), _column(weights), strict=True)),
-        "explanations": records(portfolio.explanations),
+        "explanations": explanation_rows(portfolio),
         "sensitivity": records(portfolio.sensitivity()),
         "path": portfolio.path,
         "solver": portfolio.solver,
@@ -49,6 +50,52 @@ def sizing_data(portfolio: Portfolio) -> dict[str, Any]:
         "objective_meaning": portfolio.objective_meaning,
         "notes": [json_safe(note) for note in portfolio.notes],
     }
+
+
+def explanation_rows(portfolio: Portfolio) -> list[dict[str, Any]]:
+    """``records(portfolio.explanations)``, from the report's parts without the frame.
+
+    The explanations frame is the weights, scores and groups, each asset's binding limits and
+    reason, and the KKT attribution joined on the asset (None for an asset outside the
+    program); building and joining it was the largest part of converting a sizing's answer.
+    """
+    report = portfolio._report
+    if report.solution is None or "explanations" in report.__dict__:
+        return records(portfolio.explanations)
+    program, solution = report.program, report.solution
+    universe = program.universe
+    labels = [str(a) for a in universe.assets]
+    sentences = explain.reasons(program, solution, report.constraints)
+    kkt = explain.attribution(program, solution)
+    names = ["index" if universe.assets.name is None else str(universe.assets.name)]
+    names += ["weight", "score"]
+    columns: list[list[Any]] = [
+        [json_safe(label) for label in universe.assets.tolist()],
+        _floats(np.asarray(report.weights, dtype=float)),
+        _floats(np.asarray(universe.score, dtype=float)),
+    ]
+    for kind in ("bucket", "sector"):
+        groups = universe.groups(kind)
+        if groups is not None:
+            names.append(kind)
+            columns.append([json_safe(value) for value in np.asarray(groups).tolist()])
+    names += ["binding", "reason", *map(str, kkt.columns)]
+    columns.append([sentences[a][0] for a in labels])
+    columns.append([sentences[a][1] for a in labels])
+    rows_of = {label: i for i, label in enumerate(kkt.index.tolist())}
+    parts = kkt.to_numpy(dtype=float)
+    for j in range(parts.shape[1]):
+        values = _floats(parts[:, j])
+        columns.append([values[rows_of[a]] if a in rows_of else None for a in labels])
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _floats(values: np.ndarray) -> list[Any]:
+    """Floats as Python floats, non-finite ones as None."""
+    out: list[Any] = values.tolist()
+    for i in np.flatnonzero(~np.isfinite(values)):
+        out[i] = None
+    return out
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
