@@ -252,3 +252,163 @@ def test_pullback_is_scipys_transpose_product_bit_for_bit() -> None:
             assert pullback(block, solution.weights, price).tobytes() == expected.tobytes()
             checked += 1
     assert checked > 90
+
+
+# --- the independent check, grouped once per label array (report/check_groups.py)
+
+
+def _old_bucket_violations(w, universe, limits, tolerance):
+    """report/check._bucket_violations before the grouping, verbatim."""
+    buckets = universe.bucket
+    if buckets is None:
+        return []
+    held = np.abs(w) > 1e-10
+    existing = (
+        np.zeros(universe.size, dtype=bool)
+        if universe.current_weight is None
+        else universe.current_weight > 0
+    )
+    threshold = limits.bucket_override_threshold
+    eligible = (
+        universe.score >= threshold if threshold is not None else np.zeros(universe.size, bool)
+    )
+    found, used = [], 0
+    for bucket in sorted(set(buckets)):
+        inside = buckets == bucket
+        cap = limits.bucket_caps.get(bucket, limits.max_bucket_allocation)
+        weight = float(w[inside].sum())
+        if cap is not None and weight > cap + tolerance:
+            found.append(f"bucket cap {bucket}: {weight:.10f} > {cap:.10f}")
+        limit = limits.bucket_position_limits.get(bucket, limits.max_positions_per_bucket)
+        if limit is None:
+            continue
+        counted = inside & held & (~existing if limits.allow_bucket_overflow else True)
+        if limits.allow_bucket_overflow:
+            limit = max(0, limit - int((inside & existing).sum()))
+        excess = int(counted.sum()) - limit
+        if excess > 0 and np.any(counted & ~eligible):
+            found.append(f"bucket count {bucket}: {int(counted.sum())} > {limit}")
+        elif excess > 0:
+            used += excess
+    allowed = limits.max_bucket_overrides if threshold is not None else 0
+    if used > allowed:
+        found.append(f"bucket overrides: {used} needed > {allowed} allowed")
+    return found
+
+
+def _old_sector_violations(w, universe, limits, tolerance):
+    """The sector loop of report/check.violations before the grouping, verbatim."""
+    found = []
+    if universe.sector is not None:
+        for group in set(universe.sector):
+            cap = limits.sector_caps.get(group, limits.max_sector_allocation)
+            if cap is not None:
+                value = float(w[universe.sector == group].sum())
+                if value > cap + tolerance:
+                    found.append(f"sector cap {group}: {value:.10f} > {cap:.10f}")
+    return found
+
+
+def _old_exposure_sources(w, universe, limits, tolerance):
+    """The short-floor words of report/check_exposure before the lazy source, verbatim."""
+    found = []
+    floor = np.zeros(len(w))
+    source = np.full(len(w), "long_only", dtype=object)
+    if limits.allow_short:
+        cap = limits.max_short_position
+        floor[:] = -np.inf if cap is None else -cap
+        source[:] = "max_short_position"
+    column = universe.max_short_weight
+    if column is not None:
+        given = ~np.isnan(column)
+        floor[given] = -column[given]
+        source[given & (column > 0)] = "max_short_weight"
+        source[given & (column == 0)] = "long_only"
+    for k in np.flatnonzero(w < floor - tolerance):
+        found.append(f"{source[k]} {universe.assets[int(k)]}: {w[k]:.10f} < {floor[k]:.10f}")
+    return found
+
+
+def _random_book(rng: np.random.Generator, n: int):
+    import pandas as pd
+
+    from portcon.limits import Limits
+    from portcon.universe import Universe
+
+    assets = [f"R{i:03d}" for i in range(n)]
+    buckets = [f"B{k}" for k in range(rng.integers(1, 6))]
+    sectors = [f"S{k}" for k in range(rng.integers(1, 5))]
+    frame = pd.DataFrame(
+        {
+            "score": rng.uniform(0.0, 1.0, n),
+            "bucket": rng.choice(buckets, n),
+            "sector": rng.choice(sectors, n),
+            "current_weight": np.where(rng.random(n) < 0.3, rng.uniform(0, 0.05, n), 0.0),
+            "max_short_weight": np.where(rng.random(n) < 0.3, rng.choice([0.0, 0.02], n), np.nan),
+        },
+        index=assets,
+    )
+    universe = Universe.from_scores(frame)
+    limit = int(rng.integers(1, 6))
+    overrides = rng.random() < 0.5
+    short = bool(rng.random() < 0.5)
+    limits = Limits(
+        max_bucket_allocation=float(rng.uniform(0.1, 0.6)),
+        bucket_caps={buckets[0]: float(rng.uniform(0.05, 0.3))},
+        max_positions_per_bucket=limit,
+        bucket_position_limits={buckets[-1]: limit + 1},
+        allow_bucket_overflow=bool(rng.random() < 0.5),
+        bucket_override_threshold=float(rng.uniform(0.3, 0.9)) if overrides else None,
+        max_bucket_overrides=int(rng.integers(0, 4)),
+        max_sector_allocation=float(rng.uniform(0.1, 0.6)) if rng.random() < 0.7 else None,
+        sector_caps={sectors[0]: float(rng.uniform(0.05, 0.3))} if rng.random() < 0.5 else {},
+        allow_short=short,
+        sizing_mode="min_variance",
+        max_short_position=0.03 if short and rng.random() < 0.5 else None,
+    )
+    weights = np.where(rng.random(n) < 0.6, rng.normal(0.01, 0.03, n), 0.0)
+    return universe, limits, weights
+
+
+def test_grouped_checks_say_what_the_per_label_loops_said() -> None:
+    """Bucket caps, counts, overflow and overrides, sector caps and short floors on random
+    books and weights: the same words as the loops they replace (sectors in any order, as
+    the set they came from), both ways round with some found and some not."""
+    from portcon.report.check import _bucket_violations, violations
+    from portcon.report.check_exposure import exposure_violations
+
+    rng = np.random.default_rng(21)
+    found_some = found_none = 0
+    for _ in range(150):
+        universe, limits, w = _random_book(rng, int(rng.integers(3, 60)))
+        tolerance = 1e-8
+        expected = _old_bucket_violations(w, universe, limits, tolerance)
+        assert _bucket_violations(w, universe, limits, tolerance) == expected
+        assert _bucket_violations(w, universe, limits, tolerance) == expected  # kept grouping
+        sectors = _old_sector_violations(w, universe, limits, tolerance)
+        said = [line for line in violations(w, universe, limits) if line.startswith("sector")]
+        assert sorted(said) == sorted(sectors)
+        floors = _old_exposure_sources(w, universe, limits, tolerance)
+        words = exposure_violations(w, universe, limits, tolerance)
+        assert words[: len(floors)] == floors
+        assert not any(
+            line.split()[0] in ("long_only", "max_short_weight") for line in words[len(floors) :]
+        )
+        found_some += bool(expected or sectors or floors)
+        found_none += not (expected or sectors or floors)
+    assert found_some > 30 and found_none > 5
+
+
+def test_a_label_changed_in_place_is_grouped_again() -> None:
+    from portcon.report.check_groups import grouped
+
+    labels = np.array(["b", "a", "b", "c"], dtype=object)
+    names, order, starts = grouped(labels)
+    assert names == ["a", "b", "c"] and order.tolist() == [1, 0, 2, 3]
+    assert starts.tolist() == [0, 1, 3, 4]
+    labels[3] = "a"
+    names, order, starts = grouped(labels)
+    assert names == ["a", "b"] and order.tolist() == [1, 3, 0, 2]
+    assert starts.tolist() == [0, 2, 4]
+    copy = labels.copy()
+    assert grouped(copy)[1].tolist() == order.tolist()

@@ -16,6 +16,7 @@ from portcon.market import MarketData
 from portcon.report.check_benchmark import benchmark_violations
 from portcon.report.check_exposure import exposure_violations
 from portcon.report.check_floors import floor_violations
+from portcon.report.check_groups import grouped
 from portcon.report.check_held import held_violations
 from portcon.report.check_sizing import sizing_violations
 from portcon.report.check_tail import tail_violations
@@ -64,11 +65,14 @@ def violations(
     found.extend(floor_violations(w, universe, limits, tolerance))
     found.extend(exposure_violations(w, universe, limits, tolerance))
     found.extend(benchmark_violations(w, universe, limits, tolerance, market))
-    if universe.sector is not None:
-        for group in set(universe.sector):
+    sector_capped = limits.sector_caps or limits.max_sector_allocation is not None
+    if universe.sector is not None and sector_capped:  # else no sector has a cap to break
+        names, order, starts = grouped(universe.sector)
+        for k, group in enumerate(names):
             cap = limits.sector_caps.get(group, limits.max_sector_allocation)
             if cap is not None:
-                over(float(w[universe.sector == group].sum()), cap, f"sector cap {group}")
+                members = order[starts[k] : starts[k + 1]]
+                over(float(w[members].sum()), cap, f"sector cap {group}")
     found.extend(_bucket_violations(w, universe, limits, tolerance))
     found.extend(_balance_violations(w, universe, limits, tolerance, balanced))
     found.extend(sizing_violations(w, universe, limits, tolerance, members, market))
@@ -186,9 +190,11 @@ def _bucket_violations(
     eligible = (
         universe.score >= threshold if threshold is not None else np.zeros(universe.size, bool)
     )
+    counted = held & (~existing if limits.allow_bucket_overflow else True)
+    names, order, starts = grouped(buckets)
     found, used = [], 0
-    for bucket in sorted(set(buckets)):
-        inside = buckets == bucket
+    for k, bucket in enumerate(names):
+        inside = order[starts[k] : starts[k + 1]]  # the bucket's positions, in asset order
         cap = limits.bucket_caps.get(bucket, limits.max_bucket_allocation)
         weight = float(w[inside].sum())
         if cap is not None and weight > cap + tolerance:
@@ -196,12 +202,12 @@ def _bucket_violations(
         limit = limits.bucket_position_limits.get(bucket, limits.max_positions_per_bucket)
         if limit is None:
             continue
-        counted = inside & held & (~existing if limits.allow_bucket_overflow else True)
         if limits.allow_bucket_overflow:
-            limit = max(0, limit - int((inside & existing).sum()))
-        excess = int(counted.sum()) - limit
-        if excess > 0 and np.any(counted & ~eligible):
-            found.append(f"bucket count {bucket}: {int(counted.sum())} > {limit}")
+            limit = max(0, limit - int(existing[inside].sum()))
+        count = int(counted[inside].sum())
+        excess = count - limit
+        if excess > 0 and np.any(counted[inside] & ~eligible[inside]):
+            found.append(f"bucket count {bucket}: {count} > {limit}")
         elif excess > 0:
             used += excess
     allowed = limits.max_bucket_overrides if threshold is not None else 0

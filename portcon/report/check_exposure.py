@@ -24,19 +24,16 @@ def exposure_violations(
     """
     found = []
     floor = np.zeros(len(w))
-    source = np.full(len(w), "long_only", dtype=object)
     if limits.allow_short:
         cap = limits.max_short_position
         floor[:] = -np.inf if cap is None else -cap
-        source[:] = "max_short_position"
     column = universe.max_short_weight
     if column is not None:
         given = ~np.isnan(column)
         floor[given] = -column[given]
-        source[given & (column > 0)] = "max_short_weight"
-        source[given & (column == 0)] = "long_only"
     for k in np.flatnonzero(w < floor - tolerance):
-        found.append(f"{source[k]} {universe.assets[int(k)]}: {w[k]:.10f} < {floor[k]:.10f}")
+        source = _floor_source(int(k), limits, column)
+        found.append(f"{source} {universe.assets[int(k)]}: {w[k]:.10f} < {floor[k]:.10f}")
     gross = float(np.sum(np.abs(w)))
     if limits.leverage_limit is not None and gross > limits.leverage_limit + tolerance:
         found.append(f"leverage_limit: gross {gross:.10f} > {limits.leverage_limit:.10f}")
@@ -50,3 +47,14 @@ def exposure_violations(
     if low is not None and net < low - tolerance:
         found.append(f"min_net_exposure: net {net:.10f} < {low:.10f}")
     return found
+
+
+def _floor_source(k: int, limits: Limits, column: np.ndarray | None) -> str:
+    """The rule that sets asset ``k``'s floor: a given ``max_short_weight`` (> 0, or 0 for
+    long only), else ``max_short_position`` where shorts are allowed, else ``long_only``."""
+    if column is not None and not np.isnan(column[k]):
+        if column[k] > 0:
+            return "max_short_weight"
+        if column[k] == 0:
+            return "long_only"
+    return "max_short_position" if limits.allow_short else "long_only"
