@@ -412,3 +412,90 @@ def test_a_label_changed_in_place_is_grouped_again() -> None:
     assert starts.tolist() == [0, 2, 4]
     copy = labels.copy()
     assert grouped(copy)[1].tolist() == order.tolist()
+
+
+# --- the polish asks for the Hessian only when it will polish (optimizer/polish.polish)
+
+
+def _old_polish(program, solution, complementary=True):
+    """optimizer/polish.polish before the reordering, verbatim (module helpers as they are)."""
+    import dataclasses
+
+    from portcon.optimizer import polish as p
+
+    weights = solution.weights
+    if not p._curved(program, weights):
+        return solution
+    if not all(block.smooth for block in solution.blocks):
+        return solution
+    before = p._residual(program, solution, weights, solution.multipliers)
+    if complementary and before <= p.ALREADY_EXACT:
+        return solution
+    if not complementary:
+        before = max(before, p.SOLVED)
+    active = p.initial_active(solution)
+    for _ in range(p.ROUNDS):
+        point, prices = p._solve_on(program, solution, active)
+        if point is None:
+            return solution
+        violated = p._most_violated(solution, point, active)
+        if violated is not None:
+            active.add(violated)
+            continue
+        wrong = p._most_wrongly_signed(solution, prices, active)
+        if wrong is not None:
+            active.discard(wrong)
+            continue
+        if p._residual(program, solution, point, prices) > before:
+            return solution
+        cash = max(0.0, float(program.limits.target_allocation - point.sum()))
+        return dataclasses.replace(
+            solution,
+            weights=point,
+            cash=cash,
+            multipliers=prices,
+            objective=program.require_objective().value(point, cash),
+        )
+    return solution
+
+
+def test_the_polish_gives_what_it_gave_before_asking_for_the_hessian_later() -> None:
+    """Every sizing mode (with and without a Hessian), with a turnover cap (a non-smooth
+    row) and trading costs, complementary or not: the same solution object or the same
+    bytes of weights and prices as the polish in its former order."""
+    import portcon
+    from portcon.optimizer.polish import polish
+    from portcon.optimizer.solve import solve_program
+
+    frame, returns, _, _, expected = _market_book()
+    current = frame.assign(current_weight=np.where(np.arange(len(frame)) % 3 == 0, 0.03, 0.0))
+    polished = kept = 0
+    for mode in [m.value for m in portcon.SizingMode]:
+        for extra in ({}, {"max_turnover": 0.3}, {"transaction_cost_bps": 20.0}):
+            limits = portcon.Limits(
+                sizing_mode=mode,
+                min_score_threshold=None,
+                max_single_position=0.12,
+                max_bucket_allocation=0.5,
+                risk_model="historical" if mode == "min_cvar" else None,
+                **extra,
+            )
+            market = {"returns": returns, "expected_returns": expected}
+            if mode in ("min_tracking_error", "active_mean_variance"):
+                continue  # need a benchmark column; the modes above cover their objectives
+            try:
+                program = portcon.construct(current, limits, **market)._report.program
+            except portcon.PortconError:
+                continue
+            solution = solve_program(program)
+            for complementary in (True, False):
+                new = polish(program, solution, complementary)
+                old = _old_polish(program, solution, complementary)
+                assert (new is solution) == (old is solution), (mode, extra)
+                assert new.weights.tobytes() == old.weights.tobytes()
+                assert [m.tobytes() for m in new.multipliers] == [
+                    m.tobytes() for m in old.multipliers
+                ]
+                polished += new is not solution
+                kept += new is solution
+    assert polished > 5 and kept > 5

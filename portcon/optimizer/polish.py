@@ -45,12 +45,12 @@ def polish(program: Program, solution: Solution, complementary: bool = True) -> 
     not, and it is kept when its residual is at most the larger of the old one and 1e-10.
     """
     weights = solution.weights
-    if not _curved(program, weights):
-        return solution
     if not all(block.smooth for block in solution.blocks):
         return solution  # a turnover row has no gradient where a weight stays put
     before = _residual(program, solution, weights, solution.multipliers)
     if complementary and before <= ALREADY_EXACT:
+        return solution  # before asking for the Hessian: a dense one is N x N to build
+    if not _curved(program, weights):
         return solution
     if not complementary:
         before = max(before, SOLVED)
