@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+
 import orjson
 from fastapi.testclient import TestClient
 
-from portcon.service.app import create_app
+from portcon.service import workers
+from portcon.service.app import create_app, create_served_app
 from portcon.service.settings import Settings
 from tests.service_support import construct_request, sizing_request
 
@@ -50,3 +53,16 @@ def test_metrics_count_answers_and_failures_by_error_class(tmp_path):
     ) in text
     assert 'portcon_requests_total{endpoint="unmatched",method="GET",status="404"} 1.0' in text
     assert 'portcon_request_seconds_count{endpoint="/api/v1/construct"} 1.0' in text
+
+
+def test_a_served_app_starts_with_its_heap_frozen(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTCON_DATABASE_URL", f"sqlite:///{tmp_path / 'f.db'}")
+    assert workers.APP == "portcon.service.app:create_served_app"  # what portcon serve runs
+    try:
+        app = create_served_app()
+        assert gc.get_freeze_count() > 100_000
+        with TestClient(app) as client:
+            answer = client.post("/api/v1/calculate-position-size", json=sizing_request("f-1"))
+            assert answer.status_code == 200
+    finally:
+        gc.unfreeze()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 from fastapi import FastAPI, Request
@@ -43,6 +44,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes.router, prefix=PREFIX)
     app.include_router(routes_sizing.router, prefix=PREFIX)
     app.include_router(routes_whatif.router, prefix=PREFIX)
+    return app
+
+
+def create_served_app() -> FastAPI:
+    """:func:`create_app` for a process that serves (``portcon serve`` and its workers), with
+    the heap it starts with frozen.
+
+    The service starts with ~225,000 objects that the garbage collector can track (FastAPI,
+    pandas, cvxpy, SQLAlchemy); each full collection walked them all, ~80-100 ms with the GIL
+    held, about once every 200 quick sizings, and every request in flight waited. Frozen
+    (``gc.freeze``), they are left out of every later collection; what requests make is
+    collected as before.
+    """
+    app = create_app()
+    gc.collect()
+    gc.freeze()
     return app
 
 

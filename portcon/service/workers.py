@@ -27,7 +27,7 @@ import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
-APP = "portcon.service.app:create_app"
+APP = "portcon.service.app:create_served_app"
 PR_SET_PDEATHSIG = 1  # prctl(2)
 RESTART_PAUSE = 1.0  # seconds between restarts of a worker that keeps dying
 
