@@ -10,7 +10,7 @@ import pytest
 
 import portcon
 from portcon._json import json_safe
-from portcon.service.answers import explanation_rows, records
+from portcon.service.answers import explanation_rows, records, sensitivity_rows
 
 
 def plain_records(frame: pd.DataFrame) -> list[dict]:
@@ -68,18 +68,27 @@ def random_book(rng: random.Random) -> tuple[pd.DataFrame, dict]:
         limits["max_sector_allocation"] = rng.uniform(0.35, 0.6)
     if rng.random() < 0.2:
         limits["max_total_positions"] = max(2, n // 2)
+    if rng.random() < 0.2:
+        limits["sector_caps"] = {"S1": rng.uniform(0.2, 0.5)}
     return frame, limits
 
 
 def test_explanation_rows_equal_the_explanations_frame():
     rng = random.Random(5)
     seen_outside = seen_counts = 0
+    seen_types: set[str] = set()
     for _ in range(40):
         frame, limits = random_book(rng)
         try:
             portfolio = portcon.construct(frame, limits)
         except portcon.PortconError:
             continue
+        prices = sensitivity_rows(portfolio)  # before the frame exists (the quick path)
+        expected = plain_records(portfolio.sensitivity())
+        assert prices == expected
+        assert [list(r) for r in prices] == [list(r) for r in expected]
+        assert sensitivity_rows(portfolio) == prices  # after it exists (the frame is converted)
+        seen_types.update(type(row["value"]).__name__ for row in prices)
         rows = explanation_rows(portfolio)  # before the frame exists (the quick path)
         assert rows == plain_records(portfolio.explanations)
         assert [list(r) for r in rows] == [list(r) for r in plain_records(portfolio.explanations)]
@@ -87,3 +96,4 @@ def test_explanation_rows_equal_the_explanations_frame():
         seen_outside += any(r.get("sizing", 0.0) is None for r in rows)
         seen_counts += "max_total_positions" in limits
     assert seen_outside and seen_counts
+    assert "float" in seen_types

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from portcon._json import json_safe
+from portcon._text import limit_unit
 from portcon.portfolio import Portfolio
 from portcon.report import explain
 
@@ -40,7 +41,7 @@ def sizing_data(portfolio: Portfolio) -> dict[str, Any]:
     return {
         "weights": dict(zip(map(str, weights.index), _column(weights), strict=True)),
         "explanations": explanation_rows(portfolio),
-        "sensitivity": records(portfolio.sensitivity()),
+        "sensitivity": sensitivity_rows(portfolio),
         "path": portfolio.path,
         "solver": portfolio.solver,
         "status": portfolio.status,
@@ -88,6 +89,36 @@ def explanation_rows(portfolio: Portfolio) -> list[dict[str, Any]]:
         values = _floats(parts[:, j])
         columns.append([values[rows_of[a]] if a in rows_of else None for a in labels])
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def sensitivity_rows(portfolio: Portfolio) -> list[dict[str, Any]]:
+    """``records(portfolio.sensitivity())``, from the limits' prices without the frame."""
+    report = portfolio._report
+    if report.solution is None or "sensitivity" in report.__dict__:
+        return records(portfolio.sensitivity())
+    program = report.program
+    prices = explain.limit_prices(program, report.solution)
+    keys = sorted(prices.items(), key=lambda item: str(item[0]))
+    # the frame's value column has the type pandas infers for the values together
+    values = pd.Series([key.value(program.limits) for key, _ in keys])
+    if values.dtype == np.float64:
+        value_column = _floats(values.to_numpy())
+    elif values.dtype in (np.int64, np.bool_):
+        value_column = values.tolist()
+    else:
+        value_column = [json_safe(value) for value in values.tolist()]
+    price_column = _floats(np.array([price for _, price in keys], dtype=float))
+    return [
+        {
+            "limit": str(key),
+            "field": json_safe(key.field),
+            "group": json_safe(key.name),
+            "value": value,
+            "shadow_price": price,
+            "unit": limit_unit(key.field),
+        }
+        for (key, _), value, price in zip(keys, value_column, price_column, strict=True)
+    ]
 
 
 def _floats(values: np.ndarray) -> list[Any]:
