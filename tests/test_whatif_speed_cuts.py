@@ -499,3 +499,39 @@ def test_the_polish_gives_what_it_gave_before_asking_for_the_hessian_later() -> 
                 polished += new is not solution
                 kept += new is solution
     assert polished > 5 and kept > 5
+
+
+# --- P made once per program when it reads no Parameter (optimizer/dpp_data._quadratic)
+
+
+def test_p_is_kept_only_when_it_reads_no_parameter_and_equals_cvxpys_bit_for_bit() -> None:
+    """A P with a Parameter in it (a ∘ x²) is made at every call and follows a; a constant P
+    (sum_squares) is made once and handed out as copies; both equal cvxpy's own P."""
+    import cvxpy as cp
+    from cvxpy.reductions.dcp2cone.cone_matrix_stuffing import ParamConeProg
+
+    from portcon.optimizer import dpp_data
+
+    x = cp.Variable(4)
+    a, c = cp.Parameter(4, nonneg=True), cp.Parameter(4)
+    rng = np.random.default_rng(8)
+    for objective, parametrised in (
+        (cp.sum(cp.multiply(a, cp.square(x))) + c @ x, True),
+        (cp.sum_squares(x) + c @ x, False),
+    ):
+        problem = cp.Problem(cp.Minimize(objective), [x >= -1, cp.sum(x) == 1])
+        a.value, c.value = rng.uniform(0.5, 2, 4), rng.normal(size=4)
+        problem.solve(solver="CLARABEL")
+        program = problem._cache.param_prog
+        seen = []
+        for _ in range(4):
+            a.value, c.value = rng.uniform(0.5, 2, 4), rng.normal(size=4)
+            mine = dpp_data.apply_parameters(program, quad_obj=True)[0]
+            theirs = ParamConeProg.apply_parameters(program, quad_obj=True)[0]
+            for part in ("data", "indices", "indptr"):
+                assert getattr(mine, part).tobytes() == getattr(theirs, part).tobytes()
+            assert type(mine) is type(theirs) and mine.shape == theirs.shape
+            seen.append(mine)
+            mine.data[:] = np.nan  # a caller writing into its P does not reach the next one
+        assert (dpp_data._CONSTANT_P[program][False] is None) == parametrised
+        assert len({id(matrix) for matrix in seen}) == len(seen)
