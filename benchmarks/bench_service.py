@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -163,7 +164,8 @@ def main() -> None:
         try:
             print(
                 f"{arguments.clients} clients, {arguments.workers} server workers, "
-                f"{arguments.seconds:g} s per scenario, loopback"
+                f"{arguments.seconds:g} s per scenario, loopback, load average "
+                f"{os.getloadavg()[0]:.2f} (the machine is shared: say it with the numbers)"
             )
             for name, path, body, per_request in scenarios:
                 if arguments.only not in name:
@@ -180,6 +182,7 @@ def main() -> None:
                     print(f"  failed (counted in the latencies): {failures}")
         finally:
             server.stop()
+            print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
