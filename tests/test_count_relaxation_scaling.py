@@ -3,7 +3,7 @@
 Two changes to the relaxed program of counts/perspective.py: its N-long linear terms (Σ t, μᵀw,
 Σ w) enter the objective as scalar variables fixed by rows (counts/relaxed_objective.scalar),
 and its SOC rows are reordered by a row gather instead of cvxpy's sparse product
-(counts/lean_clarabel.py). The references here are the formulation as it was before (its
+(optimizer/lean_clarabel.py). The references here are the formulation as it was before (its
 objective copied verbatim below) solved by cvxpy's own Clarabel interface.
 """
 
@@ -19,8 +19,9 @@ from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import CLARABEL
 
 import portcon
 from portcon.constraints.base import RISK_EXPOSURES, RISK_SPECIFIC
-from portcon.counts import flow, lean_clarabel, perspective, relaxed_objective
+from portcon.counts import flow, perspective, relaxed_objective
 from portcon.counts.formulation import objective_scale
+from portcon.optimizer import lean_clarabel
 from tests.test_counts import RULES, _frame
 from tests.test_factor_path import factor_book
 

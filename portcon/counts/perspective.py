@@ -23,14 +23,14 @@ import cvxpy as cp
 import numpy as np
 
 from portcon.constraints.base import ModelContext
-from portcon.counts import cap_cuts, lean_clarabel, relaxed_objective
+from portcon.counts import cap_cuts, relaxed_objective
 from portcon.counts.formulation import TINY, objective_scale
 from portcon.counts.greedy import Tracker
 from portcon.counts.heuristic import admissible, support_value
 from portcon.counts.rules import Counts
 from portcon.counts.selection import Selection
 from portcon.errors import InfeasibleError, SolverError, TimeLimitError
-from portcon.optimizer import time_budget
+from portcon.optimizer import lean_clarabel, time_budget
 from portcon.optimizer.model import IdleModels
 from portcon.optimizer.program import Program
 from portcon.optimizer.solution import Solution, SolutionPath

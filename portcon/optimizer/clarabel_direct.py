@@ -34,6 +34,8 @@ from cvxpy.settings import B as DATA_B
 from cvxpy.settings import C as DATA_C
 from cvxpy.settings import P as DATA_P
 
+from portcon.optimizer.lean_clarabel import LeanClarabel
+
 CLARABEL = "CLARABEL"
 
 
@@ -89,14 +91,16 @@ _LISTS: weakref.WeakKeyDictionary[cp.Problem, _Lists] = weakref.WeakKeyDictionar
 
 
 def applies(problem: cp.Problem) -> bool:
-    """True when ``problem`` holds a DPP compilation for Clarabel (it was solved by it once)."""
+    """True when ``problem`` holds a DPP compilation for Clarabel (it was solved by it once,
+    by name or through :class:`~portcon.optimizer.lean_clarabel.LeanClarabel`)."""
     cache = problem._cache
     key = cache.key  # (solver, gp, ignore_dpp, use_quad_obj), as get_problem_data makes it
     return (
         cache.param_prog is not None
         and cache.solving_chain is not None
         and key is not None
-        and key[:3] == (CLARABEL, False, False)
+        and (key[0] == CLARABEL or isinstance(key[0], LeanClarabel))
+        and key[1:3] == (False, False)
     )
 
 
@@ -109,7 +113,9 @@ def solve(problem: cp.Problem, options: dict[str, Any]) -> None:
     cvxpy.error.SolverError
         As cvxpy would: when Clarabel fails.
     """
-    data, chain, inverse_data = problem.get_problem_data(CLARABEL, solver_opts=options)
+    key = problem._cache.key
+    compiled_for = CLARABEL if key is None else key[0]  # as compiled: no recompilation
+    data, chain, inverse_data = problem.get_problem_data(compiled_for, solver_opts=options)
     lists = _LISTS.get(problem)
     if lists is None:
         lists = _LISTS[problem] = _Lists()

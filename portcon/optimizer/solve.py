@@ -15,7 +15,7 @@ from cvxpy.constraints.nonpos import Inequality
 
 from portcon.constraints.base import Block, RowBlock, Sense, TurnoverBlock, multipliers
 from portcon.errors import InfeasibleError, SolverError
-from portcon.optimizer import clarabel_direct, dpp_data, time_budget
+from portcon.optimizer import clarabel_direct, dpp_data, lean_clarabel, time_budget
 from portcon.optimizer.model import Model, checkout
 from portcon.optimizer.polish import polish
 from portcon.optimizer.program import Program
@@ -184,13 +184,20 @@ def solve(program: Program, model: Model) -> Solution:
 
 def _solve_with(problem: cp.Problem, attempt: Attempt, dpp: bool) -> None:
     """``problem.solve`` by ``attempt``; a pooled model already compiled for Clarabel is
-    solved by :mod:`clarabel_direct` (the same bits, less time reading the data in)."""
+    solved by :mod:`clarabel_direct` (the same bits, less time reading the data in).
+
+    A pooled model is compiled for Clarabel through :mod:`lean_clarabel`: the same problem
+    data, without the workspace cvxpy's reordering of second-order-cone rows takes
+    (volatility and tracking-error caps at large N)."""
     options = {**attempt.options, **time_budget.solver_options(attempt.solver)}
-    if dpp and attempt.solver == clarabel_direct.CLARABEL and clarabel_direct.applies(problem):
-        clarabel_direct.solve(problem, options)
-        return
+    solver: str | lean_clarabel.LeanClarabel = attempt.solver
+    if dpp and attempt.solver == clarabel_direct.CLARABEL:
+        if clarabel_direct.applies(problem):
+            clarabel_direct.solve(problem, options)
+            return
+        solver = lean_clarabel.SOLVER
     problem.solve(
-        solver=attempt.solver,
+        solver=solver,
         ignore_dpp=not dpp,
         warm_start=False,  # the same input gives the same answer, whatever came before
         **options,
