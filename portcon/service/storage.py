@@ -338,20 +338,11 @@ def _event_rows(records: Sequence[DecisionRecord], stamp: Any) -> list[tuple[Any
     ]
 
 
+_POSITION_PLAIN = tuple(c for c in POSITION_COLUMNS if c not in ("id", "explanation", "created_at"))
+
+
 def _position_out(row: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
-    keys = (
-        "position_id",
-        "decision_id",
-        "instrument_id",
-        "recommended_size",
-        "recommended_weight",
-        "sizing_method",
-        "kelly_fraction",
-        "confidence_score",
-        "binding",
-        "reason",
-    )
-    out = {key: row[key] for key in keys}
+    out = {key: row[key] for key in _POSITION_PLAIN}
     out["explanation"] = dict(row["explanation"])
     out["created_at"] = as_utc(row["created_at"]).isoformat()
     return out
