@@ -8,10 +8,6 @@ connections at once (a trading engine's connection pool, the 16 clients of
 same address with ``SO_REUSEPORT``, and the kernel spreads new connections over the sockets
 by a hash of their addresses.
 
-A worker holding more than an even share of the open connections asks the client to close one
-after its answer (:mod:`portcon.service.balance`), so a chance split of a client's
-connections evens out.
-
 The parent only supervises: it restarts a worker that dies, and stops them all on SIGTERM or
 SIGINT. On Linux a worker also asks to be sent SIGTERM when its parent dies (a SIGKILLed
 supervisor leaves no worker serving on its port). Where ``SO_REUSEPORT`` is missing
@@ -28,7 +24,6 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import MutableSequence
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
@@ -65,14 +60,10 @@ def serve(host: str, port: int, workers: int, log_level: str = "warning") -> Non
     # bound (not listening) here first, so a port in use fails at once, not in every worker
     bound_socket(host, port, listen=False).close()
     stopping = False
-    counts = context.RawArray("i", workers)  # each worker's open connections
 
-    def start(slot: int) -> BaseProcess:
-        counts[slot] = 0
+    def start() -> BaseProcess:
         process = context.Process(
-            target=_worker,
-            args=(host, port, log_level, os.getpid(), counts, slot),
-            daemon=False,
+            target=_worker, args=(host, port, log_level, os.getpid()), daemon=False
         )
         process.start()
         return process
@@ -82,14 +73,14 @@ def serve(host: str, port: int, workers: int, log_level: str = "warning") -> Non
         stopping = True
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
-    running = [start(slot) for slot in range(workers)]
+    running = [start() for _ in range(workers)]
     try:
         while not stopping:
             time.sleep(0.2)
             for i, process in enumerate(running):
                 if not process.is_alive() and not stopping:
                     time.sleep(RESTART_PAUSE)
-                    running[i] = start(i)
+                    running[i] = start()
     finally:
         for process in running:
             if process.is_alive():
@@ -103,22 +94,14 @@ def serve(host: str, port: int, workers: int, log_level: str = "warning") -> Non
             signal.signal(number, handler)
 
 
-def _worker(
-    host: str, port: int, log_level: str, parent: int, counts: MutableSequence[int], slot: int
-) -> None:
-    """One service process on its own socket, keeping its share of the connections (slot
-    ``slot`` of ``counts``); ends with its parent."""
+def _worker(host: str, port: int, log_level: str, parent: int) -> None:
+    """One service process on its own socket; ends with its parent."""
     import uvicorn
-    from uvicorn.importer import import_from_string
-
-    from portcon.service.balance import Balanced, ConnectionShare
 
     _end_with_parent(parent)
     sock = bound_socket(host, port)
-    balanced = Balanced(import_from_string(APP)(), share=None)
-    server = uvicorn.Server(uvicorn.Config(balanced, log_level=log_level))
-    balanced.share = ConnectionShare(server.server_state.connections, counts, slot)
-    server.run(sockets=[sock])
+    config = uvicorn.Config(APP, factory=True, log_level=log_level)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def _end_with_parent(parent: int) -> None:
