@@ -60,8 +60,8 @@ HARD_REFERENCE = {
 }
 
 
-def cst_references() -> dict[str, tuple[float, float]]:
-    """Instance name → (ρ, ½ × the published variance) for the CST rows benchmarked.
+def cst_references() -> dict[str, tuple[int, float, float]]:
+    """Instance name → (K, ρ, ½ × the published variance) for the CST rows benchmarked.
 
     The published file holds, per return level ρ, the best variance wᵀΣw the authors found with
     at most K = 2 … 10 names (5 significant digits) under μᵀw = ρ, Σw = 1, held weights in
@@ -70,7 +70,7 @@ def cst_references() -> dict[str, tuple[float, float]]:
         return {}
     table = np.loadtxt(CST_SOLUTIONS)
     return {
-        f"CST K={most} ρ#{row}": (float(table[row, 0]), 0.5 * float(table[row, most - 1]))
+        f"CST K={most} ρ#{row}": (most, float(table[row, 0]), 0.5 * float(table[row, most - 1]))
         for most, row in itertools.product((5, 10), CST_ROWS)
     }
 
@@ -215,14 +215,14 @@ def hard_instances():
         sigma = np.loadtxt(cst / "Cov476.txt.gz")
         sigma = (sigma + sigma.T) / 2
         assets = [f"s{i}" for i in range(len(mu))]
-        for name, (level, _) in cst_references().items():
+        for name, (most, level, _) in cst_references().items():
             instances.append(
                 (
                     name,
                     pd.Series(0.8, index=assets),
                     dict(
                         sizing_mode="min_variance",
-                        max_total_positions=int(name.split("K=")[1].split()[0]),
+                        max_total_positions=most,
                         min_position_size=0.01,
                         min_expected_return=level,
                     ),
@@ -276,7 +276,7 @@ def run_hard(only: str | None) -> None:
         mip_gap=1e-4,
     )
     print("\nhard instances (60 s each): ½wᵀΣw from the weights vs published / best known")
-    published = {name: half for name, (_, half) in cst_references().items()}
+    published = {name: half for name, (_, _, half) in cst_references().items()}
     for name, scores, limits, market in hard_instances():
         if only and only not in name:
             continue
