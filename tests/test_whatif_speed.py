@@ -204,14 +204,7 @@ def test_scenarios_on_a_wider_factor_model_equal_fresh_constructs_bit_for_bit(
     report = whatif(frame, limits, scenarios, **market)
     # the base's model aligned once; "halt" has fewer assets and "risk" its own model
     assert len(copies) == 3
-    base = Inputs.from_arguments(frame, limits, market)
-    for scenario in [None, *scenarios]:
-        inputs = base if scenario is None else shocked(base, scenario)
-        fresh = construct(inputs.scores, inputs.limits, **inputs.market)
-        got = report.portfolio("base" if scenario is None else scenario.name)
-        assert got is not None
-        assert np.array_equal(fresh.weights.to_numpy(), got.weights.to_numpy())
-        assert fresh.notes == got.notes
+    _each_equals_a_fresh_construct(report, frame, limits, market, scenarios)
 
 
 def test_a_factor_model_restricted_to_its_own_assets_is_itself_and_others_are_copied() -> None:
@@ -417,15 +410,7 @@ def test_score_shocks_start_from_the_base_universe_only_where_that_is_exact(
     # the base's universe once (its own construct reuses it), then one per scenario if not
     assert len(calls) == (1 if reused else 1 + len(RESCORED))
     monkeypatch.setattr(construction, "prepare_universe", real)
-    base = Inputs.from_arguments(frame, limits, market)
-    for scenario in [None, *RESCORED]:
-        inputs = base if scenario is None else shocked(base, scenario)
-        fresh = construct(inputs.scores, inputs.limits, **inputs.market)
-        got = report.portfolio("base" if scenario is None else scenario.name)
-        assert got is not None
-        assert np.array_equal(fresh.weights.to_numpy(), got.weights.to_numpy())
-        assert fresh.notes == got.notes
-        assert fresh.explanations.equals(got.explanations)
+    _each_equals_a_fresh_construct(report, frame, limits, market, RESCORED)
 
 
 def test_a_score_shock_that_breaks_the_scores_is_refused_as_construct_refuses_it() -> None:
@@ -439,3 +424,17 @@ def test_a_score_shock_that_breaks_the_scores_is_refused_as_construct_refuses_it
     row = report.failures.set_index("scenario").loc["huge"]
     assert row["error"] == type(refusal.value).__name__
     assert row["message"] == str(refusal.value)
+
+
+def _each_equals_a_fresh_construct(report, frame, limits, market, scenarios) -> None:
+    """The base and every scenario: weights, notes and explanations equal to ``construct`` on
+    the scenario's inputs, bit for bit."""
+    base = Inputs.from_arguments(frame, limits, market)
+    for scenario in [None, *scenarios]:
+        inputs = base if scenario is None else shocked(base, scenario)
+        fresh = construct(inputs.scores, inputs.limits, **inputs.market)
+        got = report.portfolio("base" if scenario is None else scenario.name)
+        assert got is not None
+        assert np.array_equal(fresh.weights.to_numpy(), got.weights.to_numpy())
+        assert fresh.notes == got.notes
+        assert fresh.explanations.equals(got.explanations)
