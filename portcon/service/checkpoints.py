@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 
 import sqlalchemy as sa
@@ -28,10 +29,10 @@ def start_checkpoints(engine: sa.Engine, interval: float = INTERVAL_SECONDS) -> 
     until the engine is garbage-collected."""
     reference = weakref.ref(engine)
     engine = None  # type: ignore[assignment]  # the thread must not keep the engine alive
-    stop = threading.Event()
 
     def run() -> None:
-        while not stop.wait(interval):
+        while True:
+            time.sleep(interval)
             alive = reference()
             if alive is None:
                 return
